@@ -1,0 +1,31 @@
+/* atomic.h - files written whole or not at all.
+ *
+ *   ls_atomic_file *f;
+ *   ls_atomic_open("out/x.npy", &f, &err);   // writes "out/.x.npy.tmp.<pid>"
+ *   ls_atomic_write(f, buf, n, &err);
+ *   ls_atomic_commit(f, &err);               // fsync, rename, fsync dir; frees f
+ *   // or ls_atomic_abort(f);                // unlink the temp file; frees f
+ *
+ * A crash or kill before commit leaves only a hidden temp file, never a
+ * half-written target.
+ */
+#ifndef LAYERSTEP_ATOMIC_H
+#define LAYERSTEP_ATOMIC_H
+
+#include <stddef.h>
+
+#include "layerstep/error.h"
+
+typedef struct ls_atomic_file ls_atomic_file;
+
+int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err);
+int ls_atomic_write(ls_atomic_file *f, const void *buf, size_t n, ls_error *err);
+int ls_atomic_commit(ls_atomic_file *f, ls_error *err);
+void ls_atomic_abort(ls_atomic_file *f);
+/* One call for a whole buffer. */
+int ls_atomic_write_file(const char *path, const void *buf, size_t n, ls_error *err);
+/* Reads a whole file (at most max_bytes) into a malloc'ed buffer with a
+ * trailing NUL not counted in *len. */
+int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err);
+
+#endif

@@ -1,0 +1,90 @@
+/* model.h - a model directory (config.json + weights.safetensors) and the
+ * architectures that build graphs from it.
+ *
+ *   ls_model *m;
+ *   ls_model_load("data/toy_transformer", &m, &err);     // config + weights
+ *   ls_build_opts o = {0};                              // default mode
+ *   ls_graph *g;
+ *   ls_model_build(m, inputs, &o, &g, &err);            // inputs: name -> tensor
+ *   ... ls_exec_new(g, ...) ...
+ *   ls_graph_free(g); ls_model_free(m);
+ *
+ * A model is immutable once loaded; every run builds its own graph and
+ * executor, so one model serves many runs.  Each architecture is one
+ * ls_arch (src/models/<arch>.c) listed in src/models/registry.c.
+ */
+#ifndef LAYERSTEP_MODEL_H
+#define LAYERSTEP_MODEL_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "layerstep/exec.h"
+
+typedef struct ls_model ls_model;
+
+typedef struct ls_build_opts {
+    const char *mode;    /* arch-specific: "teacher" (default) / "greedy" for transformer */
+    const char *module;  /* build only this module (path), fed from the inputs */
+} ls_build_opts;
+
+/* What an input looks like, for --random-inputs, help text and checks. */
+typedef struct ls_input_spec {
+    char name[64];
+    ls_dtype dtype;
+    int ndim;
+    int64_t shape[LS_MAX_DIMS];
+    char what[128];      /* "source token ids, pad id 0, [B,src_len]" */
+} ls_input_spec;
+
+typedef struct ls_arch {
+    const char *name;        /* value of config.json "arch" */
+    const char *root_class;  /* class of the root module in the tree print */
+    /* Reads m's config tree into a typed struct stored with ls_model_set_cfg. */
+    int (*parse_config)(ls_model *m, ls_error *err);
+    /* Records the forward pass for these inputs into a new graph. */
+    int (*build)(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *o,
+                 ls_graph **out, ls_error *err);
+    /* Example inputs (shapes a print or a random run can use); fills a map. */
+    int (*example_inputs)(const ls_model *m, ls_tmap *out, ls_error *err);
+    /* Optional: fill m's weights from a seed when the directory has none. */
+    int (*random_weights)(ls_model *m, uint64_t seed, ls_error *err);
+    /* Optional: per-axis labels (tokens) for a point, NULL if none. */
+    const char *(*token_label)(const ls_model *m, const ls_tmap *inputs, const char *point,
+                               int axis, int64_t index, char *buf, size_t n);
+    /* Optional: after a run, print the result for people (decoded words,
+     * output shapes).  */
+    void (*print_result)(const ls_model *m, const ls_exec *ex, FILE *out);
+} ls_arch;
+
+const ls_arch *ls_arch_find(const char *name);
+int ls_arch_count(void);
+const ls_arch *ls_arch_at(int i);
+
+int ls_model_load(const char *dir, ls_model **out, ls_error *err);
+void ls_model_free(ls_model *m);
+
+const char *ls_model_dir(const ls_model *m);
+const ls_arch *ls_model_arch(const ls_model *m);
+const cJSON *ls_model_config(const ls_model *m);
+const char *ls_model_config_path(const ls_model *m);  /* for messages */
+ls_tmap *ls_model_weights(const ls_model *m);
+/* "trained weights" or "random weights, seed N" */
+const char *ls_model_weights_note(const ls_model *m);
+void ls_model_set_weights_note(ls_model *m, const char *note);
+void *ls_model_cfg(const ls_model *m);
+/* The model takes ownership of cfg (freed with free()). */
+void ls_model_set_cfg(ls_model *m, void *cfg);
+
+int ls_model_build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *o,
+                   ls_graph **out, ls_error *err);
+
+/* Deterministic generator for seeded random weights and --random-inputs
+ * (splitmix64 + Box-Muller); no global state. */
+typedef struct ls_rng { uint64_t s; } ls_rng;
+uint64_t ls_rng_next(ls_rng *r);
+float ls_rng_uniform(ls_rng *r);   /* [0,1) */
+float ls_rng_normal(ls_rng *r);
+
+#endif

@@ -1,0 +1,50 @@
+/* cli.h - shared pieces of the `layerstep` subcommands (not a library
+ * API: the CLI is the only user). */
+#ifndef LAYERSTEP_CLI_H
+#define LAYERSTEP_CLI_H
+
+#include <stdbool.h>
+
+#include "layerstep/model.h"
+
+#define CLI_MAX_INPUTS 32
+#define CLI_MAX_BREAKS 32
+
+typedef struct cli_opts {
+    const char *model;
+    const char *inputs_dir;
+    const char *input_names[CLI_MAX_INPUTS];
+    const char *input_files[CLI_MAX_INPUTS];
+    int n_inputs;
+    const char *src;          /* --src TEXT (text models) */
+    const char *wav;          /* --wav FILE (audio models) */
+    const char *mode;         /* --mode teacher|greedy */
+    const char *module;       /* --module PATH */
+    const char *only;         /* --only GLOB */
+    const char *out;          /* --out DIR */
+    const char *breaks[CLI_MAX_BREAKS];
+    int n_breaks;
+    bool stats, force, reference, all, json, help;
+    bool random_inputs;
+    unsigned long long seed;
+    double atol, rtol;
+    int threads;
+    const char *positional[4];
+    int n_positional;
+} cli_opts;
+
+/* Parses argv[first..]; unknown options are errors. Returns 0 or 2. */
+int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd);
+/* Loads the model and the inputs the options name (or the model's example
+ * inputs when none are given). Prints the error and returns 2 on failure. */
+int cli_load(const cli_opts *o, ls_model **m, ls_tmap **inputs);
+/* Builds the graph and an executor with inputs set. */
+int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **g, ls_exec **ex);
+void cli_error(const char *msg);
+
+int cmd_print(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+#endif

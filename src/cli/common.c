@@ -1,0 +1,198 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "layerstep/exec.h"
+#include "layerstep/npy.h"
+
+void cli_error(const char *msg) { fprintf(stderr, "layerstep: %s\n", msg); }
+
+static int need_value(int argc, char **argv, int *i, const char **out, const char *cmd)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "layerstep %s: option %s needs a value\n", cmd, argv[*i]);
+        return 2;
+    }
+    *out = argv[++*i];
+    return 0;
+}
+
+static int parse_double(const char *s, double *out, const char *opt, const char *cmd)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0)) {
+        fprintf(stderr, "layerstep %s: %s takes a non-negative number, got '%s'\n", cmd, opt, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
+{
+    memset(o, 0, sizeof *o);
+    o->atol = 1e-5;
+    o->rtol = 1e-4;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = true;
+        } else if (!strcmp(a, "--model")) {
+            rc = need_value(argc, argv, &i, &o->model, cmd);
+        } else if (!strcmp(a, "--inputs")) {
+            rc = need_value(argc, argv, &i, &o->inputs_dir, cmd);
+        } else if (!strcmp(a, "--input")) {
+            if (!(rc = need_value(argc, argv, &i, &v, cmd))) {
+                const char *eq = strchr(v, '=');
+                if (!eq || eq == v || !eq[1]) {
+                    fprintf(stderr, "layerstep %s: --input takes NAME=FILE.npy, got '%s'\n", cmd, v);
+                    return 2;
+                }
+                if (o->n_inputs >= CLI_MAX_INPUTS) {
+                    fprintf(stderr, "layerstep %s: at most %d --input options\n", cmd, CLI_MAX_INPUTS);
+                    return 2;
+                }
+                char *name = strndup(v, (size_t)(eq - v));
+                o->input_names[o->n_inputs] = name;
+                o->input_files[o->n_inputs++] = eq + 1;
+            }
+        } else if (!strcmp(a, "--src")) {
+            rc = need_value(argc, argv, &i, &o->src, cmd);
+        } else if (!strcmp(a, "--wav")) {
+            rc = need_value(argc, argv, &i, &o->wav, cmd);
+        } else if (!strcmp(a, "--mode")) {
+            rc = need_value(argc, argv, &i, &o->mode, cmd);
+        } else if (!strcmp(a, "--module")) {
+            rc = need_value(argc, argv, &i, &o->module, cmd);
+        } else if (!strcmp(a, "--only")) {
+            rc = need_value(argc, argv, &i, &o->only, cmd);
+        } else if (!strcmp(a, "--out")) {
+            rc = need_value(argc, argv, &i, &o->out, cmd);
+        } else if (!strcmp(a, "--break")) {
+            if (!(rc = need_value(argc, argv, &i, &v, cmd))) {
+                if (o->n_breaks >= CLI_MAX_BREAKS) {
+                    fprintf(stderr, "layerstep %s: at most %d --break options\n", cmd, CLI_MAX_BREAKS);
+                    return 2;
+                }
+                o->breaks[o->n_breaks++] = v;
+            }
+        } else if (!strcmp(a, "--atol")) {
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)))
+                rc = parse_double(v, &o->atol, a, cmd);
+        } else if (!strcmp(a, "--rtol")) {
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)))
+                rc = parse_double(v, &o->rtol, a, cmd);
+        } else if (!strcmp(a, "--threads")) {
+            double t;
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)) && !(rc = parse_double(v, &t, a, cmd)))
+                o->threads = (int)t;
+        } else if (!strcmp(a, "--random-inputs")) {
+            double s;
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)) && !(rc = parse_double(v, &s, a, cmd))) {
+                o->random_inputs = true;
+                o->seed = (unsigned long long)s;
+            }
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = true;
+        } else if (!strcmp(a, "--force")) {
+            o->force = true;
+        } else if (!strcmp(a, "--reference")) {
+            o->reference = true;
+        } else if (!strcmp(a, "--all")) {
+            o->all = true;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "layerstep %s: unknown option '%s' (see layerstep %s --help)\n", cmd, a, cmd);
+            return 2;
+        } else {
+            if (o->n_positional >= 4) {
+                fprintf(stderr, "layerstep %s: too many arguments ('%s')\n", cmd, a);
+                return 2;
+            }
+            o->positional[o->n_positional++] = a;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
+{
+    ls_error err = {0};
+    *mp = NULL;
+    *inp = NULL;
+    if (!o->model) {
+        cli_error("--model DIR is required");
+        return 2;
+    }
+    ls_model *m;
+    if (ls_model_load(o->model, &m, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    ls_tmap *in = NULL;
+    if (o->inputs_dir) {
+        if (ls_npy_load_dir(o->inputs_dir, &in, &err)) {
+            cli_error(err.msg);
+            ls_model_free(m);
+            return 2;
+        }
+    } else {
+        in = ls_tmap_new("inputs");
+        bool given = o->n_inputs > 0;
+        if (!given && ls_model_arch(m)->example_inputs &&
+            ls_model_arch(m)->example_inputs(m, in, &err)) {
+            cli_error(err.msg);
+            ls_tmap_free(in);
+            ls_model_free(m);
+            return 2;
+        }
+    }
+    for (int i = 0; i < o->n_inputs; i++) {
+        ls_tensor t;
+        if (ls_npy_load(o->input_files[i], ls_tmap_arena(in), &t, &err) ||
+            ls_tmap_put_ref(in, o->input_names[i], &t, &err)) {
+            cli_error(err.msg);
+            ls_tmap_free(in);
+            ls_model_free(m);
+            return 2;
+        }
+    }
+    *mp = m;
+    *inp = in;
+    return 0;
+}
+
+int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, ls_exec **exp)
+{
+    ls_error err = {0};
+    ls_build_opts bo = {.mode = o->mode, .module = o->module};
+    ls_graph *g;
+    *gp = NULL;
+    *exp = NULL;
+    if (ls_model_build(m, inputs, &bo, &g, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    ls_exec_opts eo = {.reference = o->reference, .threads = o->threads};
+    ls_exec *ex;
+    if (ls_exec_new(g, &eo, &ex, &err)) {
+        cli_error(err.msg);
+        ls_graph_free(g);
+        return 2;
+    }
+    if (ls_exec_set_inputs(ex, inputs, &err)) {
+        cli_error(err.msg);
+        ls_exec_free(ex);
+        ls_graph_free(g);
+        return 2;
+    }
+    *gp = g;
+    *exp = ex;
+    return 0;
+}

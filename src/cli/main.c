@@ -1,0 +1,50 @@
+/* layerstep: step through a transformer's forward pass. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const usage =
+    "usage: layerstep <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  print     the model's module tree (PyTorch repr style)\n"
+    "  run       run the forward pass, one line per named point\n"
+    "  dump      write every named point as .npy plus manifest.json\n"
+    "  compare   compare two dump directories point by point\n"
+    "\n"
+    "Run 'layerstep <command> --help' for a command's options; 'man layerstep'\n"
+    "for everything.\n";
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"print", cmd_print},
+    {"run", cmd_run},
+    {"dump", cmd_dump},
+    {"compare", cmd_compare},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts("layerstep 0.1.0");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc, argv);
+    fprintf(stderr, "layerstep: unknown command '%s'\n%s", argv[1], usage);
+    return 2;
+}

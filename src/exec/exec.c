@@ -1,0 +1,298 @@
+#include "layerstep/exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HOOKS 8
+
+struct ls_exec {
+    const ls_graph *g;
+    int n;
+    ls_tensor *out;          /* per node: its output (views point into storage) */
+    unsigned char *computed;
+    unsigned char *pinned;
+    int *storage;            /* node whose buffer a view reads */
+    ls_arena *arena;
+    int cursor;
+    bool paused;
+    ls_hook hooks[MAX_HOOKS];
+    int n_hooks;
+    ls_op_ctx ctx;
+};
+
+static bool is_leaf(const ls_exec *ex, int i)
+{
+    return ls_op_kind_of(ls_graph_node(ex->g, i)->op) == LS_KIND_LEAF;
+}
+
+int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err)
+{
+    *out = NULL;
+    if (!ls_graph_ok(g))
+        return ls_error_set(err, ls_graph_error(g)->code, "%s", ls_graph_error(g)->msg);
+    ls_exec *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
+    ex->g = g;
+    ex->n = ls_graph_n_nodes(g);
+    size_t n = (size_t)(ex->n ? ex->n : 1);
+    ex->out = calloc(n, sizeof *ex->out);
+    ex->computed = calloc(n, 1);
+    ex->pinned = calloc(n, 1);
+    ex->storage = calloc(n, sizeof *ex->storage);
+    ex->arena = ls_arena_new(1 << 22);
+    if (opts) {
+        ex->ctx.reference = opts->reference;
+        ex->ctx.threads = opts->threads;
+    }
+    if (!ex->out || !ex->computed || !ex->pinned || !ex->storage || !ex->arena) {
+        ls_exec_free(ex);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
+    }
+    /* Every stored output is allocated now: a run never allocates, and
+     * every tensor stays available for stepping back. */
+    for (int i = 0; i < ex->n; i++) {
+        const ls_node *nd = ls_graph_node(g, i);
+        ls_op_kind k = ls_op_kind_of(nd->op);
+        ex->storage[i] = i;
+        if (nd->op == LS_OP_CONST) {
+            ex->out[i] = nd->out;
+            ex->computed[i] = 1;
+        } else if (k == LS_KIND_VIEW) {
+            ex->out[i] = nd->out;
+            ex->storage[i] = ex->storage[nd->in[0]];
+        } else {
+            int rc = ls_tensor_alloc(ex->arena, nd->out.dtype, nd->out.ndim, nd->out.shape,
+                                     &ex->out[i], err);
+            if (rc) {
+                ls_error_prefix(err, "allocating '%s'", nd->name);
+                ls_exec_free(ex);
+                return rc;
+            }
+            if (nd->op == LS_OP_INPUT)
+                ex->computed[i] = 1;
+        }
+    }
+    *out = ex;
+    return LS_OK;
+}
+
+void ls_exec_free(ls_exec *ex)
+{
+    if (!ex)
+        return;
+    free(ex->out);
+    free(ex->computed);
+    free(ex->pinned);
+    free(ex->storage);
+    ls_arena_free(ex->arena);
+    free(ex);
+}
+
+const ls_graph *ls_exec_graph(const ls_exec *ex) { return ex->g; }
+
+int ls_exec_set_input(ls_exec *ex, const char *name, const ls_tensor *t, ls_error *err)
+{
+    int i = ls_graph_find(ex->g, name);
+    if (i < 0 || ls_graph_node(ex->g, i)->op != LS_OP_INPUT)
+        return ls_error_set(err, LS_ERR_MISSING, "the model has no input named '%s'", name);
+    ls_tensor *dst = &ex->out[i];
+    if (t->dtype != dst->dtype || !ls_tensor_same_shape(t, dst)) {
+        char a[96], b[96];
+        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' is %s %s, expected %s %s", name,
+                            ls_dtype_name(t->dtype), ls_shape_str(t, a, sizeof a),
+                            ls_dtype_name(dst->dtype), ls_shape_str(dst, b, sizeof b));
+    }
+    ls_tensor_copy(dst, t);
+    return LS_OK;
+}
+
+int ls_exec_set_inputs(ls_exec *ex, const ls_tmap *inputs, ls_error *err)
+{
+    for (int i = 0; i < ex->n; i++) {
+        const ls_node *nd = ls_graph_node(ex->g, i);
+        if (nd->op != LS_OP_INPUT)
+            continue;
+        const ls_tensor *t = ls_tmap_get(inputs, nd->name);
+        if (!t)
+            return ls_error_set(err, LS_ERR_MISSING, "%s: missing input '%s'",
+                                inputs ? ls_tmap_source(inputs) : "inputs", nd->name);
+        int rc = ls_exec_set_input(ex, nd->name, t, err);
+        if (rc)
+            return rc;
+    }
+    return LS_OK;
+}
+
+int ls_exec_add_hook(ls_exec *ex, ls_hook hook)
+{
+    if (ex->n_hooks >= MAX_HOOKS)
+        return LS_ERR_LIMIT;
+    ex->hooks[ex->n_hooks++] = hook;
+    return LS_OK;
+}
+
+int ls_exec_cursor(const ls_exec *ex) { return ex->cursor; }
+bool ls_exec_done(const ls_exec *ex) { return ex->cursor >= ex->n; }
+bool ls_exec_paused(const ls_exec *ex) { return ex->paused; }
+
+/* Computes node i from its inputs' current outputs. */
+static int compute(ls_exec *ex, int i, ls_error *err)
+{
+    const ls_node *nd = ls_graph_node(ex->g, i);
+    ls_op_kind k = ls_op_kind_of(nd->op);
+    if (k == LS_KIND_LEAF)
+        return LS_OK;
+    const ls_tensor *ins[LS_OP_MAX_INPUTS];
+    for (int j = 0; j < nd->n_in; j++)
+        ins[j] = &ex->out[nd->in[j]];
+    int rc;
+    if (k == LS_KIND_VIEW) {
+        rc = ls_op_infer(nd->op, &nd->p, ins, nd->n_in, &ex->out[i], err);
+    } else {
+        if (ex->pinned[i])
+            return LS_OK;
+        rc = ls_op_compute(nd->op, &nd->p, ins, nd->n_in, &ex->out[i], &ex->ctx, err);
+    }
+    if (rc)
+        return ls_error_prefix(err, "%s (%s)", nd->name, ls_op_name(nd->op));
+    return LS_OK;
+}
+
+int ls_exec_step(ls_exec *ex, ls_error *err)
+{
+    ex->paused = false;
+    if (ex->cursor >= ex->n)
+        return LS_OK;
+    int i = ex->cursor;
+    int rc = compute(ex, i, err);
+    if (rc)
+        return rc;
+    ex->computed[i] = 1;
+    ex->cursor++;
+    for (int h = 0; h < ex->n_hooks; h++) {
+        int r = ex->hooks[h].after_node(ex->hooks[h].ud, ex, i, &ex->out[i]);
+        if (r < 0)
+            return ls_error_set(err, r, "stopped after '%s': an observer failed",
+                                ls_graph_node(ex->g, i)->name);
+        if (r == LS_HOOK_PAUSE)
+            ex->paused = true;
+    }
+    return LS_OK;
+}
+
+int ls_exec_run_until(ls_exec *ex, ls_exec_pred pred, void *ud, ls_error *err)
+{
+    while (ex->cursor < ex->n) {
+        int i = ex->cursor;
+        int rc = ls_exec_step(ex, err);
+        if (rc)
+            return rc;
+        if (ex->paused || (pred && pred(ud, ex, i)))
+            break;
+    }
+    return LS_OK;
+}
+
+int ls_exec_run(ls_exec *ex, ls_error *err) { return ls_exec_run_until(ex, NULL, NULL, err); }
+
+void ls_exec_reset(ls_exec *ex)
+{
+    for (int i = 0; i < ex->n; i++)
+        if (!is_leaf(ex, i) && !ex->pinned[i])
+            ex->computed[i] = 0;
+    ex->cursor = 0;
+    ex->paused = false;
+}
+
+const ls_tensor *ls_exec_out(const ls_exec *ex, int node)
+{
+    if (node < 0 || node >= ex->n || !ex->computed[node])
+        return NULL;
+    return &ex->out[node];
+}
+
+bool ls_exec_computed(const ls_exec *ex, int node)
+{
+    return node >= 0 && node < ex->n && ex->computed[node];
+}
+
+int ls_exec_storage_node(const ls_exec *ex, int node) { return ex->storage[node]; }
+
+/* Views hold raw pointers into their storage; after a storage buffer moves
+ * (a weight copied on edit) every computed view is re-derived. */
+static void refresh_views(ls_exec *ex)
+{
+    for (int i = 0; i < ex->n; i++)
+        if (ex->computed[i] && ls_op_kind_of(ls_graph_node(ex->g, i)->op) == LS_KIND_VIEW)
+            compute(ex, i, NULL);
+}
+
+ls_tensor *ls_exec_edit(ls_exec *ex, int node, ls_error *err)
+{
+    if (node < 0 || node >= ex->n || !ex->computed[node]) {
+        ls_error_set(err, LS_ERR_ARG, "'%s' is not computed yet",
+                     node >= 0 && node < ex->n ? ls_graph_node(ex->g, node)->name : "?");
+        return NULL;
+    }
+    ls_tensor *t = &ex->out[node];
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) {
+            ls_error_set(err, LS_ERR_ARG,
+                         "'%s' is a broadcast view; edit the tensor it repeats instead",
+                         ls_graph_node(ex->g, node)->name);
+            return NULL;
+        }
+    int s = ex->storage[node];
+    const ls_node *sn = ls_graph_node(ex->g, s);
+    if (sn->op == LS_OP_CONST && !ex->pinned[s]) {
+        /* copy on first edit: the model's weights stay untouched */
+        ls_tensor copy;
+        if (ls_tensor_contiguous(ex->arena, &ex->out[s], &copy, err))
+            return NULL;
+        ex->out[s] = copy;
+        refresh_views(ex);
+    }
+    ex->pinned[s] = 1;
+    return &ex->out[node];
+}
+
+bool ls_exec_is_pinned(const ls_exec *ex, int node) { return ex->pinned[ex->storage[node]]; }
+void ls_exec_unpin(ls_exec *ex, int node) { ex->pinned[ex->storage[node]] = 0; }
+
+int ls_exec_rerun(ls_exec *ex, int edited, ls_error *err)
+{
+    if (edited < 0 || edited >= ex->n)
+        return ls_error_set(err, LS_ERR_ARG, "rerun: node %d out of range", edited);
+    for (int i = ex->storage[edited] + 1; i < ex->cursor; i++) {
+        if (!ex->computed[i])
+            continue;
+        int rc = compute(ex, i, err);
+        if (rc)
+            return rc;
+    }
+    return LS_OK;
+}
+
+bool ls_glob_match(const char *p, const char *s)
+{
+    /* iterative matcher with one backtrack point: linear enough for names */
+    const char *star = NULL, *ss = NULL;
+    while (*s) {
+        if (*p == '*') {
+            star = p++;
+            ss = s;
+        } else if (*p == '?' || *p == *s) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star + 1;
+            s = ++ss;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '*')
+        p++;
+    return *p == '\0';
+}

@@ -1,0 +1,133 @@
+#include "layerstep/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "layerstep/config.h"
+#include "layerstep/safetensors.h"
+
+struct ls_model {
+    char *dir;
+    char config_path[4096];
+    cJSON *config;
+    ls_tmap *weights;
+    const ls_arch *arch;
+    void *cfg;
+    char note[128];
+};
+
+const char *ls_model_dir(const ls_model *m) { return m->dir; }
+const ls_arch *ls_model_arch(const ls_model *m) { return m->arch; }
+const cJSON *ls_model_config(const ls_model *m) { return m->config; }
+const char *ls_model_config_path(const ls_model *m) { return m->config_path; }
+ls_tmap *ls_model_weights(const ls_model *m) { return m->weights; }
+const char *ls_model_weights_note(const ls_model *m) { return m->note; }
+void *ls_model_cfg(const ls_model *m) { return m->cfg; }
+
+void ls_model_set_weights_note(ls_model *m, const char *note)
+{
+    snprintf(m->note, sizeof m->note, "%s", note);
+}
+
+void ls_model_set_cfg(ls_model *m, void *cfg)
+{
+    free(m->cfg);
+    m->cfg = cfg;
+}
+
+void ls_model_free(ls_model *m)
+{
+    if (!m)
+        return;
+    free(m->dir);
+    cJSON_Delete(m->config);
+    ls_tmap_free(m->weights);
+    free(m->cfg);
+    free(m);
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ls_model_load(const char *dir, ls_model **out, ls_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ls_error_set(err, LS_ERR_IO, "%s: not a model directory (expected a folder with config.json)", dir);
+    ls_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        free(m);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    }
+    snprintf(m->config_path, sizeof m->config_path, "%s/config.json", dir);
+    int rc = ls_json_load(m->config_path, &m->config, err);
+    if (rc)
+        goto fail;
+    char arch[64];
+    rc = ls_json_str(m->config, "arch", m->config_path, arch, sizeof arch, err);
+    if (rc)
+        goto fail;
+    m->arch = ls_arch_find(arch);
+    if (!m->arch) {
+        char known[256] = "";
+        for (int i = 0; i < ls_arch_count(); i++) {
+            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, ls_arch_at(i)->name, sizeof known - strlen(known) - 1);
+        }
+        rc = ls_error_set(err, LS_ERR_FORMAT, "%s: unknown arch '%s' (known: %s)", m->config_path,
+                          arch, known);
+        goto fail;
+    }
+    rc = m->arch->parse_config(m, err);
+    if (rc)
+        goto fail;
+    /* weights: weights.safetensors, or model.safetensors (Hugging Face) */
+    char wpath[4200];
+    snprintf(wpath, sizeof wpath, "%s/weights.safetensors", dir);
+    if (!file_exists(wpath))
+        snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    if (file_exists(wpath)) {
+        rc = ls_safetensors_load(wpath, &m->weights, err);
+        if (rc)
+            goto fail;
+        snprintf(m->note, sizeof m->note, "weights from %s", wpath);
+    } else if (m->arch->random_weights) {
+        int64_t seed = 0;
+        rc = ls_json_int_opt(m->config, "random_weights_seed", m->config_path, 0, INT64_MAX, 0,
+                             &seed, err);
+        if (rc)
+            goto fail;
+        m->weights = ls_tmap_new("random weights");
+        if (!m->weights) {
+            rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        rc = m->arch->random_weights(m, (uint64_t)seed, err);
+        if (rc)
+            goto fail;
+        snprintf(m->note, sizeof m->note, "random weights, seed %lld", (long long)seed);
+    } else {
+        rc = ls_error_set(err, LS_ERR_MISSING, "%s: no weights.safetensors in the model directory",
+                          dir);
+        goto fail;
+    }
+    *out = m;
+    return LS_OK;
+fail:
+    ls_model_free(m);
+    return rc;
+}
+
+int ls_model_build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *o,
+                   ls_graph **out, ls_error *err)
+{
+    ls_build_opts dflt;
+    memset(&dflt, 0, sizeof dflt);
+    return m->arch->build(m, inputs, o ? o : &dflt, out, err);
+}

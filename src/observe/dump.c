@@ -1,0 +1,235 @@
+#include "layerstep/dump.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "layerstep/atomic.h"
+#include "layerstep/config.h"
+#include "layerstep/npy.h"
+#include "layerstep/trace.h"
+
+/* A marker written first, so a dump interrupted before its manifest is
+ * still recognised as ours and may be overwritten. */
+#define MARKER ".layerstep-dump"
+
+struct ls_dump {
+    char *dir;
+    char *only;
+    ls_error err;
+    int status;
+    int count;
+    int *order;     /* node ids written, in execution order */
+    int n_order, cap_order;
+};
+
+static bool dir_is_empty_or_ours(const char *dir, bool *ours)
+{
+    *ours = false;
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool empty = true;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (!strcmp(e->d_name, MARKER) || !strcmp(e->d_name, "manifest.json"))
+            *ours = true;
+        empty = false;
+    }
+    closedir(d);
+    return empty;
+}
+
+int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, ls_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (mkdir(dir, 0777) != 0)
+            return ls_error_set(err, LS_ERR_IO, "%s: cannot create directory: %s", dir,
+                                strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        return ls_error_set(err, LS_ERR_IO, "%s: exists and is not a directory", dir);
+    } else {
+        bool ours = false;
+        bool empty = dir_is_empty_or_ours(dir, &ours);
+        if (!empty && !ours && !force)
+            return ls_error_set(err, LS_ERR_ARG,
+                                "%s: directory is not empty and holds no previous dump "
+                                "(use --force to write into it anyway)", dir);
+    }
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/%s", dir, MARKER);
+    int rc = ls_atomic_write_file(mpath, "layerstep dump\n", 15, err);
+    if (rc)
+        return rc;
+    ls_dump *d = calloc(1, sizeof *d);
+    if (!d || !(d->dir = strdup(dir)) || (only && !(d->only = strdup(only)))) {
+        if (d)
+            free(d->dir);
+        free(d);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    }
+    *out = d;
+    return LS_OK;
+}
+
+static int dump_after(void *ud, const ls_exec *ex, int node, const ls_tensor *out)
+{
+    ls_dump *d = ud;
+    const ls_node *nd = ls_graph_node(ls_exec_graph(ex), node);
+    if (!ls_node_is_point(nd) || (d->only && !ls_glob_match(d->only, nd->name)))
+        return LS_HOOK_CONTINUE;
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s.npy", d->dir, nd->name);
+    int rc = ls_npy_save(path, out, &d->err);
+    if (rc) {
+        d->status = rc;
+        return rc;
+    }
+    if (d->n_order == d->cap_order) {
+        int cap = d->cap_order ? d->cap_order * 2 : 256;
+        int *o = realloc(d->order, (size_t)cap * sizeof *o);
+        if (!o) {
+            d->status = ls_error_set(&d->err, LS_ERR_NOMEM, "out of memory");
+            return d->status;
+        }
+        d->order = o;
+        d->cap_order = cap;
+    }
+    d->order[d->n_order++] = node;
+    d->count++;
+    return LS_HOOK_CONTINUE;
+}
+
+ls_hook ls_dump_hook(ls_dump *d) { return (ls_hook){dump_after, d}; }
+
+int ls_dump_status(const ls_dump *d, ls_error *err)
+{
+    if (d->status && err)
+        *err = d->err;
+    return d->status;
+}
+
+int ls_dump_count(const ls_dump *d) { return d->count; }
+
+int ls_dump_close(ls_dump *d, const ls_exec *ex, ls_error *err)
+{
+    if (!d)
+        return LS_OK;
+    int rc = d->status;
+    if (rc && err)
+        *err = d->err;
+    if (!rc) {
+        const ls_graph *g = ls_exec_graph(ex);
+        cJSON *root = cJSON_CreateObject();
+        cJSON *pts = cJSON_AddArrayToObject(root, "points");
+        cJSON_AddStringToObject(root, "generated_by", "layerstep dump");
+        for (int i = 0; i < d->n_order; i++) {
+            const ls_node *nd = ls_graph_node(g, d->order[i]);
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddStringToObject(p, "name", nd->name);
+            char file[4200];
+            snprintf(file, sizeof file, "%s.npy", nd->name);
+            cJSON_AddStringToObject(p, "file", file);
+            cJSON *shape = cJSON_AddArrayToObject(p, "shape");
+            for (int k = 0; k < nd->out.ndim; k++)
+                cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)nd->out.shape[k]));
+            cJSON_AddStringToObject(p, "dtype", ls_dtype_name(nd->out.dtype));
+            cJSON_AddStringToObject(p, "module", nd->path);
+            cJSON_AddStringToObject(p, "point", nd->point);
+            cJSON_AddStringToObject(p, "op", ls_op_name(nd->op));
+            cJSON_AddNumberToObject(p, "order", i);
+            cJSON_AddNumberToObject(p, "node", d->order[i]);
+            cJSON_AddItemToArray(pts, p);
+        }
+        char *text = cJSON_Print(root);
+        cJSON_Delete(root);
+        if (!text) {
+            rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory writing the manifest");
+        } else {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/manifest.json", d->dir);
+            rc = ls_atomic_write_file(path, text, strlen(text), err);
+            free(text);
+        }
+    }
+    free(d->order);
+    free(d->only);
+    free(d->dir);
+    free(d);
+    return rc;
+}
+
+int ls_dump_load(const char *dir, ls_tmap **out, ls_error *err)
+{
+    *out = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ls_error_set(err, LS_ERR_IO, "%s: not a directory", dir);
+    if (stat(path, &st) != 0)
+        return ls_npy_load_dir(dir, out, err);
+    cJSON *root;
+    int rc = ls_json_load(path, &root, err);
+    if (rc)
+        return rc;
+    /* our manifest has "points"; a golden fixture's has "files" */
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(root, "points");
+    bool fixture = false;
+    if (!cJSON_IsArray(pts)) {
+        pts = cJSON_GetObjectItemCaseSensitive(root, "files");
+        fixture = true;
+    }
+    if (!cJSON_IsArray(pts)) {
+        cJSON_Delete(root);
+        return ls_npy_load_dir(dir, out, err);
+    }
+    ls_tmap *m = ls_tmap_new(dir);
+    if (!m) {
+        cJSON_Delete(root);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    }
+    const cJSON *p;
+    cJSON_ArrayForEach(p, pts)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(p, "file");
+        if (!cJSON_IsString(name) || !cJSON_IsString(file))
+            continue;
+        if (fixture) {
+            const cJSON *kind = cJSON_GetObjectItemCaseSensitive(p, "kind");
+            if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "act") != 0)
+                continue;
+        }
+        if (strstr(file->valuestring, "..") || file->valuestring[0] == '/') {
+            rc = ls_error_set(err, LS_ERR_FORMAT, "%s: file '%s' points outside the dump", path,
+                              file->valuestring);
+            break;
+        }
+        char fp[4600];
+        snprintf(fp, sizeof fp, "%s/%s", dir, file->valuestring);
+        ls_tensor t;
+        rc = ls_npy_load(fp, ls_tmap_arena(m), &t, err);
+        if (rc)
+            break;
+        rc = ls_tmap_put_ref(m, name->valuestring, &t, err);
+        if (rc)
+            break;
+    }
+    cJSON_Delete(root);
+    if (rc) {
+        ls_tmap_free(m);
+        return rc;
+    }
+    *out = m;
+    return LS_OK;
+}

@@ -1,0 +1,296 @@
+/* The executor on a small hand-built graph: step node by node, pause on a
+ * glob, edit a tensor and rerun downstream, and check every value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "layerstep/exec.h"
+
+/* x[2,3] -> fc (Linear 3->4, weight from a map, no bias) -> relu "act"
+ *   -> head: view [2,2,2] -> transpose(1,2) "split" -> *2 "scaled"
+ *   -> softmax "probs" */
+typedef struct fixture {
+    ls_tmap *w;
+    ls_graph *g;
+    ls_exec *ex;
+    float x[6];
+    float wv[12];
+} fixture;
+
+static const float W[12] = {1, 0, -1, 0.5f, 0.5f, 0.5f, -1, 2, 0, 0, 0, 1};
+static const float X[6] = {1, 2, 3, -1, 0, 4};
+
+static void build(fixture *f)
+{
+    memcpy(f->wv, W, sizeof W);
+    memcpy(f->x, X, sizeof X);
+    f->w = ls_tmap_new("test.safetensors");
+    ls_tensor wt = ls_tensor_make(LS_F32, 2, (int64_t[]){4, 3}, f->wv);
+    assert_int_equal(ls_tmap_put_ref(f->w, "fc.weight", &wt, NULL), LS_OK);
+    ls_graph *g = ls_graph_new("Toy", f->w);
+    int x = ls_graph_input(g, "x", LS_F32, 2, (int64_t[]){2, 3});
+    ls_graph_begin(g, "Linear", "in_features=3, out_features=4, bias=False", "fc");
+    int y = ls_g_linear(g, x, ls_graph_weight(g, "weight", 2, (int64_t[]){4, 3}), -1, NULL);
+    ls_graph_end(g, y);
+    int a = ls_g_op1(g, LS_OP_RELU, y, "act");
+    ls_graph_begin(g, "Head", "", "head");
+    int v = ls_g_reshape(g, a, 3, (int64_t[]){2, 2, 2}, NULL);
+    int s = ls_g_transpose(g, v, 1, 2, "split");
+    int sc = ls_g_scalar(g, LS_OP_SCALE, s, 2.0f, "scaled");
+    int p = ls_g_op1(g, LS_OP_SOFTMAX, sc, "probs");
+    ls_graph_end(g, p);
+    assert_true(ls_graph_ok(g));
+    f->g = g;
+    ls_error err = {0};
+    assert_int_equal(ls_exec_new(g, NULL, &f->ex, &err), LS_OK);
+    ls_tensor xt = ls_tensor_make(LS_F32, 2, (int64_t[]){2, 3}, f->x);
+    assert_int_equal(ls_exec_set_input(f->ex, "x", &xt, &err), LS_OK);
+}
+
+static void teardown(fixture *f)
+{
+    ls_exec_free(f->ex);
+    ls_graph_free(f->g);
+    ls_tmap_free(f->w);
+}
+
+/* The expected values, computed here with plain loops from x and w. */
+static void expect_all(fixture *f, const float *x, const float *w)
+{
+    float act[8], probs[8];
+    for (int b = 0; b < 2; b++)
+        for (int o = 0; o < 4; o++) {
+            float s = 0;
+            for (int k = 0; k < 3; k++)
+                s += x[b * 3 + k] * w[o * 3 + k];
+            act[b * 4 + o] = s > 0 ? s : 0;
+        }
+    /* split[b,i,j] = act[b, j*2+i]; softmax over j of 2*split */
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 2; i++) {
+            float z0 = 2 * act[b * 4 + 0 * 2 + i], z1 = 2 * act[b * 4 + 1 * 2 + i];
+            float m = z0 > z1 ? z0 : z1;
+            float e0 = expf(z0 - m), e1 = expf(z1 - m);
+            probs[(b * 2 + i) * 2 + 0] = e0 / (e0 + e1);
+            probs[(b * 2 + i) * 2 + 1] = e1 / (e0 + e1);
+        }
+    const ls_tensor *t = ls_exec_out(f->ex, ls_graph_find(f->g, "act"));
+    assert_non_null(t);
+    for (int i = 0; i < 8; i++)
+        assert_float_equal(ls_tensor_get_flat(t, i), act[i], 1e-6);
+    t = ls_exec_out(f->ex, ls_graph_find(f->g, "head.split"));
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++)
+                assert_float_equal(ls_tensor_get(t, (int64_t[]){b, i, j}), act[b * 4 + j * 2 + i],
+                                   1e-6);
+    t = ls_exec_out(f->ex, ls_graph_find(f->g, "head"));
+    for (int i = 0; i < 8; i++)
+        assert_float_equal(ls_tensor_get_flat(t, i), probs[i], 1e-6);
+}
+
+static void test_names_and_modules(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f);
+    /* the fc linear became the module output "fc"; probs aliased as "head" */
+    int fc = ls_graph_find(f.g, "fc");
+    assert_true(fc >= 0);
+    assert_int_equal(ls_graph_node(f.g, fc)->op, LS_OP_LINEAR);
+    assert_string_equal(ls_graph_node(f.g, fc)->path, "fc");
+    assert_string_equal(ls_graph_node(f.g, fc)->point, "");
+    int hp = ls_graph_find(f.g, "head.probs");
+    int h = ls_graph_find(f.g, "head");
+    assert_true(hp >= 0 && h > hp);
+    assert_int_equal(ls_graph_node(f.g, h)->op, LS_OP_ALIAS);
+    assert_true(ls_graph_find(f.g, "fc.weight") >= 0);
+    assert_true(ls_graph_node(f.g, ls_graph_find(f.g, "fc.weight"))->flags & LS_NODE_PARAM);
+    int m = ls_graph_find_module(f.g, "head");
+    assert_true(m > 0);
+    assert_string_equal(ls_graph_module(f.g, m)->klass, "Head");
+    assert_int_equal(ls_graph_module(f.g, m)->out_node, h);
+    assert_int_equal(ls_graph_module(f.g, m)->depth, 1);
+    assert_int_equal(ls_graph_shape(f.g, ls_graph_find(f.g, "head.split"))->shape[1], 2);
+    teardown(&f);
+}
+
+static int pause_on_glob(void *ud, const ls_exec *ex, int node, const ls_tensor *out)
+{
+    (void)out;
+    const char *glob = ud;
+    return ls_glob_match(glob, ls_graph_node(ls_exec_graph(ex), node)->name) ? LS_HOOK_PAUSE
+                                                                               : LS_HOOK_CONTINUE;
+}
+
+static void test_step_pause_edit_rerun(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f);
+    ls_error err = {0};
+    /* step node by node: each step computes exactly the cursor node */
+    int n = ls_graph_n_nodes(f.g);
+    int act = ls_graph_find(f.g, "act");
+    while (ls_exec_cursor(f.ex) <= act) {
+        int c = ls_exec_cursor(f.ex);
+        assert_false(ls_exec_computed(f.ex, c) && ls_op_kind_of(ls_graph_node(f.g, c)->op) != LS_KIND_LEAF);
+        assert_int_equal(ls_exec_step(f.ex, &err), LS_OK);
+        assert_true(ls_exec_computed(f.ex, c));
+        assert_int_equal(ls_exec_cursor(f.ex), c + 1);
+    }
+    assert_null(ls_exec_out(f.ex, ls_graph_find(f.g, "head.scaled")));
+    /* continue: the hook pauses right after "head.scaled" */
+    ls_exec_add_hook(f.ex, (ls_hook){pause_on_glob, "*.sc?led"});
+    assert_int_equal(ls_exec_run(f.ex, &err), LS_OK);
+    assert_true(ls_exec_paused(f.ex));
+    assert_int_equal(ls_exec_cursor(f.ex), ls_graph_find(f.g, "head.scaled") + 1);
+    assert_null(ls_exec_out(f.ex, ls_graph_find(f.g, "head.probs")));
+    assert_int_equal(ls_exec_run(f.ex, &err), LS_OK);
+    assert_true(ls_exec_done(f.ex));
+    assert_int_equal(ls_exec_cursor(f.ex), n);
+    expect_all(&f, X, W);
+
+    /* edit an input cell, rerun downstream */
+    int xi = ls_graph_find(f.g, "x");
+    ls_tensor *xt = ls_exec_edit(f.ex, xi, &err);
+    assert_non_null(xt);
+    ls_tensor_set(xt, (int64_t[]){1, 0}, 5.0);
+    assert_int_equal(ls_exec_rerun(f.ex, xi, &err), LS_OK);
+    float x2[6];
+    memcpy(x2, X, sizeof X);
+    x2[3] = 5;
+    expect_all(&f, x2, W);
+
+    /* edit a weight: copied on edit, the map's tensor is unchanged */
+    int wi = ls_graph_find(f.g, "fc.weight");
+    ls_tensor *wt = ls_exec_edit(f.ex, wi, &err);
+    assert_non_null(wt);
+    assert_ptr_not_equal(wt->data, f.wv);
+    ls_tensor_set(wt, (int64_t[]){2, 1}, -3.0);
+    assert_int_equal(ls_exec_rerun(f.ex, wi, &err), LS_OK);
+    float w2[12];
+    memcpy(w2, W, sizeof W);
+    w2[7] = -3;
+    expect_all(&f, x2, w2);
+    assert_true(f.wv[7] == 2.0f);
+
+    /* edit a cell of a view: its storage ("act") is pinned, and rerun from
+     * the view's storage updates everything downstream */
+    int split = ls_graph_find(f.g, "head.split");
+    ls_tensor *st = ls_exec_edit(f.ex, split, &err);
+    assert_non_null(st);
+    assert_true(ls_exec_is_pinned(f.ex, act));
+    ls_tensor_set(st, (int64_t[]){0, 1, 0}, 0.25); /* = act[0, 1] */
+    assert_int_equal(ls_exec_rerun(f.ex, split, &err), LS_OK);
+    const ls_tensor *at = ls_exec_out(f.ex, act);
+    assert_float_equal(ls_tensor_get(at, (int64_t[]){0, 1}), 0.25, 1e-7);
+    const ls_tensor *pr = ls_exec_out(f.ex, ls_graph_find(f.g, "head.probs"));
+    float z0 = 2 * 0.25f, z1 = 2 * (float)ls_tensor_get(at, (int64_t[]){0, 3});
+    assert_float_equal(ls_tensor_get(pr, (int64_t[]){0, 1, 0}), 1 / (1 + expf(z1 - z0)), 1e-6);
+    /* a pinned node is not recomputed by a rerun from upstream */
+    assert_int_equal(ls_exec_rerun(f.ex, xi, &err), LS_OK);
+    assert_float_equal(ls_tensor_get(at, (int64_t[]){0, 1}), 0.25, 1e-7);
+    ls_exec_unpin(f.ex, act);
+    assert_int_equal(ls_exec_rerun(f.ex, xi, &err), LS_OK);
+    expect_all(&f, x2, w2);
+    teardown(&f);
+}
+
+static bool stop_at(void *ud, const ls_exec *ex, int node)
+{
+    (void)ex;
+    return node == *(int *)ud;
+}
+
+static void test_run_until_and_reset(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f);
+    ls_error err = {0};
+    int target = ls_graph_find(f.g, "act");
+    assert_int_equal(ls_exec_run_until(f.ex, stop_at, &target, &err), LS_OK);
+    assert_int_equal(ls_exec_cursor(f.ex), target + 1);
+    assert_false(ls_exec_paused(f.ex));
+    ls_exec_reset(f.ex);
+    assert_int_equal(ls_exec_cursor(f.ex), 0);
+    assert_null(ls_exec_out(f.ex, target));
+    assert_non_null(ls_exec_out(f.ex, ls_graph_find(f.g, "x"))); /* inputs stay */
+    assert_int_equal(ls_exec_run(f.ex, &err), LS_OK);
+    expect_all(&f, X, W);
+    teardown(&f);
+}
+
+static void test_build_errors_are_sticky(void **state)
+{
+    (void)state;
+    ls_tmap *w = ls_tmap_new("w.safetensors");
+    ls_graph *g = ls_graph_new("Bad", w);
+    int x = ls_graph_input(g, "x", LS_F32, 2, (int64_t[]){2, 3});
+    int y = ls_graph_input(g, "y", LS_F32, 2, (int64_t[]){4, 5});
+    ls_graph_begin(g, "M", "", "attn");
+    int bad = ls_g_op2(g, LS_OP_MATMUL, x, y, "scores");
+    assert_int_equal(bad, -1);
+    assert_false(ls_graph_ok(g));
+    assert_non_null(strstr(ls_graph_error(g)->msg, "attn.scores"));
+    /* later calls do nothing */
+    assert_int_equal(ls_g_op1(g, LS_OP_RELU, x, "r"), -1);
+    ls_graph_free(g);
+
+    g = ls_graph_new("Bad", w);
+    ls_graph_begin(g, "Linear", "", "fc");
+    assert_int_equal(ls_graph_weight(g, "weight", 2, (int64_t[]){4, 3}), -1);
+    assert_string_equal(ls_graph_error(g)->msg, "w.safetensors: missing tensor 'fc.weight'");
+    ls_exec *ex;
+    ls_error err = {0};
+    assert_int_equal(ls_exec_new(g, NULL, &ex, &err), LS_ERR_MISSING);
+    ls_graph_free(g);
+    ls_tmap_free(w);
+}
+
+static void test_repeated_module_calls(void **state)
+{
+    (void)state;
+    ls_graph *g = ls_graph_new("M", NULL);
+    int x = ls_graph_input(g, "x", LS_F32, 1, (int64_t[]){3});
+    for (int k = 0; k < 3; k++) {
+        ls_graph_begin(g, "Dropout", "p=0.1", "dropout");
+        x = ls_graph_end(g, ls_graph_alias(g, x, NULL));
+    }
+    assert_true(ls_graph_ok(g));
+    assert_true(ls_graph_find(g, "dropout") >= 0);
+    assert_true(ls_graph_find(g, "dropout.call1") >= 0);
+    assert_true(ls_graph_find(g, "dropout.call2") >= 0);
+    assert_int_equal(ls_graph_n_modules(g), 2); /* root + one dropout */
+    ls_graph_free(g);
+}
+
+static void test_glob(void **state)
+{
+    (void)state;
+    assert_true(ls_glob_match("encoders.*.self_attn.scores", "encoders.11.self_attn.scores"));
+    assert_true(ls_glob_match("*", ""));
+    assert_true(ls_glob_match("a*b*c", "aXXbYYc"));
+    assert_false(ls_glob_match("a*b*c", "aXXbYY"));
+    assert_true(ls_glob_match("enc?", "enc1"));
+    assert_false(ls_glob_match("enc?", "enc12"));
+    assert_false(ls_glob_match("scores", "encoders.0.scores"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_and_modules),
+        cmocka_unit_test(test_step_pause_edit_rerun),
+        cmocka_unit_test(test_run_until_and_reset),
+        cmocka_unit_test(test_build_errors_are_sticky),
+        cmocka_unit_test(test_repeated_module_calls),
+        cmocka_unit_test(test_glob),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
