@@ -26,6 +26,7 @@ static const command commands[] = {
     {"run", cmd_run},
     {"dump", cmd_dump},
     {"compare", cmd_compare},
+    {"diff", cmd_diff},
 };
 
 int main(int argc, char **argv)
