@@ -1,0 +1,247 @@
+/* conv.c - conv1d (stride, zero padding, groups) and conv2d (stride, zero
+ * padding), no dilation.
+ *
+ * Fast paths lower a convolution to the packed GEMM of matmul.c:
+ *
+ *   out[b, g*OCg + oc, t] = sum_(c,k) w[g*OCg + oc, c, k] * col[(c,k), t]
+ *   col[(c,k), t]         = x[b, g*Cg + c, t*stride + k - pad]   (0 outside)
+ *
+ * The im2col matrix is built in column chunks of bounded size, so a long
+ * input never needs a large scratch buffer.  A 1x1 conv without padding
+ * needs no im2col at all (x itself is the strided B operand), and a conv
+ * with one output channel per group (depthwise) runs as a direct loop,
+ * since a GEMM with M = 1 would waste the register tile.
+ */
+#include <stdlib.h>
+
+#include "ops_impl.h"
+
+/* Upper bound on im2col scratch, in floats (4 MiB). */
+enum { COL_FLOATS = 1 << 20 };
+
+static float fvec(const ls_tensor *t, int64_t i)
+{
+    return ((const float *)t->data)[i * t->stride[0]];
+}
+
+void ls_conv1d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                   int pad, int groups, ls_tensor *out)
+{
+    // x is (B,C,T), w is (OC,C/groups,K), b is (OC) or NULL, out is (B,OC,To):
+    // out[n,oc,t] = b[oc] + sum_{c,k} w[oc,c,k] * x[n, g*C/groups + c, t*stride + k - pad]
+    // where g = oc / (OC/groups), and x is 0 outside [0,T)
+    const int64_t B = x->shape[0], C = x->shape[1], T = x->shape[2];
+    const int64_t OC = w->shape[0], K = w->shape[2], To = out->shape[2];
+    const int64_t Cg = C / groups, OCg = OC / groups;
+    const float *X = x->data, *W = w->data;
+    float *O = out->data;
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t oc = 0; oc < OC; oc++) {
+            int64_t g = oc / OCg;
+            for (int64_t t = 0; t < To; t++) {
+                double s = b ? (double)fvec(b, oc) : 0.0;
+                for (int64_t c = 0; c < Cg; c++)
+                    for (int64_t k = 0; k < K; k++) {
+                        int64_t ti = t * stride + k - pad;
+                        if (ti < 0 || ti >= T)
+                            continue;
+                        s += (double)W[oc * w->stride[0] + c * w->stride[1] + k * w->stride[2]] *
+                             (double)X[n * x->stride[0] + (g * Cg + c) * x->stride[1] +
+                                       ti * x->stride[2]];
+                    }
+                *O++ = (float)s;
+            }
+        }
+}
+
+void ls_conv2d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                   int pad, ls_tensor *out)
+{
+    // x is (B,C,H,W), w is (OC,C,KH,KW), b is (OC) or NULL, out is (B,OC,OH,OW):
+    // out[n,oc,i,j] = b[oc] + sum_{c,u,v} w[oc,c,u,v] * x[n,c, i*stride+u-pad, j*stride+v-pad]
+    const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], Wd = x->shape[3];
+    const int64_t OC = w->shape[0], KH = w->shape[2], KW = w->shape[3];
+    const int64_t OH = out->shape[2], OW = out->shape[3];
+    const float *X = x->data, *Wt = w->data;
+    float *O = out->data;
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t oc = 0; oc < OC; oc++)
+            for (int64_t i = 0; i < OH; i++)
+                for (int64_t j = 0; j < OW; j++) {
+                    double s = b ? (double)fvec(b, oc) : 0.0;
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t u = 0; u < KH; u++) {
+                            int64_t hi = i * stride + u - pad;
+                            if (hi < 0 || hi >= H)
+                                continue;
+                            for (int64_t v = 0; v < KW; v++) {
+                                int64_t wi = j * stride + v - pad;
+                                if (wi < 0 || wi >= Wd)
+                                    continue;
+                                s += (double)Wt[oc * w->stride[0] + c * w->stride[1] +
+                                                u * w->stride[2] + v * w->stride[3]] *
+                                     (double)X[n * x->stride[0] + c * x->stride[1] +
+                                               hi * x->stride[2] + wi * x->stride[3]];
+                            }
+                        }
+                    *O++ = (float)s;
+                }
+}
+
+/* ---- fast paths ---- */
+
+/* Fills each [rows, len] block of out with the per-row bias, so the GEMM
+ * can accumulate onto it. */
+static void fill_bias(float *o, int64_t batches, int64_t OC, int64_t len, const ls_tensor *b)
+{
+    for (int64_t n = 0; n < batches; n++)
+        for (int64_t oc = 0; oc < OC; oc++) {
+            float v = b ? fvec(b, oc) : 0.0f;
+            float *r = o + (n * OC + oc) * len;
+            for (int64_t t = 0; t < len; t++)
+                r[t] = v;
+        }
+}
+
+/* One output channel per group: out row oc reads input channels
+ * [g*Cg, (g+1)*Cg).  For each tap k the valid t range is computed once,
+ * leaving a branch-free inner loop. */
+static void conv1d_direct(const ls_tensor *x, const ls_tensor *w, int stride, int pad,
+                          int groups, ls_tensor *out)
+{
+    const int64_t B = x->shape[0], C = x->shape[1], T = x->shape[2];
+    const int64_t OC = w->shape[0], K = w->shape[2], To = out->shape[2];
+    const int64_t Cg = C / groups;
+    const int64_t xs = x->stride[2];
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t oc = 0; oc < OC; oc++) {
+            float *o = (float *)out->data + (n * OC + oc) * To;
+            for (int64_t c = 0; c < Cg; c++) {
+                const float *xr =
+                    (const float *)x->data + n * x->stride[0] + (oc * Cg + c) * x->stride[1];
+                for (int64_t k = 0; k < K; k++) {
+                    const float wk = ((const float *)w->data)[oc * w->stride[0] +
+                                                              c * w->stride[1] + k * w->stride[2]];
+                    /* valid t: 0 <= t*stride + k - pad < T */
+                    int64_t lo = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
+                    int64_t hi = T - 1 + pad - k >= 0 ? (T - 1 + pad - k) / stride + 1 : 0;
+                    if (hi > To)
+                        hi = To;
+                    if (stride == 1 && xs == 1) {
+                        const float *xk = xr + lo + k - pad; /* >= xr by the choice of lo */
+                        for (int64_t t = 0; t < hi - lo; t++)
+                            o[lo + t] += wk * xk[t];
+                    } else {
+                        for (int64_t t = lo; t < hi; t++)
+                            o[t] += wk * xr[(t * stride + k - pad) * xs];
+                    }
+                }
+            }
+        }
+}
+
+bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                    int pad, int groups, ls_tensor *out)
+{
+    const int64_t B = x->shape[0], C = x->shape[1], T = x->shape[2];
+    const int64_t OC = w->shape[0], K = w->shape[2], To = out->shape[2];
+    const int64_t Cg = C / groups, OCg = OC / groups;
+    fill_bias(out->data, B, OC, To, b);
+    if (OCg == 1) {
+        conv1d_direct(x, w, stride, pad, groups, out);
+        return true;
+    }
+    /* The GEMM reads w[oc] as one row of Cg*K: needs (c,k) to be one stride. */
+    if (Cg > 1 && K > 1 && w->stride[1] != K * w->stride[2])
+        return false;
+    const int64_t wcs = K > 1 ? w->stride[2] : w->stride[1];
+    const int64_t rows = Cg * K;
+    if (K == 1 && pad == 0) {
+        for (int64_t n = 0; n < B; n++)
+            for (int64_t g = 0; g < groups; g++) {
+                const float *xg = (const float *)x->data + n * x->stride[0] +
+                                  g * Cg * x->stride[1];
+                if (!ls_gemm_f32(OCg, To, Cg, (const float *)w->data + g * OCg * w->stride[0],
+                                 w->stride[0], w->stride[1], xg, x->stride[1],
+                                 x->stride[2] * stride,
+                                 (float *)out->data + (n * OC + g * OCg) * To, To, true))
+                    return false;
+            }
+        return true;
+    }
+    int64_t chunk = COL_FLOATS / (rows > 0 ? rows : 1);
+    if (chunk < 1)
+        chunk = 1;
+    if (chunk > To)
+        chunk = To;
+    float *col = malloc(sizeof(float) * (size_t)(rows * chunk > 0 ? rows * chunk : 1));
+    if (!col)
+        return false;
+    bool ok = true;
+    for (int64_t n = 0; n < B && ok; n++)
+        for (int64_t g = 0; g < groups && ok; g++)
+            for (int64_t t0 = 0; t0 < To && ok; t0 += chunk) {
+                int64_t tc = To - t0 < chunk ? To - t0 : chunk;
+                for (int64_t c = 0; c < Cg; c++) {
+                    const float *xr = (const float *)x->data + n * x->stride[0] +
+                                      (g * Cg + c) * x->stride[1];
+                    for (int64_t k = 0; k < K; k++) {
+                        float *cr = col + (c * K + k) * tc;
+                        for (int64_t j = 0; j < tc; j++) {
+                            int64_t ti = (t0 + j) * stride + k - pad;
+                            cr[j] = (ti >= 0 && ti < T) ? xr[ti * x->stride[2]] : 0.0f;
+                        }
+                    }
+                }
+                ok = ls_gemm_f32(OCg, tc, rows, (const float *)w->data + g * OCg * w->stride[0],
+                                 w->stride[0], wcs, col, tc, 1,
+                                 (float *)out->data + (n * OC + g * OCg) * To + t0, To, true);
+            }
+    free(col);
+    return ok;
+}
+
+bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                    int pad, ls_tensor *out)
+{
+    const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], Wd = x->shape[3];
+    const int64_t OC = w->shape[0], KH = w->shape[2], KW = w->shape[3];
+    const int64_t OH = out->shape[2], OW = out->shape[3], P = OH * OW;
+    /* w[oc] must read as one row of C*KH*KW with a single stride. */
+    const int64_t ws = w->stride[3];
+    if ((C > 1 && w->stride[1] != KH * KW * ws) || (KH > 1 && w->stride[2] != KW * ws))
+        return false;
+    const int64_t rows = C * KH * KW;
+    int64_t chunk = COL_FLOATS / (rows > 0 ? rows : 1);
+    if (chunk < 1)
+        chunk = 1;
+    if (chunk > P)
+        chunk = P;
+    float *col = malloc(sizeof(float) * (size_t)(rows * chunk > 0 ? rows * chunk : 1));
+    if (!col)
+        return false;
+    fill_bias(out->data, B, OC, P, b);
+    bool ok = true;
+    for (int64_t n = 0; n < B && ok; n++)
+        for (int64_t p0 = 0; p0 < P && ok; p0 += chunk) {
+            int64_t pc = P - p0 < chunk ? P - p0 : chunk;
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t u = 0; u < KH; u++)
+                    for (int64_t v = 0; v < KW; v++) {
+                        float *cr = col + ((c * KH + u) * KW + v) * pc;
+                        const float *xc = (const float *)x->data + n * x->stride[0] +
+                                          c * x->stride[1];
+                        for (int64_t j = 0; j < pc; j++) {
+                            int64_t i = (p0 + j) / OW, jj = (p0 + j) % OW;
+                            int64_t hi = i * stride + u - pad, wi = jj * stride + v - pad;
+                            cr[j] = (hi >= 0 && hi < H && wi >= 0 && wi < Wd)
+                                        ? xc[hi * x->stride[2] + wi * x->stride[3]]
+                                        : 0.0f;
+                        }
+                    }
+            ok = ls_gemm_f32(OC, pc, rows, w->data, w->stride[0], ws, col, pc, 1,
+                             (float *)out->data + n * OC * P + p0, P, true);
+        }
+    free(col);
+    return ok;
+}

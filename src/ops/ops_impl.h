@@ -1,0 +1,42 @@
+/* ops_impl.h - what the op files share with each other and the dispatcher;
+ * not part of the public API (not under include/).
+ *
+ *   if (!ctx->reference && ls_matmul_fast(a, b, out))
+ *       return LS_OK;
+ *   ls_matmul_ref(a, b, out);       // shapes the fast kernel does not take
+ *
+ * Fast kernels return false when they do not handle a case (or cannot get
+ * their scratch memory); the caller then runs the reference loop, so a
+ * false return is never an error.
+ */
+#ifndef LAYERSTEP_OPS_IMPL_H
+#define LAYERSTEP_OPS_IMPL_H
+
+#include "layerstep/ops.h"
+
+/* c[M,N] (row stride ldc, unit column stride) = or += a[M,K] @ b[K,N].
+ * a and b are read through any element strides (packing copies them into
+ * cache-sized panels).  Returns false only when scratch allocation fails. */
+bool ls_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
+                 const float *b, int64_t rsb, int64_t csb, float *c, int64_t ldc,
+                 bool accumulate);
+
+bool ls_matmul_fast(const ls_tensor *a, const ls_tensor *b, ls_tensor *out);
+bool ls_linear_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out);
+bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                    int pad, int groups, ls_tensor *out);
+bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                    int pad, ls_tensor *out);
+
+/* Reference loops the public header does not list (their ops take no
+ * tensor parameters worth exposing). */
+void ls_triu_mask_ref(int64_t k, ls_tensor *out);                   /* out (R,C) bool */
+void ls_pad_mask_ref(const ls_tensor *lengths, ls_tensor *out);     /* out (B,T) bool */
+
+/* t's strides laid out against a 4-d index of out (right-aligned, numpy
+ * style): a missing or size-1 dim gets stride 0 so one index walks both. */
+void ls_bcast_strides(const ls_tensor *t, const ls_tensor *out, int64_t st[LS_MAX_DIMS]);
+/* out's shape padded on the left with 1s to 4 dims. */
+void ls_shape4(const ls_tensor *t, int64_t sh[LS_MAX_DIMS]);
+
+#endif
