@@ -12,8 +12,8 @@
  * F16, BF16 -> float32; I64; BOOL), shapes (element count overflow),
  * offsets (inside the data, begin <= end, size == numel * dtype size, no
  * two tensors overlapping).  Errors name the file and the tensor.
- * The returned map owns everything; __metadata__ strings are kept as
- * ls_safetensors_meta.
+ * The returned map owns everything; __metadata__ is checked (an object of
+ * strings) but not kept.
  */
 #ifndef LAYERSTEP_SAFETENSORS_H
 #define LAYERSTEP_SAFETENSORS_H

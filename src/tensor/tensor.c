@@ -66,15 +66,19 @@ int ls_shape_check(int ndim, const int64_t *shape, ls_dtype dt, bool allow_zero,
     /* Bound the element count so numel * 8 bytes still fits in size_t and
      * int64 with room for index arithmetic. */
     const int64_t limit = INT64_MAX / 16;
-    int64_t n = 1;
+    int64_t n = 1, span = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0 || (shape[i] == 0 && !allow_zero))
             return ls_error_set(err, LS_ERR_SHAPE, "dimension %d is %lld (must be %s)", i,
                                 (long long)shape[i], allow_zero ? ">= 0" : "> 0");
-        if (shape[i] != 0 && n > limit / shape[i])
+        /* a zero dim makes the count 0, but the strides of the other dims
+         * are still products of them: bound those too */
+        int64_t s = shape[i] ? shape[i] : 1;
+        if (span > limit / s)
             return ls_error_set(err, LS_ERR_SHAPE,
                                 "element count overflows (dimension %d is %lld)", i,
                                 (long long)shape[i]);
+        span *= s;
         n *= shape[i];
     }
     if ((uint64_t)n > SIZE_MAX / 8)
