@@ -28,7 +28,8 @@
 typedef enum ls_attn_scale {
     LS_SCALE_DIV_AFTER = 0, /* (q @ k^T) / sqrt(d_k): a true division (toy Transformer) */
     LS_SCALE_MUL_AFTER,     /* (q @ k^T) * scale */
-    LS_SCALE_Q_BEFORE,      /* (q * scale) @ k^T (torchaudio, nn.MultiheadAttention) */
+    LS_SCALE_Q_BEFORE,      /* (q * scale) @ k^T (torchaudio) */
+    LS_SCALE_Q_DIV_BEFORE,  /* (q / scale) @ k^T (nn.MultiheadAttention: q / sqrt(hd)) */
 } ls_attn_scale;
 
 typedef enum ls_attn_mask_mode {

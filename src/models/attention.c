@@ -53,6 +53,9 @@ int ls_attn_scores(ls_graph *g, int q, int k, const ls_attn_spec *s)
     case LS_SCALE_MUL_AFTER:
         return ls_g_scalar(g, LS_OP_SCALE, ls_g_op2(g, LS_OP_MATMUL, q, kt, NULL), s->scale,
                            "scores");
+    case LS_SCALE_Q_DIV_BEFORE:
+        return ls_g_op2(g, LS_OP_MATMUL, ls_g_scalar(g, LS_OP_DIV_SCALAR, q, s->scale, NULL), kt,
+                        "scores");
     case LS_SCALE_Q_BEFORE:
     default:
         return ls_g_op2(g, LS_OP_MATMUL, ls_g_scalar(g, LS_OP_SCALE, q, s->scale, NULL), kt,

@@ -95,6 +95,16 @@ static void params_comment(strbuf *b, const ls_module *m, const ls_tmap *w)
 
 static void render(strbuf *b, const ls_graph *g, const ls_tmap *w, int mi, int indent);
 
+static bool is_index(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
 /* Renders module mi without its "(name): " head, so identical siblings can
  * be recognised by comparing strings. */
 static char *render_body(const ls_graph *g, const ls_tmap *w, int mi, int indent)
@@ -125,9 +135,11 @@ static void render(strbuf *b, const ls_graph *g, const ls_tmap *w, int mi, int i
     sb_put(b, "\n");
     for (int k = 0; k < nk;) {
         char *body = render_body(g, w, kids[k], indent + 2);
-        /* fold a run of siblings with the same body (repeated layers) */
+        /* fold a run of numbered siblings with the same body (the layers of
+         * a ModuleList), as PyTorch 2 prints them */
         int run = 1;
-        while (k + run < nk) {
+        while (k + run < nk && is_index(ls_graph_module(g, kids[k])->name) &&
+               is_index(ls_graph_module(g, kids[k + run])->name)) {
             char *next = render_body(g, w, kids[k + run], indent + 2);
             bool same = strcmp(next, body) == 0;
             free(next);
