@@ -16,9 +16,9 @@ const char *ls_golden_path(const char *name, char *buf, size_t n)
     return buf;
 }
 
-static bool optional_name(const ls_golden_opts *o, const char *name)
+static bool any_glob(const char *const *globs, const char *name)
 {
-    for (const char *const *g = o->optional; g && *g; g++)
+    for (const char *const *g = globs; g && *g; g++)
         if (ls_glob_match(*g, name))
             return true;
     return false;
@@ -70,9 +70,11 @@ int ls_golden_check(const char *dir, const ls_golden_opts *o)
     const char *first = NULL;
     for (int i = 0; i < ls_tmap_count(acts); i++) {
         const char *name = ls_tmap_name(acts, i);
+        if (o->only && !any_glob(o->only, name))
+            continue;
         int node = ls_graph_find(g, name);
         if (node < 0) {
-            if (!optional_name(o, name)) {
+            if (!any_glob(o->optional, name)) {
                 printf("  %-55s missing: no point of that name\n", name);
                 failures++;
                 if (!first)

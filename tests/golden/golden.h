@@ -20,6 +20,7 @@ typedef struct ls_golden_opts {
     const char *mode;          /* ls_build_opts.mode */
     double atol, rtol;
     const char *const *optional; /* NULL-terminated globs of acts we may skip */
+    const char *const *only;   /* if set: compare only acts matching these globs */
     bool reference;            /* force the reference kernels */
     const char *inputs_dir;    /* default: <fixture>/inputs */
     int min_compared;          /* fail if fewer points were compared */
