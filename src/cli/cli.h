@@ -17,6 +17,7 @@ typedef struct cli_opts {
     const char *input_files[CLI_MAX_INPUTS];
     int n_inputs;
     const char *src;          /* --src TEXT (text models) */
+    const char *tgt;          /* --tgt TEXT (teacher forcing) */
     const char *wav;          /* --wav FILE (audio models) */
     const char *mode;         /* --mode teacher|greedy */
     const char *module;       /* --module PATH */

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "layerstep/exec.h"
 #include "layerstep/npy.h"
+#include "layerstep/transformer.h"
 
 void cli_error(const char *msg) { fprintf(stderr, "layerstep: %s\n", msg); }
 
@@ -61,6 +62,8 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
             }
         } else if (!strcmp(a, "--src")) {
             rc = need_value(argc, argv, &i, &o->src, cmd);
+        } else if (!strcmp(a, "--tgt")) {
+            rc = need_value(argc, argv, &i, &o->tgt, cmd);
         } else if (!strcmp(a, "--wav")) {
             rc = need_value(argc, argv, &i, &o->wav, cmd);
         } else if (!strcmp(a, "--mode")) {
@@ -144,7 +147,13 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
         }
     } else {
         in = ls_tmap_new("inputs");
-        bool given = o->n_inputs > 0;
+        bool given = o->n_inputs > 0 || o->src;
+        if (o->src && ls_transformer_text_inputs(m, o->src, o->tgt, in, &err)) {
+            cli_error(err.msg);
+            ls_tmap_free(in);
+            ls_model_free(m);
+            return 2;
+        }
         if (!given && ls_model_arch(m)->example_inputs &&
             ls_model_arch(m)->example_inputs(m, in, &err)) {
             cli_error(err.msg);
@@ -171,7 +180,9 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, ls_exec **exp)
 {
     ls_error err = {0};
-    ls_build_opts bo = {.mode = o->mode, .module = o->module};
+    /* a sentence without a target can only be decoded greedily */
+    const char *mode = o->mode ? o->mode : (o->src && !o->tgt ? "greedy" : NULL);
+    ls_build_opts bo = {.mode = mode, .module = o->module};
     ls_graph *g;
     *gp = NULL;
     *exp = NULL;
