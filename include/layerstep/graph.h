@@ -33,6 +33,7 @@ enum {
     LS_NODE_HIDDEN = 1u << 0,  /* internal, no point name */
     LS_NODE_MODULE_OUT = 1u << 1, /* the output of a module (point "") */
     LS_NODE_PARAM = 1u << 2,   /* a weight (CONST from the weight map) */
+    LS_NODE_ARG = 1u << 3,     /* a module's forward argument (see ls_graph_arg) */
 };
 
 typedef struct ls_node {
@@ -113,6 +114,18 @@ int ls_graph_op(ls_graph *g, ls_op op, const ls_op_params *p, const int *in, int
 int ls_graph_name(ls_graph *g, int node, const char *point);
 /* Always adds an alias node (tuple elements, dropout in eval). */
 int ls_graph_alias(ls_graph *g, int node, const char *point);
+/* Records `node` as the current module's forward argument `arg` ("query",
+ * "mask"): an alias point "<scope>.<arg>" that ls_graph_extract turns into
+ * an input named `arg`, so one module can be fed the user's own tensors.
+ * Returns the alias (use it inside the module instead of node). */
+int ls_graph_arg(ls_graph *g, int node, const char *arg);
+
+/* A new graph holding only module `path` (every node recorded inside it
+ * or its children), for "run one module with your own data".  Its
+ * arguments become INPUT nodes: those recorded with ls_graph_arg are named
+ * by the argument ("query"); any other outside value by its full name.
+ * Weights stay weights.  Names inside are unchanged. */
+int ls_graph_extract(const ls_graph *g, const char *path, ls_graph **out, ls_error *err);
 
 /* Short forms for builders. */
 int ls_g_op1(ls_graph *g, ls_op op, int x, const char *point);

@@ -147,7 +147,8 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
         }
     } else {
         in = ls_tmap_new("inputs");
-        bool given = o->n_inputs > 0 || o->src;
+        /* with --module, --input names the module's arguments instead */
+        bool given = (o->n_inputs > 0 && !o->module) || o->src;
         if (o->src && ls_transformer_text_inputs(m, o->src, o->tgt, in, &err)) {
             cli_error(err.msg);
             ls_tmap_free(in);
@@ -162,7 +163,7 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
             return 2;
         }
     }
-    for (int i = 0; i < o->n_inputs; i++) {
+    for (int i = 0; i < o->n_inputs && !o->module; i++) {
         ls_tensor t;
         if (ls_npy_load(o->input_files[i], ls_tmap_arena(in), &t, &err) ||
             ls_tmap_put_ref(in, o->input_names[i], &t, &err)) {
@@ -175,6 +176,53 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
     *mp = m;
     *inp = in;
     return 0;
+}
+
+/* A module run: each argument from --input NAME=FILE, or random. */
+static int set_module_inputs(const cli_opts *o, const ls_graph *g, ls_exec *ex, ls_error *err)
+{
+    ls_arena *a = ls_arena_new(1 << 20);
+    if (!a)
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    ls_rng rng = {o->seed};
+    int rc = LS_OK;
+    for (int i = 0; i < ls_graph_n_nodes(g) && !rc; i++) {
+        const ls_node *nd = ls_graph_node(g, i);
+        if (nd->op != LS_OP_INPUT)
+            continue;
+        char shape[64];
+        ls_shape_str(&nd->out, shape, sizeof shape);
+        int k = 0;
+        while (k < o->n_inputs && strcmp(o->input_names[k], nd->name))
+            k++;
+        ls_tensor t;
+        if (k < o->n_inputs) {
+            rc = ls_npy_load(o->input_files[k], a, &t, err);
+        } else if (o->random_inputs) {
+            rc = ls_tensor_alloc(a, nd->out.dtype, nd->out.ndim, nd->out.shape, &t, err);
+            /* floats ~ N(0,1); masks all False (nothing masked); ids 1 */
+            for (int64_t j = 0; !rc && j < ls_tensor_numel(&t); j++)
+                ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng)
+                                          : t.dtype == LS_I64 ? 1 : 0);
+            if (!rc)
+                printf("# random input %-28s %s %s (seed %llu)\n", nd->name,
+                       ls_dtype_name(t.dtype), shape, o->seed);
+        } else {
+            rc = ls_error_set(err, LS_ERR_MISSING,
+                              "module '%s' needs input '%s' (%s %s): give --input %s=FILE.npy or "
+                              "--random-inputs SEED",
+                              o->module, nd->name, ls_dtype_name(nd->out.dtype), shape, nd->name);
+        }
+        if (!rc)
+            rc = ls_exec_set_input(ex, nd->name, &t, err);
+    }
+    for (int k = 0; k < o->n_inputs && !rc; k++)
+        if (ls_graph_find(g, o->input_names[k]) < 0 ||
+            ls_graph_node(g, ls_graph_find(g, o->input_names[k]))->op != LS_OP_INPUT)
+            rc = ls_error_set(err, LS_ERR_ARG, "module '%s' has no input '%s'", o->module,
+                              o->input_names[k]);
+    ls_arena_free(a);
+    return rc;
 }
 
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, ls_exec **exp)
@@ -197,7 +245,8 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         ls_graph_free(g);
         return 2;
     }
-    if (ls_exec_set_inputs(ex, inputs, &err)) {
+    int rc = o->module ? set_module_inputs(o, g, ex, &err) : ls_exec_set_inputs(ex, inputs, &err);
+    if (rc) {
         cli_error(err.msg);
         ls_exec_free(ex);
         ls_graph_free(g);

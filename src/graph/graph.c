@@ -536,3 +536,127 @@ int ls_g_layer_norm(ls_graph *g, int x, int w, int b, float eps, const char *poi
     }
     return ls_graph_op(g, LS_OP_LAYER_NORM, &p, in, n, point);
 }
+
+int ls_graph_arg(ls_graph *g, int node, const char *arg)
+{
+    int a = ls_graph_alias(g, node, arg);
+    if (a >= 0)
+        g->nodes[a].flags |= LS_NODE_ARG;
+    return a;
+}
+
+static bool inside(const ls_graph *g, int module, int root)
+{
+    for (int m = module; m >= 0; m = g->mods[m].parent)
+        if (m == root)
+            return true;
+    return false;
+}
+
+int ls_graph_extract(const ls_graph *g, const char *path, ls_graph **out, ls_error *err)
+{
+    *out = NULL;
+    int root = ls_graph_find_module(g, path);
+    if (root < 0) {
+        /* list a few module paths so a typo is easy to fix */
+        char some[512] = "";
+        for (int i = 1, k = 0; i < g->n_mods && k < 8; i++) {
+            if (g->mods[i].depth > 3)
+                continue;
+            strncat(some, k++ ? ", " : "", sizeof some - strlen(some) - 1);
+            strncat(some, g->mods[i].path, sizeof some - strlen(some) - 1);
+        }
+        return ls_error_set(err, LS_ERR_MISSING, "no module '%s' in this model (modules: %s, ...)",
+                            path, some);
+    }
+    ls_graph *s = ls_graph_new(g->mods[0].klass, g->weights);
+    int *map = malloc(sizeof(int) * (size_t)(g->n_nodes ? g->n_nodes : 1));
+    if (!s || !map) {
+        ls_graph_free(s);
+        free(map);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        map[i] = -1;
+    /* modules: the chosen one and its descendants, paths unchanged */
+    int *mmap_ = calloc((size_t)g->n_mods, sizeof(int));
+    for (int i = 0; mmap_ && i < g->n_mods; i++) {
+        mmap_[i] = -1;
+        if (i == 0)
+            mmap_[i] = 0;
+        else if (inside(g, i, root)) {
+            const ls_module *m = &g->mods[i];
+            int parent = i == root ? 0 : mmap_[m->parent];
+            mmap_[i] = add_module(s, m->path, m->name, m->klass, m->extra, parent);
+        }
+    }
+    for (int i = 0; mmap_ && i < g->n_nodes && !s->failed; i++) {
+        const ls_node *nd = &g->nodes[i];
+        if (!inside(g, nd->module, root) || ls_op_kind_of(nd->op) == LS_KIND_LEAF)
+            continue;
+        /* an argument alias of an outside value becomes an input */
+        if ((nd->flags & LS_NODE_ARG) && map[nd->in[0]] < 0 &&
+            g->nodes[nd->in[0]].op != LS_OP_CONST) {
+            int k = new_node(s, LS_OP_INPUT, NULL, NULL, 0);
+            if (k < 0)
+                break;
+            s->nodes[k].out = nd->out;
+            s->nodes[k].out.data = NULL;
+            set_name(s, k, "", nd->point, 0);
+            map[i] = k;
+            continue;
+        }
+        int in[LS_OP_MAX_INPUTS];
+        for (int j = 0; j < nd->n_in; j++) {
+            int src = nd->in[j];
+            if (map[src] < 0) {
+                const ls_node *sn = &g->nodes[src];
+                int k = new_node(s, sn->op == LS_OP_CONST ? LS_OP_CONST : LS_OP_INPUT, NULL, NULL, 0);
+                if (k < 0)
+                    break;
+                s->nodes[k].out = sn->out;
+                if (sn->op != LS_OP_CONST)
+                    s->nodes[k].out.data = NULL;
+                set_name(s, k, sn->path, sn->point, sn->flags & LS_NODE_PARAM);
+                map[src] = k;
+            }
+            in[j] = map[src];
+        }
+        if (s->failed)
+            break;
+        int k = new_node(s, nd->op, &nd->p, in, nd->n_in);
+        if (k < 0)
+            break;
+        s->nodes[k].out = nd->out;
+        s->nodes[k].module = mmap_[nd->module] >= 0 ? mmap_[nd->module] : 0;
+        set_name(s, k, nd->path, nd->point, nd->flags & ~LS_NODE_HIDDEN);
+        if (nd->flags & LS_NODE_HIDDEN)
+            s->nodes[k].flags |= LS_NODE_HIDDEN;
+        map[i] = k;
+    }
+    for (int i = 0; mmap_ && i < g->n_mods; i++)
+        if (mmap_[i] > 0 && g->mods[i].out_node >= 0)
+            s->mods[mmap_[i]].out_node = map[g->mods[i].out_node];
+    /* node ranges of the copied modules, for the tree and step-out */
+    for (int m = 1; m < s->n_mods; m++)
+        s->mods[m].first_node = s->mods[m].last_node = -1;
+    for (int k = 0; k < s->n_nodes; k++)
+        for (int m = s->nodes[k].module; m > 0; m = s->mods[m].parent) {
+            if (s->mods[m].first_node < 0)
+                s->mods[m].first_node = k;
+            s->mods[m].last_node = k;
+        }
+    free(map);
+    if (!mmap_) {
+        ls_graph_free(s);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    }
+    free(mmap_);
+    if (s->failed) {
+        int rc = ls_error_set(err, s->err.code, "%s", s->err.msg);
+        ls_graph_free(s);
+        return rc;
+    }
+    *out = s;
+    return LS_OK;
+}

@@ -144,9 +144,15 @@ static int mha(ls_graph *g, const tf_cfg *c, const char *name, int xq, int xkv, 
 {
     const int64_t D = c->d_model, H = c->n_heads;
     ls_graph_begin(g, "MultiHeadAttention", "", "%s", name);
-    int wq = linear_mod(g, "W_Q", xq, D, H * c->d_k);
-    int wk = linear_mod(g, "W_K", xkv, D, H * c->d_k);
-    int wv = linear_mod(g, "W_V", xkv, D, H * c->d_v);
+    /* forward(input_Q, input_K, input_V, attn_mask): named so that one
+     * attention can be fed its own tensors (layerstep run --module) */
+    int in_q = ls_graph_arg(g, xq, "input_Q");
+    int in_k = ls_graph_arg(g, xkv, "input_K");
+    int in_v = ls_graph_arg(g, xkv, "input_V");
+    mask3 = ls_graph_arg(g, mask3, "attn_mask");
+    int wq = linear_mod(g, "W_Q", in_q, D, H * c->d_k);
+    int wk = linear_mod(g, "W_K", in_k, D, H * c->d_k);
+    int wv = linear_mod(g, "W_V", in_v, D, H * c->d_v);
     int q = ls_attn_heads(g, wq, (int)H, (int)c->d_k, "q");
     int k = ls_attn_heads(g, wk, (int)H, (int)c->d_k, "k");
     int v = ls_attn_heads(g, wv, (int)H, (int)c->d_v, "v");
@@ -164,7 +170,7 @@ static int mha(ls_graph *g, const tf_cfg *c, const char *name, int xq, int xkv, 
     snprintf(an, sizeof an, "%s.attn", ls_graph_scope(g));
     *attn = ls_graph_find(g, an);
     int fc = linear_mod(g, "fc", ctx, H * c->d_v, D);
-    int sum = ls_g_op2(g, LS_OP_ADD, fc, xq, NULL);
+    int sum = ls_g_op2(g, LS_OP_ADD, fc, in_q, NULL); /* residual = input_Q */
     int out = ls_graph_end(g, ls_g_layer_norm(g, sum, -1, -1, 1e-5f, NULL));
     /* the (output, attn) tuple */
     ls_graph_begin(g, "MultiHeadAttention", "", "%s", name);
@@ -407,9 +413,6 @@ static int tf_build(const ls_model *m, const ls_tmap *in, const ls_build_opts *o
     const tf_cfg *c = ls_model_cfg(m);
     if (c->n_layers > 256)
         return ls_error_set(err, LS_ERR_RANGE, "too many layers");
-    if (o->module)
-        return ls_error_set(err, LS_ERR_ARG,
-                            "transformer: --module is not supported yet; edit tensors in the TUI instead");
     ls_graph *g = ls_graph_new("Transformer", ls_model_weights(m));
     if (!g)
         return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
