@@ -319,6 +319,56 @@ static void test_config_errors(void **state)
     rmdir(dir);
 }
 
+/* One attention cut out of the model and fed the fixture's own tensors
+ * gives the fixture's scores, attention and output. */
+static void test_module_run_matches_fixture(void **state)
+{
+    (void)state;
+    run r;
+    start(&r, "transformer_small");
+    ls_tmap_free(r.in);
+    char dir[512];
+    ls_golden_path("transformer_small/inputs", dir, sizeof dir);
+    assert_int_equal(ls_npy_load_dir(dir, &r.in, NULL), LS_OK);
+    ls_error err = {0};
+    ls_build_opts bo = {.mode = "teacher", .module = "encoder.layers.0.enc_self_attn"};
+    if (ls_model_build(r.m, r.in, &bo, &r.g, &err))
+        fail_msg("build: %s", err.msg);
+    assert_int_equal(ls_graph_find(r.g, "decoder"), -1); /* only the module */
+    assert_int_equal(ls_exec_new(r.g, NULL, &r.ex, &err), LS_OK);
+    ls_golden_path("transformer_small/acts", dir, sizeof dir);
+    ls_tmap *acts;
+    assert_int_equal(ls_npy_load_dir(dir, &acts, NULL), LS_OK);
+    /* input_Q = K = V = encoder.pos_emb ([S,B,D]) transposed to [B,S,D] */
+    ls_tensor pe = *ls_tmap_get(acts, "encoder.pos_emb"), x;
+    ls_tensor_transpose(&pe, 0, 1, &x, NULL);
+    assert_int_equal(ls_exec_set_input(r.ex, "input_Q", &x, &err), LS_OK);
+    assert_int_equal(ls_exec_set_input(r.ex, "input_K", &x, &err), LS_OK);
+    assert_int_equal(ls_exec_set_input(r.ex, "input_V", &x, &err), LS_OK);
+    /* attn_mask [B,S,S]: the key is a pad */
+    const ls_tensor *ids = ls_tmap_get(r.in, "enc_inputs");
+    int64_t B = ids->shape[0], S = ids->shape[1];
+    unsigned char mask[64 * 64];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < S; i++)
+            for (int64_t j = 0; j < S; j++)
+                mask[(b * S + i) * S + j] = ls_tensor_get(ids, (int64_t[]){b, j}) == 0;
+    ls_tensor mt = ls_tensor_make(LS_BOOL, 3, (int64_t[]){B, S, S}, mask);
+    assert_int_equal(ls_exec_set_input(r.ex, "attn_mask", &mt, &err), LS_OK);
+    assert_int_equal(ls_exec_run(r.ex, &err), LS_OK);
+    const char *names[] = {"encoder.layers.0.enc_self_attn.scores",
+                           "encoder.layers.0.enc_self_attn.attn",
+                           "encoder.layers.0.enc_self_attn", NULL};
+    for (const char **n = names; *n; n++) {
+        ls_cmp_row row;
+        ls_compare_tensors(point(&r, *n), ls_tmap_get(acts, *n), &(ls_cmp_opts){1e-5, 1e-4}, &row);
+        if (row.status != LS_CMP_PASS)
+            fail_msg("%s: max abs %g", *n, row.max_abs);
+    }
+    ls_tmap_free(acts);
+    stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_diff_wrong_scale),
         cmocka_unit_test(test_diff_wrong_mask_cell),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_module_run_matches_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
