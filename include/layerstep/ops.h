@@ -78,6 +78,11 @@ typedef enum ls_op {
     /* convolutions (no dilation) */
     LS_OP_CONV1D,      /* x[B,C,T], w[OC,C/g,K], [b]; i[0]=stride, i[1]=pad, i[2]=groups */
     LS_OP_CONV2D,      /* x[B,C,H,W], w[OC,C,KH,KW], [b]; i[0]=stride, i[1]=pad */
+    /* added for wav2vec2 */
+    LS_OP_CONV_LEN,    /* lengths int64; i[0]=kernel, i[1]=stride, i[2]=pad ->
+                          max(0, floor((L + 2*pad - kernel) / stride) + 1), int64 */
+    LS_OP_WEIGHT_NORM, /* v, g; i[0]=dim: g * v / ||v||, the norm over every dim but
+                          `dim`, g sized 1 except on `dim` (torch weight_norm) */
     LS_OP_COUNT
 } ls_op;
 
@@ -142,5 +147,8 @@ void ls_concat_ref(const ls_tensor *const *in, int n, int dim, ls_tensor *out);
 void ls_argmax_ref(const ls_tensor *x, ls_tensor *out);
 int ls_cross_entropy_ref(const ls_tensor *logits, const ls_tensor *target, int64_t ignore_index,
                          ls_tensor *out, ls_error *err);
+void ls_conv_len_ref(const ls_tensor *len, int64_t kernel, int64_t stride, int64_t pad,
+                     ls_tensor *out);
+void ls_weight_norm_ref(const ls_tensor *v, const ls_tensor *g, int dim, ls_tensor *out);
 
 #endif

@@ -25,9 +25,10 @@ int ls_attn_heads(ls_graph *g, int x, int n_heads, int d, const char *point)
     if (t->ndim != 3)
         return ls_graph_fail(g, LS_ERR_SHAPE, "%s: head split needs [B,T,H*d], got %d dims",
                              ls_graph_scope(g), t->ndim);
+    /* shape first: the builder calls below may move the node array (and t) */
+    int64_t shape[4] = {t->shape[0], t->shape[1], n_heads, d};
     /* a projection output is contiguous; a slice of a packed one is not */
     int src = ls_tensor_is_contiguous(t) ? x : ls_g_contiguous(g, x, NULL);
-    int64_t shape[4] = {t->shape[0], t->shape[1], n_heads, d};
     int v = ls_g_reshape(g, src, 4, shape, NULL);
     return ls_g_transpose(g, v, 1, 2, point);
 }
@@ -37,9 +38,10 @@ int ls_attn_merge(ls_graph *g, int x, const char *point)
     const ls_tensor *t = ls_graph_shape(g, x);
     if (!t)
         return -1;
+    /* shape first: the builder calls below may move the node array (and t) */
+    int64_t shape[3] = {t->shape[0], t->shape[2], t->shape[1] * t->shape[3]};
     int tr = ls_g_transpose(g, x, 1, 2, NULL);
     int c = ls_g_contiguous(g, tr, NULL);
-    int64_t shape[3] = {t->shape[0], t->shape[2], t->shape[1] * t->shape[3]};
     return ls_g_reshape(g, c, 3, shape, point);
 }
 

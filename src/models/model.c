@@ -5,8 +5,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hf.h"
 #include "layerstep/config.h"
 #include "layerstep/safetensors.h"
+
+/* Hugging Face transformers directories name their architecture with
+ * "model_type" (no "arch") and their weights with transformers' module
+ * names; `import` renames those into the reference's (see hf.h). */
+static const struct hf_type {
+    const char *model_type, *arch;
+    int (*import)(const ls_tmap *in, ls_tmap **out, ls_error *err);
+} HF_TYPES[] = {
+    {"wav2vec2", "wav2vec2", ls_wav2vec2_hf_import},
+};
 
 struct ls_model {
     char *dir;
@@ -70,9 +81,21 @@ int ls_model_load(const char *dir, ls_model **out, ls_error *err)
     if (rc)
         goto fail;
     char arch[64];
-    rc = ls_json_str(m->config, "arch", m->config_path, arch, sizeof arch, err);
-    if (rc)
-        goto fail;
+    const struct hf_type *hf = NULL;
+    if (!ls_json_at(m->config, "arch") && ls_json_at(m->config, "model_type")) {
+        rc = ls_json_str(m->config, "model_type", m->config_path, arch, sizeof arch, err);
+        if (rc)
+            goto fail;
+        for (size_t i = 0; i < sizeof HF_TYPES / sizeof HF_TYPES[0]; i++)
+            if (strcmp(HF_TYPES[i].model_type, arch) == 0)
+                hf = &HF_TYPES[i];
+        if (hf)
+            snprintf(arch, sizeof arch, "%s", hf->arch);
+    } else {
+        rc = ls_json_str(m->config, "arch", m->config_path, arch, sizeof arch, err);
+        if (rc)
+            goto fail;
+    }
     m->arch = ls_arch_find(arch);
     if (!m->arch) {
         char known[256] = "";
@@ -96,7 +119,18 @@ int ls_model_load(const char *dir, ls_model **out, ls_error *err)
         rc = ls_safetensors_load(wpath, &m->weights, err);
         if (rc)
             goto fail;
-        snprintf(m->note, sizeof m->note, "weights from %s", wpath);
+        if (hf) {
+            ls_tmap *renamed;
+            rc = hf->import(m->weights, &renamed, err);
+            if (rc)
+                goto fail;
+            ls_tmap_free(m->weights);
+            m->weights = renamed;
+        }
+        /* a long path is cut in the note; the check keeps gcc's
+         * -Wformat-truncation quiet */
+        if (snprintf(m->note, sizeof m->note, "weights from %s", wpath) >= (int)sizeof m->note)
+            m->note[sizeof m->note - 2] = '~';
     } else if (m->arch->random_weights) {
         int64_t seed = 0;
         rc = ls_json_int_opt(m->config, "random_weights_seed", m->config_path, 0, INT64_MAX, 0,
@@ -129,5 +163,19 @@ int ls_model_build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts
 {
     ls_build_opts dflt;
     memset(&dflt, 0, sizeof dflt);
-    return m->arch->build(m, inputs, o ? o : &dflt, out, err);
+    if (!o)
+        o = &dflt;
+    if (!o->module || !o->module[0])
+        return m->arch->build(m, inputs, o, out, err);
+    /* one module: build the whole forward pass for these inputs (they fix
+     * the module's shapes), then keep only that module */
+    ls_build_opts full = *o;
+    full.module = NULL;
+    ls_graph *g;
+    int rc = m->arch->build(m, inputs, &full, &g, err);
+    if (rc)
+        return rc;
+    rc = ls_graph_extract(g, o->module, out, err);
+    ls_graph_free(g);
+    return rc;
 }

@@ -5,10 +5,14 @@
 /* One line per architecture (each defined in src/models/<arch>.c). */
 extern const ls_arch ls_arch_transformer;
 extern const ls_arch ls_arch_mha;
+extern const ls_arch ls_arch_wav2vec2;
+extern const ls_arch ls_arch_conformer;
 
 static const ls_arch *const archs[] = {
     &ls_arch_transformer,
     &ls_arch_mha,
+    &ls_arch_wav2vec2,
+    &ls_arch_conformer,
 };
 
 int ls_arch_count(void) { return (int)(sizeof archs / sizeof archs[0]); }

@@ -157,11 +157,13 @@ static int mha(ls_graph *g, const tf_cfg *c, const char *name, int xq, int xkv, 
     int k = ls_attn_heads(g, wk, (int)H, (int)c->d_k, "k");
     int v = ls_attn_heads(g, wv, (int)H, (int)c->d_v, "v");
     /* attn_mask.unsqueeze(1).repeat(1, n_heads, 1, 1) */
-    const ls_tensor *ms = ls_graph_shape(g, mask3);
+    /* copy the shape: a builder call may move the node array */
+    const ls_tensor *msp = ls_graph_shape(g, mask3);
     int m4 = -1;
-    if (ms) {
+    if (msp) {
+        ls_tensor ms = *msp;
         int u = ls_g_unsqueeze(g, mask3, 1, NULL);
-        ls_op_params p = {.i = {4, ms->shape[0], H, ms->shape[1], ms->shape[2]}};
+        ls_op_params p = {.i = {4, ms.shape[0], H, ms.shape[1], ms.shape[2]}};
         m4 = ls_graph_op(g, LS_OP_EXPAND, &p, &u, 1, NULL);
     }
     ls_attn_spec s = ls_attn_spec_default((int)H, (int)c->d_k, (int)c->d_v);
