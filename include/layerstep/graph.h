@@ -115,10 +115,12 @@ int ls_graph_name(ls_graph *g, int node, const char *point);
 /* Always adds an alias node (tuple elements, dropout in eval). */
 int ls_graph_alias(ls_graph *g, int node, const char *point);
 /* Records `node` as the current module's forward argument `arg` ("query",
- * "mask"): an alias point "<scope>.<arg>" that ls_graph_extract turns into
- * an input named `arg`, so one module can be fed the user's own tensors.
- * Returns the alias (use it inside the module instead of node). */
-int ls_graph_arg(ls_graph *g, int node, const char *arg);
+ * "mask"): a hidden alias "<scope>.@<arg>" that ls_graph_extract turns
+ * into an input named `arg`, so one module can be fed the user's own
+ * tensors.  `fill` is what a random fill puts in a bool/int argument (1
+ * for a WeNet mask, True = valid; 0 for a True = masked one).  Returns the
+ * alias (use it inside the module instead of node). */
+int ls_graph_arg(ls_graph *g, int node, const char *arg, double fill);
 
 /* A new graph holding only module `path` (every node recorded inside it
  * or its children), for "run one module with your own data".  Its

@@ -537,12 +537,18 @@ int ls_g_layer_norm(ls_graph *g, int x, int w, int b, float eps, const char *poi
     return ls_graph_op(g, LS_OP_LAYER_NORM, &p, in, n, point);
 }
 
-int ls_graph_arg(ls_graph *g, int node, const char *arg)
+int ls_graph_arg(ls_graph *g, int node, const char *arg, double fill)
 {
-    int a = ls_graph_alias(g, node, arg);
-    if (a >= 0)
-        g->nodes[a].flags |= LS_NODE_ARG;
-    return a;
+    /* hidden, so a module's own point of the same name ("mask") is free */
+    int a = new_node(g, LS_OP_ALIAS, NULL, &node, 1);
+    if (a < 0)
+        return -1;
+    g->nodes[a].out = g->nodes[node].out;
+    g->nodes[a].out.data = NULL;
+    g->nodes[a].p.f[0] = (float)fill;
+    char point[128];
+    snprintf(point, sizeof point, "@%s", arg);
+    return set_name(g, a, ls_graph_scope(g), point, LS_NODE_HIDDEN | LS_NODE_ARG);
 }
 
 static bool inside(const ls_graph *g, int module, int root)
@@ -602,7 +608,8 @@ int ls_graph_extract(const ls_graph *g, const char *path, ls_graph **out, ls_err
                 break;
             s->nodes[k].out = nd->out;
             s->nodes[k].out.data = NULL;
-            set_name(s, k, "", nd->point, 0);
+            s->nodes[k].p = nd->p; /* f[0]: the value a random fill uses for masks */
+            set_name(s, k, "", nd->point + (nd->point[0] == '@'), LS_NODE_ARG);
             map[i] = k;
             continue;
         }

@@ -552,14 +552,32 @@ static int rel_shift(ls_graph *g, int bd, int64_t B, int64_t H, int64_t T)
  *   p = linear_pos(pos_emb) [1,T,D] -> [1,H,T,d]   (key position j, no shift)
  *   scores = (ac + bd) / sqrt(d); -inf on padded keys; softmax; 0 on padded keys
  */
-static int self_attn(ls_graph *g, const conformer_cfg *c, int x, int pos_emb, int attn_mask,
+static int self_attn(ls_graph *g, const conformer_cfg *c, int x, int pos_emb, int mask,
                      int64_t B, int64_t T, int *k_out, int *v_out)
 {
     const int64_t D = c->output_size, H = c->heads, dk = D / H;
     enter(g, "self_attn");
-    int q = ls_attn_heads(g, linear(g, "linear_q", x, D, D, c->q_bias), (int)H, (int)dk, "q");
-    int k = ls_attn_heads(g, linear(g, "linear_k", x, D, D, c->k_bias), (int)H, (int)dk, "k");
-    int v = ls_attn_heads(g, linear(g, "linear_v", x, D, D, c->v_bias), (int)H, (int)dk, "v");
+    /* forward(query, key, value, mask, pos_emb): named so one attention can
+     * be fed its own tensors, as in model_attn(x, x, x, x, mask) */
+    int query = ls_graph_arg(g, x, "query", 0);
+    int key = ls_graph_arg(g, x, "key", 0);
+    int value = ls_graph_arg(g, x, "value", 0);
+    mask = ls_graph_arg(g, mask, "mask", 1); /* [B,1,T] True = valid (WeNet) */
+    pos_emb = ls_graph_arg(g, pos_emb, "pos_emb", 0);
+    /* mask.unsqueeze(1).eq(0): padded keys, [B,1,1,T] -> [B,1,T,T] */
+    ls_op_params ep;
+    memset(&ep, 0, sizeof ep);
+    ep.i[0] = 4;
+    ep.i[1] = B;
+    ep.i[2] = 1;
+    ep.i[3] = T;
+    ep.i[4] = T;
+    int attn_mask = ls_graph_op(
+        g, LS_OP_EXPAND, &ep,
+        (int[]){ls_g_unsqueeze(g, ls_g_op1(g, LS_OP_LOGICAL_NOT, mask, NULL), 1, NULL)}, 1, NULL);
+    int q = ls_attn_heads(g, linear(g, "linear_q", query, D, D, c->q_bias), (int)H, (int)dk, "q");
+    int k = ls_attn_heads(g, linear(g, "linear_k", key, D, D, c->k_bias), (int)H, (int)dk, "k");
+    int v = ls_attn_heads(g, linear(g, "linear_v", value, D, D, c->v_bias), (int)H, (int)dk, "v");
     int p = ls_attn_heads(g, linear(g, "linear_pos", pos_emb, D, D, false), (int)H, (int)dk, "p");
     int bu = ls_graph_weight(g, "pos_bias_u", 2, (int64_t[]){H, dk});
     int bv = ls_graph_weight(g, "pos_bias_v", 2, (int64_t[]){H, dk});
@@ -681,7 +699,7 @@ static int residual_add(ls_graph *g, int res, int y, float scale)
 }
 
 static int encoder_layer(ls_graph *g, const conformer_cfg *c, int64_t l, int x, int pos_emb,
-                         int mask, int attn_mask, int pad, int64_t B, int64_t T)
+                         int mask, int pad, int64_t B, int64_t T)
 {
     const int64_t D = c->output_size;
     const double eps = c->norm_eps;
@@ -698,7 +716,7 @@ static int encoder_layer(ls_graph *g, const conformer_cfg *c, int64_t l, int x, 
     }
     int k, v;
     int y = pre ? layer_norm(g, "norm_mha", x, D, eps) : x;
-    x = residual_add(g, x, self_attn(g, c, y, pos_emb, attn_mask, B, T, &k, &v), 1.0f);
+    x = residual_add(g, x, self_attn(g, c, y, pos_emb, mask, B, T, &k, &v), 1.0f);
     if (!pre)
         x = layer_norm(g, "norm_mha", x, D, eps);
     int cache = -1;
@@ -795,11 +813,7 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
 {
     const conformer_cfg *c = ls_model_cfg(m);
     *out = NULL;
-    if (o && o->module && *o->module)
-        return ls_error_set(err, LS_ERR_ARG,
-                            "conformer: building one module alone ('%s') is not supported; run "
-                            "the whole encoder and break on it",
-                            o->module);
+    (void)o; /* --module is cut out of the whole graph by ls_model_build */
     const ls_tensor *xs, *lens;
     int rc = check_inputs(c, inputs, &xs, &lens, err);
     if (rc)
@@ -833,21 +847,13 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     int pos_emb;
     x = embed(g, c, x, mask, B, T, &pos_emb, &mask);
 
-    /* padded keys for attention, [B,1,T',T'] True = masked; padded frames
-     * for the conv module, [B,1,T'] True = padded */
+    /* padded frames for the conv module, [B,1,T'] True = padded (each
+     * attention derives its key mask from `mask` itself) */
     int pad = ls_g_op1(g, LS_OP_LOGICAL_NOT, mask, NULL);
-    memset(&p, 0, sizeof p);
-    p.i[0] = 4;
-    p.i[1] = B;
-    p.i[2] = 1;
-    p.i[3] = Tsub;
-    p.i[4] = Tsub;
-    int attn_mask = ls_graph_op(g, LS_OP_EXPAND, &p, (int[]){ls_g_unsqueeze(g, pad, 1, NULL)}, 1,
-                                NULL);
 
     enter(g, "encoders");
     for (int64_t l = 0; l < c->num_blocks; l++)
-        x = encoder_layer(g, c, l, x, pos_emb, mask, attn_mask, pad, B, Tsub);
+        x = encoder_layer(g, c, l, x, pos_emb, mask, pad, B, Tsub);
     ls_graph_end(g, -1);
     if (c->normalize_before && c->final_norm)
         x = layer_norm(g, "after_norm", x, c->output_size, c->norm_eps);

@@ -146,10 +146,10 @@ static int mha(ls_graph *g, const tf_cfg *c, const char *name, int xq, int xkv, 
     ls_graph_begin(g, "MultiHeadAttention", "", "%s", name);
     /* forward(input_Q, input_K, input_V, attn_mask): named so that one
      * attention can be fed its own tensors (layerstep run --module) */
-    int in_q = ls_graph_arg(g, xq, "input_Q");
-    int in_k = ls_graph_arg(g, xkv, "input_K");
-    int in_v = ls_graph_arg(g, xkv, "input_V");
-    mask3 = ls_graph_arg(g, mask3, "attn_mask");
+    int in_q = ls_graph_arg(g, xq, "input_Q", 0);
+    int in_k = ls_graph_arg(g, xkv, "input_K", 0);
+    int in_v = ls_graph_arg(g, xkv, "input_V", 0);
+    mask3 = ls_graph_arg(g, mask3, "attn_mask", 0);
     int wq = linear_mod(g, "W_Q", in_q, D, H * c->d_k);
     int wk = linear_mod(g, "W_K", in_k, D, H * c->d_k);
     int wv = linear_mod(g, "W_V", in_v, D, H * c->d_v);
