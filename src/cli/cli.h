@@ -25,7 +25,7 @@ typedef struct cli_opts {
     const char *out;          /* --out DIR */
     const char *breaks[CLI_MAX_BREAKS];
     int n_breaks;
-    bool stats, force, reference, all, json, help;
+    bool stats, force, reference, all, json, help, strict;
     bool random_inputs;
     unsigned long long seed;
     double atol, rtol;

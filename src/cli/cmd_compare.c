@@ -7,13 +7,14 @@
 #include "layerstep/dump.h"
 
 static const char *const compare_help =
-    "usage: layerstep compare DIR_A DIR_B [--atol A] [--rtol R]\n"
+    "usage: layerstep compare DIR_A DIR_B [--atol A] [--rtol R] [--strict]\n"
     "\n"
     "Compares two dump directories (layerstep dump, tools/torch_dump.py, or a\n"
     "golden fixture's acts/) by name, in DIR_A's execution order.  A float\n"
     "tensor passes when max|a-b| <= atol + rtol * max|b| (defaults 1e-5, 1e-4);\n"
-    "bool and int tensors must be equal.  Exit 0: all pass; 1: a mismatch or a\n"
-    "missing name; 2: bad input.\n";
+    "bool and int tensors must be equal.  Names on one side only are listed;\n"
+    "with --strict they count as failures.  Exit 0: all pass; 1: a mismatch;\n"
+    "2: bad input.\n";
 
 int cmd_compare(int argc, char **argv)
 {
@@ -78,5 +79,5 @@ int cmd_compare(int argc, char **argv)
         printf("first failing point: %s\n", first);
     ls_tmap_free(a);
     ls_tmap_free(b);
-    return (fail || missing) ? 1 : 0;
+    return (fail || (o.strict && missing)) ? 1 : 0;
 }

@@ -106,6 +106,8 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
             o->reference = true;
         } else if (!strcmp(a, "--all")) {
             o->all = true;
+        } else if (!strcmp(a, "--strict")) {
+            o->strict = true;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
         } else if (a[0] == '-' && a[1]) {
