@@ -27,6 +27,7 @@ static const command commands[] = {
     {"dump", cmd_dump},
     {"compare", cmd_compare},
     {"diff", cmd_diff},
+    {"tui", cmd_tui},
 };
 
 int main(int argc, char **argv)

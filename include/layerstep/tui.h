@@ -1,0 +1,194 @@
+/* tui.h - the step-through debugger's core: state, keys, drawing.
+ *
+ *   ls_tui *app;
+ *   ls_tui_opts o = {.model = m, .inputs = in};
+ *   ls_tui_new(g, ex, &o, &app, &err);          // app borrows g and ex
+ *   ls_tui_set_size(app, 80, 24);
+ *   unsigned r = ls_tui_feed(app, 's');          // step into: runs nodes, returns redraw flags
+ *   ls_tui_draw(app, &canvas);                   // any ls_canvas: curses, or a text buffer
+ *   if (r & LS_TUI_QUIT) ...
+ *   ls_tui_free(app);
+ *
+ * The core never touches a terminal (STYLE habits 12-13): keys come in
+ * through ls_tui_feed, pixels go out through an ls_canvas, so tests drive
+ * the debugger and read its screen as text.  The curses adapter lives in
+ * the `layerstep` executable (src/tui/screen_curses.c).
+ *
+ * The UI never computes tensors: stepping drives the executor
+ * (ls_exec_run_until), step back only moves the view to an earlier,
+ * still-kept output, edits go through ls_exec_edit + ls_exec_rerun.
+ *
+ * Ownership: the app borrows the graph, executor, model and inputs given
+ * to ls_tui_new (they must outlive it); it owns what it creates itself
+ * (the graph and executor of a "run one module" session, edit history).
+ */
+#ifndef LAYERSTEP_TUI_H
+#define LAYERSTEP_TUI_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "layerstep/model.h"
+
+/* ---- keys: printable ASCII as itself, the rest here ---- */
+enum {
+    LS_KEY_TAB = 9,
+    LS_KEY_ENTER = 10,
+    LS_KEY_ESC = 27,
+    LS_KEY_BACKSPACE = 127,
+    LS_KEY_UP = 0x1000,
+    LS_KEY_DOWN,
+    LS_KEY_LEFT,
+    LS_KEY_RIGHT,
+    LS_KEY_PGUP,
+    LS_KEY_PGDN,
+    LS_KEY_HOME,
+    LS_KEY_END,
+    LS_KEY_RESIZE,  /* call ls_tui_set_size first */
+    LS_KEY_MAX
+};
+#define LS_KEY_CTRL(c) ((c) & 0x1f)
+
+/* "s", "<Up>", "<Space>", "<C-c>": the spelling of record/replay files. */
+const char *ls_tui_key_name(int key, char *buf, size_t n);
+/* Inverse of ls_tui_key_name; -1 when the text names no key. */
+int ls_tui_key_parse(const char *s);
+/* A key file: names separated by blanks or newlines, '#' starts a comment
+ * ("s s <Down> : d u m p <Space> x . n p y <Enter>").  *keys is
+ * malloc'ed; an unknown name is an error naming it and its line. */
+int ls_tui_keys_parse(const char *text, int **keys, int *n, ls_error *err);
+
+/* ---- drawing ---- */
+/* Semantic styles; the adapter maps them to colours or, without colour,
+ * to bold/reverse/dim. Heat levels are also drawn as the ASCII ramp
+ * LS_TUI_RAMP, so a heatmap reads the same in monochrome. */
+typedef enum ls_tui_style {
+    LS_STY_NORMAL = 0,
+    LS_STY_DIM,       /* pending points, secondary text */
+    LS_STY_TITLE,     /* title bar, pane headings */
+    LS_STY_SELECT,    /* the selected row / cell */
+    LS_STY_CURRENT,   /* the point the run is stopped at */
+    LS_STY_BREAK,     /* breakpoint marks */
+    LS_STY_EDITED,    /* edited tensors and cells */
+    LS_STY_MASKED,    /* masked attention cells */
+    LS_STY_WARN,      /* errors, NaN/Inf, fully masked rows */
+    LS_STY_STATUS,    /* status line */
+    LS_STY_HEAT0,     /* ... LS_STY_HEAT0 + 9 */
+    LS_STY_COUNT = LS_STY_HEAT0 + 10
+} ls_tui_style;
+
+#define LS_TUI_RAMP " .:-=+*#%@"
+#define LS_TUI_MIN_W 60
+#define LS_TUI_MIN_H 16
+
+/* A grid of single-byte cells.  `put` writes n bytes of s at (y, x); the
+ * caller has clipped to the canvas.  Canvas text is ASCII. */
+typedef struct ls_canvas {
+    int w, h;
+    bool colour;
+    void (*put)(void *ud, int y, int x, const char *s, int n, int style);
+    void *ud;
+} ls_canvas;
+
+/* Clipped printf at (y, x); returns the columns written. */
+int ls_canvas_printf(ls_canvas *c, int y, int x, int max_w, int style, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void ls_canvas_fill(ls_canvas *c, int y, int x, int n, char ch, int style);
+
+/* A canvas in memory (for tests and screen dumps). */
+typedef struct ls_textcanvas {
+    ls_canvas c;
+    char *text;          /* h rows of w bytes (not NUL-terminated rows) */
+    unsigned char *style;
+} ls_textcanvas;
+int ls_textcanvas_init(ls_textcanvas *t, int w, int h);
+void ls_textcanvas_free(ls_textcanvas *t);
+void ls_textcanvas_clear(ls_textcanvas *t);
+/* Row y as a NUL-terminated string with trailing blanks cut, into buf. */
+const char *ls_textcanvas_row(const ls_textcanvas *t, int y, char *buf, size_t n);
+/* Whole screen, rows joined by '\n' (malloc'ed; caller frees). */
+char *ls_textcanvas_dump(const ls_textcanvas *t);
+/* First row containing s, or -1. */
+int ls_textcanvas_find(const ls_textcanvas *t, const char *s);
+/* Style of the cell at (y, x). */
+int ls_textcanvas_style_at(const ls_textcanvas *t, int y, int x);
+
+/* ---- the app ---- */
+typedef struct ls_tui ls_tui;
+
+typedef struct ls_tui_opts {
+    const ls_model *model;    /* may be NULL: no token labels, no title */
+    const ls_tmap *inputs;    /* may be NULL: for token labels */
+    const char *const *breaks;/* initial breakpoint globs */
+    int n_breaks;
+    const char *title;        /* may be NULL */
+    unsigned long long seed;  /* for "run one module with random data" */
+    ls_exec_opts exec;        /* executor options for module runs (as the main run's) */
+} ls_tui_opts;
+
+/* Redraw flags returned by ls_tui_feed. */
+enum {
+    LS_TUI_REDRAW = 1u << 0,  /* something on screen changed */
+    LS_TUI_QUIT = 1u << 1,    /* the user asked to leave */
+};
+
+typedef enum ls_tui_view {
+    LS_VIEW_GRID = 0,
+    LS_VIEW_HEAT,
+    LS_VIEW_STATS,
+    LS_VIEW_COUNT
+} ls_tui_view;
+
+typedef enum ls_tui_focus { LS_FOCUS_TREE = 0, LS_FOCUS_TENSOR } ls_tui_focus;
+
+/* What tests and the adapter may read back (a snapshot). */
+typedef struct ls_tui_state {
+    int at;              /* node the run is stopped at (last point stepped to), -1 at start */
+    int selected;        /* node shown in the tensor pane, -1 for none */
+    int selected_module; /* module of the selected tree row, -1 if a point */
+    int cursor;          /* executor cursor (next node to run) */
+    int batch, head;     /* slice of 3-D/4-D tensors */
+    int row, col;        /* grid cursor within the slice */
+    ls_tui_view view;
+    ls_tui_focus focus;
+    bool help, explain, attention, prompt;
+    bool in_module_run;  /* a "run one module" session is active */
+    int n_breaks, n_edits;
+    const char *message; /* last message ("" if none) */
+    bool message_is_error;
+} ls_tui_state;
+
+int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_error *err);
+void ls_tui_free(ls_tui *app);
+void ls_tui_set_size(ls_tui *app, int w, int h);
+/* One key in, redraw flags out.  Never calls curses, never blocks. */
+unsigned ls_tui_feed(ls_tui *app, int key);
+/* Draws the whole screen on c (w x h; smaller than LS_TUI_MIN_W x
+ * LS_TUI_MIN_H gives a "terminal too small" message). */
+void ls_tui_draw(ls_tui *app, ls_canvas *c);
+void ls_tui_get_state(const ls_tui *app, ls_tui_state *st);
+/* Runs a ':' command line ("break *.scores", "dump x.npy") as if typed. */
+unsigned ls_tui_command(ls_tui *app, const char *line);
+/* The graph and executor currently shown (the module run's, if any). */
+const ls_graph *ls_tui_graph(const ls_tui *app);
+const ls_exec *ls_tui_exec(const ls_tui *app);
+
+/* How node's shape came about, following the graph back through views
+ * to the op that made the data, one line per step, then the one-line form
+ * "[2,5,32] -linear-> [2,5,32] -view-> [2,5,4,8] -transpose(1,2)-> [2,4,5,8]".
+ * Returns the number of lines filled. */
+int ls_tui_explain_lines(const ls_tui *app, int node, char lines[][320], int max_lines);
+
+/* The key table as help text (for --help and the '?' screen), into a
+ * malloc'ed string. */
+char *ls_tui_help_text(void);
+
+/* ---- export ---- */
+/* An SVG heatmap of a rows x cols slice (values row-major; NaN = masked),
+ * with labelled axes and a colour legend, written atomically. */
+int ls_tui_svg_write(const char *path, const char *title, const double *v, const bool *masked,
+                     int rows, int cols, const char *const *row_labels,
+                     const char *const *col_labels, ls_error *err);
+
+#endif

@@ -1,0 +1,23 @@
+/* screen_curses.h - the terminal for ls_tui: the only code that calls
+ * curses.  Linked into the `layerstep` executable, not the engine.
+ *
+ *   ls_screen_opts so = {.record = "demo.keys"};
+ *   int code = ls_screen_run(app, &so, &err);   // until q, a signal or an error
+ *
+ * The terminal is restored on every way out (quit, Ctrl-C, SIGTERM,
+ * SIGHUP, an error); the return value is the process exit code
+ * (0, or 128 + signal number). */
+#ifndef LAYERSTEP_SCREEN_CURSES_H
+#define LAYERSTEP_SCREEN_CURSES_H
+
+#include "layerstep/tui.h"
+
+typedef struct ls_screen_opts {
+    const char *record;   /* write the keys pressed here on exit (atomic), or NULL */
+    const char *replay;   /* feed these keys first, or NULL */
+    int delay_ms;         /* pause between replayed keys */
+} ls_screen_opts;
+
+int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err);
+
+#endif

@@ -1,0 +1,175 @@
+/* tui_internal.h - what app.c shares with the panes and the key table.
+ * Not installed; the panes read the app, only app.c changes it (except
+ * scroll offsets, which a pane clamps while drawing because only it knows
+ * how many rows fit). */
+#ifndef LAYERSTEP_TUI_INTERNAL_H
+#define LAYERSTEP_TUI_INTERNAL_H
+
+#include "layerstep/tui.h"
+
+typedef enum tui_action {
+    ACT_NONE = 0,
+    ACT_STEP_INTO,
+    ACT_STEP_OVER,
+    ACT_STEP_OUT,
+    ACT_CONTINUE,
+    ACT_STEP_BACK,
+    ACT_RESTART,
+    ACT_BREAK_TOGGLE,
+    ACT_GOTO,
+    ACT_UP,
+    ACT_DOWN,
+    ACT_LEFT,
+    ACT_RIGHT,
+    ACT_PGUP,
+    ACT_PGDN,
+    ACT_HOME,
+    ACT_END,
+    ACT_FOLD,
+    ACT_FOCUS,
+    ACT_HEAD_PREV,
+    ACT_HEAD_NEXT,
+    ACT_BATCH_PREV,
+    ACT_BATCH_NEXT,
+    ACT_VIEW_CYCLE,
+    ACT_ATTENTION,
+    ACT_EXPLAIN,
+    ACT_EDIT,
+    ACT_ZERO_HEAD,
+    ACT_UNDO,
+    ACT_MODULE_RUN,
+    ACT_COMMAND,
+    ACT_HELP,
+    ACT_QUIT,
+    ACT_REDRAW,
+    ACT_COUNT
+} tui_action;
+
+typedef struct tui_keydef {
+    int key;
+    tui_action act;
+    const char *section;  /* heading in the help screen */
+    const char *help;     /* NULL: an alternative key of the entry before */
+} tui_keydef;
+
+/* The one key table (keymap.c): dispatch and both help texts come from it. */
+extern const tui_keydef ls_tui_keymap[];
+extern const int ls_tui_keymap_len;
+tui_action ls_tui_action_for(int key);
+/* Help lines ("  s            step into: ...") one at a time; returns
+ * false past the end. */
+bool ls_tui_help_line(int i, char *buf, size_t n);
+
+/* One edit: cells of `node` with their old values, for undo. */
+typedef struct tui_edit {
+    int node;
+    int n;
+    int64_t (*idx)[LS_MAX_DIMS];
+    double *old;
+} tui_edit;
+
+/* Rows of the tree: >= 0 a point node, < 0 a module (-(m+1)). */
+typedef struct tui_run {
+    ls_graph *g;
+    ls_exec *ex;
+    bool owned;
+    int n_nodes, n_mods;
+    int at;                  /* node the view is at, -1 at the start */
+    int *kid_start, *kids;   /* per module: children in execution order (CSR) */
+    int *first_point;        /* per module: first point inside, -1 if none */
+    unsigned char *expanded; /* per module */
+    int *rows, *row_depth, n_rows;
+    bool rows_dirty;
+    int sel_row, tree_top;
+    ls_stats *stats;         /* per node, valid when stats_epoch == epoch + 1 */
+    unsigned *stats_epoch;
+    unsigned epoch;          /* bumped whenever kept values change (rerun, restart) */
+    tui_edit *edits;
+    int n_edits;
+    int last_point;          /* last point node of the graph */
+} tui_run;
+
+enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET };
+
+/* The 2-D slice a pane shows: rows x cols of tensor t at (batch, head). */
+typedef struct tui_slice {
+    const ls_tensor *t;
+    int rows, cols;
+    int batch, head;       /* clamped */
+    int n_batch, n_head;   /* 1 when the tensor has no such dim */
+    int row_dim, col_dim;  /* dims of t shown as rows/cols (-1: none) */
+} tui_slice;
+
+struct ls_tui {
+    tui_run runs[2];
+    int cur;                 /* 0: the main run, 1: a module run */
+    const ls_model *model;
+    const ls_tmap *inputs;
+    const ls_arch *arch;
+    char **breaks;
+    int n_breaks;
+    int w, h;
+    ls_tui_focus focus;
+    ls_tui_view view;
+    int batch, head, row, col, grid_top, grid_left;
+    bool help, explain, attention;
+    int help_top;
+    int prompt;
+    char pbuf[256];
+    int plen;
+    char msg[512];
+    bool msg_err;
+    char title[160];
+    unsigned long long seed;
+    ls_exec_opts exec_opts;
+    /* the mask that applies to the last asked node: asked once per cell */
+    struct {
+        int cur, node, cursor, result;
+        unsigned epoch;
+        bool valid;
+    } maskmemo;
+    /* heat range of the last drawn slice */
+    struct {
+        bool valid;
+        int cur, node, batch, head;
+        unsigned epoch;
+        double lo, hi;
+    } heat;
+};
+
+static inline tui_run *tui_cur(ls_tui *a) { return &a->runs[a->cur]; }
+static inline const tui_run *tui_ccur(const ls_tui *a) { return &a->runs[a->cur]; }
+
+/* app.c helpers the panes use */
+int tui_selected_node(const ls_tui *a);
+int tui_selected_module(const ls_tui *a);
+bool tui_is_break(const ls_tui *a, int node);
+bool tui_module_has_break(const ls_tui *a, int m);
+const ls_stats *tui_stats(ls_tui *a, int node);
+void tui_slice_of(const ls_tui *a, const ls_tensor *t, tui_slice *s);
+double tui_slice_get(const tui_slice *s, int r, int c);
+void tui_slice_index(const tui_slice *s, int r, int c, int64_t *idx);
+/* Whether cell (r, c) of the slice counts as masked: the module's mask
+ * point says so, or the value is a mask fill (<= -1e8, -inf). */
+bool tui_slice_masked(ls_tui *a, int node, const tui_slice *s, int r, int c);
+int tui_mask_node(ls_tui *a, int node);
+/* Finite, unmasked value range of the slice (cached per node/slice/epoch). */
+void tui_heat_range(ls_tui *a, int node, const tui_slice *s, double *lo, double *hi);
+/* Axis label for row/col index i of node's slice into buf, or NULL. */
+const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int axis, int64_t i,
+                           char *buf, size_t n);
+/* The attention module around node (has q, k, v, scores, attn), or -1. */
+int tui_attention_module(const ls_tui *a, int node);
+int tui_find_point(const ls_tui *a, const char *module_path, const char *point);
+
+/* panes: draw into the rectangle (y, x, h, w) */
+void ls_pane_tree_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+/* full width under the panes: the one-line form needs ~75 columns */
+void ls_pane_explain_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+void ls_pane_help_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+/* A heat level 0..9 for v in [lo, hi]. */
+int ls_tui_heat_level(double v, double lo, double hi);
+
+#endif

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The real `layerstep tui` in a real terminal (tmux): send keys, read the
+# screen with capture-pane, assert what a person would see.
+#   tmux_test.sh LAYERSTEP_BINARY TESTS_DATA_DIR
+set -u
+BIN=$1
+DATA=$2
+MODEL=$DATA/transformer_small
+SOCK=ls_tui_test_$$
+TMP=$(mktemp -d)
+T="tmux -L $SOCK -f /dev/null"
+FAILS=0
+
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+
+fail() { echo "FAIL: $*"; echo "---- screen ----"; screen; echo "----------------"; FAILS=$((FAILS + 1)); }
+ok() { echo "ok: $*"; }
+screen() { $T capture-pane -p -t main 2>/dev/null; }
+
+# wait_for TEXT [SECONDS]: until the screen shows TEXT (fixed string)
+wait_for() {
+    local i n=$(( ${2:-10} * 10 ))
+    for ((i = 0; i < n; i++)); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+expect() { if wait_for "$1" "${3:-10}"; then ok "$2"; else fail "$2 (no '$1' on screen)"; fi; }
+expect_not() { sleep 0.3; if screen | grep -qF -- "$1"; then fail "$2 ('$1' on screen)"; else ok "$2"; fi; }
+keys() { $T send-keys -t main "$@"; sleep 0.15; }
+
+# start SIZE ARGS...: a fresh session running the tui in a shell that
+# reports the exit status afterwards
+start() {
+    local w=$1 h=$2
+    shift 2
+    $T kill-session -t main 2>/dev/null
+    printf '%q ' "$BIN" tui --model "$MODEL" --inputs "$MODEL/inputs" "$@" > "$TMP/cmd"
+    $T new-session -d -s main -x "$w" -y "$h" \
+        "env TERM=xterm-256color sh -c 'trap \"\" INT; echo before-tui; $(cat "$TMP/cmd"); echo EXIT=\$?; sleep 60'"
+    [ -n "${NOWAIT:-}" ] || wait_for "Modules" 10 || fail "the tui did not start"
+}
+
+tui_pid() {
+    local shell
+    shell=$($T display-message -p -t main '#{pane_pid}')
+    # the pane runs env -> sh -> layerstep
+    local p
+    for p in $(ps -o pid= --ppid "$shell") $(ps -o pid= --ppid "$(ps -o pid= --ppid "$shell" | head -1)" 2>/dev/null); do
+        if ps -o args= -p "$p" | grep -q " tui "; then echo "$p"; return; fi
+    done
+}
+
+# ---- stepping into the first encoder layer's attention ----
+start 80 24 --break 'encoder.layers.0.enc_self_attn.scores'
+expect "at (start" "starts before the first node"
+keys c
+expect "at encoder.layers.0.enc_self_attn.scores [2, 4, 5, 5]" "c stops at the first layer's scores"
+expect "div_scalar" "the tensor pane names the op"
+expect "| float32 [2, 4, 5, 5]  computed" "the tensor pane shows the shape"
+expect "slice [b=0, h=0, :, :] 5x5" "a 2-D slice of batch 0, head 0"
+expect "   ich " "rows are labelled with source tokens"
+
+# the grid as shown now, to compare after a step forward and back
+before=$(screen | sed -n '6,12p' | cut -c33-)
+keys s
+expect "at encoder.layers.0.enc_self_attn.attn" "s steps to the softmax"
+keys p
+expect "at encoder.layers.0.enc_self_attn.scores [2, 4, 5, 5]" "p steps back to scores"
+after=$(screen | sed -n '6,12p' | cut -c33-)
+if [ "$before" = "$after" ] && [ -n "$before" ]; then ok "p shows the same numbers"; else
+    fail "p shows different numbers"; echo "before:"; echo "$before"; echo "after:"; echo "$after"; fi
+
+# ---- the mask: the padding column (source token P) is masked ----
+keys v
+expect "XX masked" "heatmap with a legend"
+heat=$(screen | grep -E '\|\s*(ich|mochte|ein|bier|P) ')
+rows=$(echo "$heat" | grep -c 'XX$')
+if [ "$rows" = 5 ]; then ok "every query row has the P column masked"; else
+    fail "expected 5 rows ending in a masked cell, got $rows"; echo "$heat"; fi
+keys a
+expect "Attention encoder.layers.0.enc_self_attn" "a opens the attention chain"
+expect "mask [2, 4, 5, 5]" "the chain shows the mask"
+expect "keys: 0=ich  1=mochte  2=ein  3=bier  4=P" "key tokens are listed"
+masked=$(screen | grep -E '^ *(ich|mochte|ein|bier|P) ' | grep -c 'XX')
+if [ "$masked" = 5 ]; then ok "the mask panel masks the padding key"; else fail "mask panel: $masked rows with XX"; fi
+expect_not "-1e+09" "masked cells are never drawn as -1e9"
+keys Escape
+keys v v
+
+# ---- explain a shape ----
+keys g
+$T send-keys -t main -l "encoder.layers.0.enc_self_attn.q"
+keys Enter
+keys e
+expect "[2,5,32] -linear-> [2,5,32] -view-> [2,5,4,8] -transpose(1,2)-> [2,4,5,8]" "e explains q's shape" 
+keys e
+
+# ---- resizing keeps a sane layout ----
+$T resize-window -t main -x 200 -y 50
+sleep 0.5
+expect "Modules (Tab" "200x50: the tree pane"
+s=$(screen)
+title=$(echo "$s" | sed -n 1p)
+status=$(echo "$s" | sed -n 49p)
+case $title in *layerstep*) ok "200x50: title on the first row" ;; *) fail "200x50 title: $title" ;; esac
+case $status in *" at encoder.layers.0.enc_self_attn.q"*) ok "200x50: status line at the bottom" ;; *) fail "200x50 status: $status" ;; esac
+expect "s/n/o/c step  p back" "200x50: the long key hints"
+$T resize-window -t main -x 50 -y 12
+expect "terminal too small" "50x12: too small message"
+$T resize-window -t main -x 80 -y 24
+sleep 0.5
+expect "Modules (Tab" "back to 80x24"
+status=$(screen | sed -n 23p)
+case $status in *" at encoder.layers.0.enc_self_attn.q"*) ok "80x24: status line on row 23" ;; *) fail "80x24 status: $status" ;; esac
+expect_not "terminal too small" "80x24 is big enough"
+
+# ---- quitting restores the terminal ----
+keys q
+expect "EXIT=0" "q exits 0"
+expect "before-tui" "the shell's screen is back"
+expect_not "Modules (Tab" "no debugger left on the screen"
+
+# ---- signals restore the terminal too ----
+start 80 24
+keys C-c
+expect "EXIT=130" "Ctrl-C exits 130"
+expect_not "Modules (Tab" "Ctrl-C restores the screen"
+
+start 80 24
+pid=$(tui_pid)
+if [ -n "$pid" ]; then
+    kill -TERM "$pid"
+    expect "EXIT=143" "SIGTERM exits 143"
+    expect_not "Modules (Tab" "SIGTERM restores the screen"
+else
+    fail "could not find the tui's pid"
+fi
+
+start 80 24
+pid=$(tui_pid)
+if [ -n "$pid" ]; then
+    kill -STOP "$pid" && kill -CONT "$pid"
+    keys s
+    expect "at enc_inputs" "keys still work after stop/continue"
+    kill -HUP "$pid"
+    expect "EXIT=129" "SIGHUP exits 129"
+fi
+
+# ---- record and replay ----
+printf '# demo\nc\nv\nq\n' > "$TMP/demo.keys"
+NOWAIT=1 start 80 24 --break '*.scores' --replay "$TMP/demo.keys" --delay 10 --record "$TMP/rec.keys"
+expect "EXIT=0" "a replay ending in q exits 0"
+if [ "$(tr '\n' ' ' < "$TMP/rec.keys")" = "c v q " ]; then ok "the session was recorded"; else
+    fail "recorded: $(cat "$TMP/rec.keys")"; fi
+printf 'c\n<Nope>\n' > "$TMP/bad.keys"
+if "$BIN" tui --model "$MODEL" --replay "$TMP/bad.keys" 2>"$TMP/err" </dev/null; then fail "a bad key file is accepted"; else
+    grep -q "<Nope>" "$TMP/err" && ok "a bad key file is refused by name" || fail "message: $(cat "$TMP/err")"; fi
+
+# ---- --help comes from the key table ----
+"$BIN" tui --help > "$TMP/help"
+grep -q "step into" "$TMP/help" && grep -q ":svg PATH" "$TMP/help" && ok "--help lists the keys" || fail "--help"
+
+if [ "$FAILS" -ne 0 ]; then
+    echo "$FAILS check(s) failed"
+    exit 1
+fi
+echo "all tmux checks passed"

@@ -1,0 +1,792 @@
+/* The debugger without a terminal: keys go in through ls_tui_feed, the
+ * screen comes out of a text canvas.  Every key of the key table is
+ * exercised on a small two-layer attention graph built here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layerstep/atomic.h"
+#include "layerstep/attention.h"
+#include "layerstep/npy.h"
+#include "layerstep/tui.h"
+
+/* x[2,3,4], lens[2] -> enc: pad mask -> layers.{0,1}: attn (W_Q linear,
+ * heads 2 x 2, scores, mask, attn, context) -> out linear */
+typedef struct fx {
+    ls_tmap *w;
+    ls_graph *g;
+    ls_exec *ex;
+    ls_tui *app;
+    ls_textcanvas tc;
+    float wq[2][16], wo[16];
+} fx;
+
+static const float X[24] = {0.1f, 0.2f, -0.3f, 0.4f, 1.0f, -1.0f, 0.5f, 0.0f,
+                            0.3f, 0.3f, 0.3f, -0.9f, -0.2f, 0.7f, 0.1f, 0.0f,
+                            0.5f, -0.5f, 0.2f, 0.8f, 0.9f, 0.1f, -0.4f, 0.6f};
+
+static void build(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->w = ls_tmap_new("toy.safetensors");
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < 16; i++)
+            f->wq[l][i] = (i % 5 == 0 ? 1.0f : 0.1f * (float)((i * 7 + l) % 3 - 1));
+        char key[64];
+        snprintf(key, sizeof key, "enc.layers.%d.attn.W_Q.weight", l);
+        ls_tensor t = ls_tensor_make(LS_F32, 2, (int64_t[]){4, 4}, f->wq[l]);
+        assert_int_equal(ls_tmap_put_ref(f->w, key, &t, NULL), LS_OK);
+    }
+    ls_graph *g = ls_graph_new("Toy", f->w);
+    int x = ls_graph_input(g, "x", LS_F32, 3, (int64_t[]){2, 3, 4});
+    int lens = ls_graph_input(g, "lens", LS_I64, 1, (int64_t[]){2});
+    ls_graph_begin(g, "Encoder", "", "enc");
+    ls_op_params pp = {.i = {3}};
+    int pm = ls_graph_op(g, LS_OP_PAD_MASK, &pp, &lens, 1, "pad_mask");
+    int m4 = ls_g_unsqueeze(g, ls_g_unsqueeze(g, pm, 1, NULL), 1, NULL); /* [2,1,1,3] */
+    ls_graph_begin(g, "ModuleList", "", "layers");
+    int h = x;
+    for (int l = 0; l < 2; l++) {
+        ls_graph_begin(g, "EncoderLayer", "", "%d", l);
+        ls_graph_begin(g, "MultiHeadAttention", "", "attn");
+        ls_graph_begin(g, "Linear", "in_features=4, out_features=4, bias=False", "W_Q");
+        int lq = ls_g_linear(g, h, ls_graph_weight(g, "weight", 2, (int64_t[]){4, 4}), -1, NULL);
+        lq = ls_graph_end(g, lq);
+        int q = ls_attn_heads(g, lq, 2, 2, "q");
+        int k = ls_attn_heads(g, h, 2, 2, "k");
+        int v = ls_attn_heads(g, h, 2, 2, "v");
+        ls_attn_spec s = ls_attn_spec_default(2, 2, 2);
+        int ctx = ls_attn_core(g, q, k, v, m4, -1, &s);
+        h = ls_graph_end(g, ctx);
+        h = ls_graph_end(g, h);
+    }
+    ls_graph_end(g, -1);
+    h = ls_graph_end(g, h);
+    assert_true(ls_graph_ok(g));
+    f->g = g;
+    ls_error err = {0};
+    /* one thread: these tests are about the UI, not the kernels */
+    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &f->ex, &err), LS_OK);
+    ls_tensor xt = ls_tensor_make(LS_F32, 3, (int64_t[]){2, 3, 4}, (void *)X);
+    int64_t lv[2] = {3, 2};
+    ls_tensor lt = ls_tensor_make(LS_I64, 1, (int64_t[]){2}, lv);
+    assert_int_equal(ls_exec_set_input(f->ex, "x", &xt, &err), LS_OK);
+    assert_int_equal(ls_exec_set_input(f->ex, "lens", &lt, &err), LS_OK);
+    assert_int_equal(ls_tui_new(g, f->ex, &(ls_tui_opts){.seed = 7, .exec = {.threads = 1}}, &f->app, &err), LS_OK);
+    assert_int_equal(ls_textcanvas_init(&f->tc, 80, 24), LS_OK);
+    ls_tui_set_size(f->app, 80, 24);
+}
+
+static void teardown(fx *f)
+{
+    ls_textcanvas_free(&f->tc);
+    ls_tui_free(f->app);
+    ls_exec_free(f->ex);
+    ls_graph_free(f->g);
+    ls_tmap_free(f->w);
+}
+
+static unsigned keys(fx *f, const char *s)
+{
+    unsigned r = 0;
+    for (; *s; s++)
+        r |= ls_tui_feed(f->app, *s);
+    return r;
+}
+
+static void render(fx *f)
+{
+    ls_textcanvas_clear(&f->tc);
+    ls_tui_draw(f->app, &f->tc.c);
+    /* LS_TUI_SHOW=1 prints every rendered screen, for writing tests */
+    if (getenv("LS_TUI_SHOW")) {
+        char *s = ls_textcanvas_dump(&f->tc);
+        fprintf(stderr, "%s----\n", s ? s : "");
+        free(s);
+    }
+}
+
+static bool screen_has(fx *f, const char *s)
+{
+    render(f);
+    return ls_textcanvas_find(&f->tc, s) >= 0;
+}
+
+static ls_tui_state state(fx *f)
+{
+    ls_tui_state st;
+    ls_tui_get_state(f->app, &st);
+    return st;
+}
+
+static const char *at_name(fx *f)
+{
+    int at = state(f).at;
+    return at < 0 ? "" : ls_graph_node(f->g, at)->name;
+}
+
+static void go(fx *f, const char *name)
+{
+    char line[256];
+    snprintf(line, sizeof line, "goto %s", name);
+    ls_tui_command(f->app, line);
+    assert_string_equal(at_name(f), name);
+}
+
+/* ---- tests ---- */
+
+static void test_start_screen(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    ls_tui_state s = state(&f);
+    assert_int_equal(s.at, -1);
+    assert_int_equal(s.cursor, 0);
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "Modules") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "(enc): Encoder") >= 0);
+    /* repeated layers start folded */
+    assert_true(ls_textcanvas_find(&f.tc, "+ (layers): ModuleList") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "at (start") >= 0);
+    teardown(&f);
+}
+
+static void test_step_into(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    unsigned r = keys(&f, "s");
+    assert_true(r & LS_TUI_REDRAW);
+    assert_string_equal(at_name(&f), "x");
+    keys(&f, "s");
+    assert_string_equal(at_name(&f), "lens");
+    keys(&f, "s");
+    assert_string_equal(at_name(&f), "enc.pad_mask");
+    keys(&f, "s");
+    /* into the first layer: the first point is the W_Q linear */
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.W_Q");
+    keys(&f, "ss");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.k");
+    /* the point's row is unfolded, marked computed and current */
+    render(&f);
+    char row[256];
+    int y = ls_textcanvas_find(&f.tc, "k      [2, 2, 3, 2]");
+    assert_true(y >= 0);
+    assert_non_null(strstr(ls_textcanvas_row(&f.tc, y, row, sizeof row), " *>"));
+    assert_true(ls_textcanvas_find(&f.tc, "[2, 2, 3, 2]") >= 0);
+    teardown(&f);
+}
+
+static void test_step_over_and_out(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "sss");
+    assert_string_equal(at_name(&f), "enc.pad_mask");
+    /* over the first layer as a whole */
+    keys(&f, "n");
+    assert_string_equal(at_name(&f), "enc.layers.0");
+    keys(&f, "n");
+    assert_string_equal(at_name(&f), "enc.layers.1");
+    keys(&f, "R");
+    keys(&f, "ssss");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.W_Q");
+    /* at the same depth: q after W_Q */
+    keys(&f, "n");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.q");
+    keys(&f, "o");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn");
+    keys(&f, "o");
+    assert_string_equal(at_name(&f), "enc.layers.0");
+    teardown(&f);
+}
+
+static void test_continue_and_breakpoints(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    ls_tui_command(f.app, "break *.scores");
+    assert_int_equal(state(&f).n_breaks, 1);
+    keys(&f, "c");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.scores");
+    assert_non_null(strstr(state(&f).message, "breakpoint"));
+    keys(&f, "c");
+    assert_string_equal(at_name(&f), "enc.layers.1.attn.scores");
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "B*>") >= 0);
+    keys(&f, "c");
+    assert_true(ls_exec_done(f.ex));
+    /* typed, not called */
+    keys(&f, ":delete *");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(state(&f).n_breaks, 0);
+    keys(&f, ":break enc.layers.1");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    keys(&f, "R");
+    keys(&f, "c");
+    /* a module breakpoint stops on entry */
+    assert_string_equal(at_name(&f), "enc.layers.1.attn.W_Q");
+    teardown(&f);
+}
+
+static void test_break_toggle_key(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "sss");
+    /* the selected row is the current point */
+    keys(&f, "b");
+    assert_int_equal(state(&f).n_breaks, 1);
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "B*>") >= 0);
+    keys(&f, "b");
+    assert_int_equal(state(&f).n_breaks, 0);
+    teardown(&f);
+}
+
+static void test_step_back_same_numbers(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.scores");
+    int scores = state(&f).at;
+    float before[36];
+    const ls_tensor *t = ls_exec_out(f.ex, scores);
+    for (int i = 0; i < 36; i++)
+        before[i] = (float)ls_tensor_get_flat(t, i);
+    render(&f);
+    char *shot = ls_textcanvas_dump(&f.tc);
+    keys(&f, "s");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.mask");
+    int cursor = state(&f).cursor;
+    keys(&f, "p");
+    assert_string_equal(at_name(&f), "enc.layers.0.attn.scores");
+    /* stepping back does not run anything */
+    assert_int_equal(state(&f).cursor, cursor);
+    for (int i = 0; i < 36; i++)
+        assert_true(before[i] == (float)ls_tensor_get_flat(ls_exec_out(f.ex, scores), i));
+    render(&f);
+    char *again = ls_textcanvas_dump(&f.tc);
+    /* the tensor pane shows exactly what it showed (the tree marks differ) */
+    assert_non_null(strstr(again, "div_scalar"));
+    char *a = strstr(shot, "slice"), *b = strstr(again, "slice");
+    assert_non_null(a);
+    assert_non_null(b);
+    free(shot);
+    free(again);
+    keys(&f, "R");
+    keys(&f, "p");
+    assert_non_null(strstr(state(&f).message, "at the start"));
+    teardown(&f);
+}
+
+static void test_goto_completion(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "g");
+    assert_true(state(&f).prompt);
+    keys(&f, "enc.layers.1.attn.sc");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "goto: enc.layers.1.attn.scores") >= 0);
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_false(state(&f).prompt);
+    assert_string_equal(at_name(&f), "enc.layers.1.attn.scores");
+    /* ambiguous completion lists the candidates */
+    keys(&f, "genc.layers.0.attn.");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    assert_non_null(strstr(state(&f).message, "matches"));
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    assert_false(state(&f).prompt);
+    /* back to an earlier point: no rerun, the view moves */
+    go(&f, "enc.layers.0.attn.q");
+    keys(&f, "gnope");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(state(&f).message_is_error);
+    teardown(&f);
+}
+
+static void test_restart_and_quit(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "c");
+    assert_true(ls_exec_done(f.ex));
+    keys(&f, "R");
+    assert_int_equal(state(&f).at, -1);
+    assert_int_equal(state(&f).cursor, 0);
+    assert_true(keys(&f, "q") & LS_TUI_QUIT);
+    assert_true(ls_tui_command(f.app, "quit") & LS_TUI_QUIT);
+    teardown(&f);
+}
+
+static void test_moving_keys(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    int keys_tree[] = {LS_KEY_DOWN, 'j', LS_KEY_UP, 'k', LS_KEY_PGDN, LS_KEY_PGUP, LS_KEY_END, LS_KEY_HOME};
+    int sel[8];
+    for (int i = 0; i < 8; i++) {
+        ls_tui_feed(f.app, keys_tree[i]);
+        sel[i] = state(&f).selected;
+    }
+    (void)sel;
+    /* Home: first row (x); down twice reaches the encoder */
+    ls_tui_feed(f.app, LS_KEY_HOME);
+    assert_int_equal(state(&f).selected, ls_graph_find(f.g, "x"));
+    keys(&f, "jj");
+    assert_int_equal(state(&f).selected_module, ls_graph_find_module(f.g, "enc"));
+    /* l unfolds layers, h folds it, h again goes to the parent */
+    keys(&f, "jj");
+    assert_int_equal(state(&f).selected_module, ls_graph_find_module(f.g, "enc.layers"));
+    keys(&f, "l");
+    assert_true(screen_has(&f, "- (layers): ModuleList"));
+    assert_true(screen_has(&f, "(0): EncoderLayer"));
+    keys(&f, "h");
+    assert_true(screen_has(&f, "+ (layers): ModuleList"));
+    keys(&f, "h");
+    assert_int_equal(state(&f).selected_module, ls_graph_find_module(f.g, "enc"));
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(screen_has(&f, "+ (enc): Encoder"));
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    /* Tab: the grid cursor moves instead */
+    go(&f, "enc.layers.0.attn.scores");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    assert_int_equal(state(&f).focus, LS_FOCUS_TENSOR);
+    keys(&f, "jl");
+    assert_int_equal(state(&f).row, 1);
+    assert_int_equal(state(&f).col, 1);
+    ls_tui_feed(f.app, LS_KEY_RIGHT);
+    ls_tui_feed(f.app, LS_KEY_RIGHT);
+    assert_int_equal(state(&f).col, 2);  /* clamped to the 3 keys */
+    ls_tui_feed(f.app, LS_KEY_PGDN);
+    assert_int_equal(state(&f).row, 2);
+    ls_tui_feed(f.app, LS_KEY_HOME);
+    assert_int_equal(state(&f).row, 0);
+    assert_int_equal(state(&f).col, 0);
+    ls_tui_feed(f.app, LS_KEY_END);
+    assert_int_equal(state(&f).row, 2);
+    keys(&f, "kh");
+    ls_tui_feed(f.app, LS_KEY_UP);
+    ls_tui_feed(f.app, LS_KEY_LEFT);
+    ls_tui_feed(f.app, LS_KEY_PGUP);
+    assert_int_equal(state(&f).row, 0);
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    assert_int_equal(state(&f).focus, LS_FOCUS_TREE);
+    teardown(&f);
+}
+
+static void test_head_batch_view(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.scores");
+    keys(&f, "]");
+    assert_int_equal(state(&f).head, 1);
+    keys(&f, "]");
+    assert_int_equal(state(&f).head, 1);  /* 2 heads */
+    assert_true(screen_has(&f, "[b=0, h=1, :, :]"));
+    keys(&f, "[");
+    assert_int_equal(state(&f).head, 0);
+    keys(&f, "}");
+    assert_int_equal(state(&f).batch, 1);
+    assert_true(screen_has(&f, "[b=1, h=0, :, :]"));
+    keys(&f, "{");
+    assert_int_equal(state(&f).batch, 0);
+    /* grid -> heatmap -> stats -> grid */
+    assert_true(screen_has(&f, "view: grid"));
+    keys(&f, "v");
+    assert_int_equal(state(&f).view, LS_VIEW_HEAT);
+    assert_true(screen_has(&f, "[ .:-=+*#%@]"));
+    keys(&f, "v");
+    assert_int_equal(state(&f).view, LS_VIEW_STATS);
+    assert_true(screen_has(&f, "whole tensor"));
+    keys(&f, "v");
+    assert_int_equal(state(&f).view, LS_VIEW_GRID);
+    teardown(&f);
+}
+
+static void test_masked_cells(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.attn");
+    keys(&f, "}v");  /* batch 1 has 2 tokens: key 2 is padding */
+    render(&f);
+    int y = ls_textcanvas_find(&f.tc, "XX");
+    assert_true(y >= 0);
+    /* the masked column is drawn masked, never as a number */
+    char row[256];
+    ls_textcanvas_row(&f.tc, ls_textcanvas_find(&f.tc, "|0 "), row, sizeof row);
+    assert_non_null(strstr(row, "XX"));
+    /* in the grid the number stays but the cell has the masked style */
+    keys(&f, "vv");
+    go(&f, "enc.layers.0.attn.scores");
+    render(&f);
+    teardown(&f);
+}
+
+static void test_attention_view(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.context");
+    keys(&f, "a");
+    assert_true(state(&f).attention);
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "Attention enc.layers.0.attn") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "scores [2, 2, 3, 3]") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "mask") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "attn [2, 2, 3, 3]") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "q [2, 2, 3, 2]") >= 0);
+    keys(&f, "}");
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "XX") >= 0);
+    keys(&f, "a");
+    assert_false(state(&f).attention);
+    /* outside attention: a says so */
+    go(&f, "x");
+    keys(&f, "a");
+    assert_false(state(&f).attention);
+    assert_true(state(&f).message_is_error);
+    teardown(&f);
+}
+
+static void test_fully_masked_rows(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.pad_mask");
+    /* mask every key of batch 0: edit through the view the mask is */
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    for (int c = 0; c < 3; c++) {
+        keys(&f, "=");
+        keys(&f, "1");
+        ls_tui_feed(f.app, LS_KEY_ENTER);
+        keys(&f, "l");
+    }
+    assert_int_equal(state(&f).n_edits, 3);
+    go(&f, "enc.layers.0.attn.attn");
+    keys(&f, "a");
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "every key masked") >= 0);
+    teardown(&f);
+}
+
+static void test_explain(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.q");
+    keys(&f, "e");
+    assert_true(state(&f).explain);
+    render(&f);
+    assert_true(ls_textcanvas_find(&f.tc, "[2,3,4] -linear-> [2,3,4]") >= 0);
+    assert_true(ls_textcanvas_find(&f.tc, "-transpose(1,2)-> [2,2,3,2]") >= 0);
+    char lines[24][320];
+    int n = ls_tui_explain_lines(f.app, state(&f).at, lines, 24);
+    assert_true(n > 3);
+    assert_string_equal(lines[1],
+                        "[2,3,4] -linear-> [2,3,4] -view-> [2,3,2,2] -transpose(1,2)-> [2,2,3,2]");
+    n = ls_tui_explain_lines(f.app, ls_graph_find(f.g, "enc.layers.0.attn.scores"), lines, 24);
+    bool found = false;
+    for (int i = 0; i < n; i++)
+        found = found || strstr(lines[i], "-matmul");
+    assert_true(found);
+    keys(&f, "e");
+    assert_false(state(&f).explain);
+    teardown(&f);
+}
+
+static void test_edit_and_undo(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "c");
+    int out = ls_graph_find(f.g, "enc");
+    double before = ls_tensor_get_flat(ls_exec_out(f.ex, out), 0);
+    go(&f, "x");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    keys(&f, "=5");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(state(&f).n_edits, 1);
+    assert_true(ls_exec_is_pinned(f.ex, ls_graph_find(f.g, "x")));
+    double after = ls_tensor_get_flat(ls_exec_out(f.ex, out), 0);
+    assert_true(fabs(after - before) > 1e-6);
+    assert_true(screen_has(&f, "EDITED"));
+    keys(&f, "u");
+    assert_int_equal(state(&f).n_edits, 0);
+    assert_false(ls_exec_is_pinned(f.ex, ls_graph_find(f.g, "x")));
+    assert_true(fabs(ls_tensor_get_flat(ls_exec_out(f.ex, out), 0) - before) < 1e-9);
+    /* a weight: copied on edit, the model's map untouched */
+    go(&f, "enc.layers.0.attn.W_Q.weight");
+    keys(&f, "=9");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(f.wq[0][0] == 1.0f);
+    keys(&f, "u");
+    /* not a number */
+    keys(&f, "=abc");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(state(&f).message_is_error);
+    teardown(&f);
+}
+
+static void test_zero_head(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "c");
+    go(&f, "enc.layers.0.attn.attn");
+    keys(&f, "]Z");
+    assert_int_equal(state(&f).n_edits, 1);
+    const ls_tensor *t = ls_exec_out(f.ex, state(&f).at);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            assert_true(ls_tensor_get(t, (int64_t[]){0, 1, i, j}) == 0.0);
+            /* head 0 untouched */
+        }
+    assert_true(ls_tensor_get(t, (int64_t[]){0, 0, 0, 0}) != 0.0);
+    keys(&f, "u");
+    assert_true(ls_tensor_get(t, (int64_t[]){0, 1, 0, 0}) != 0.0);
+    teardown(&f);
+}
+
+static void test_module_run(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    ls_tui_command(f.app, "module enc.layers.1.attn");
+    ls_tui_state s = state(&f);
+    assert_true(s.in_module_run);
+    assert_false(s.message_is_error);
+    const ls_graph *g = ls_tui_graph(f.app);
+    assert_true(g != f.g);
+    assert_true(ls_graph_find(g, "enc.layers.1.attn.scores") >= 0);
+    keys(&f, "c");
+    assert_true(ls_exec_done(ls_tui_exec(f.app)));
+    assert_true(screen_has(&f, "module run"));
+    ls_tui_command(f.app, "main");
+    assert_false(state(&f).in_module_run);
+    /* the key: on the selected module row */
+    keys(&f, "sss");
+    keys(&f, "j");
+    ls_tui_feed(f.app, LS_KEY_HOME);
+    keys(&f, "jj");
+    keys(&f, "M");
+    assert_true(state(&f).in_module_run);
+    keys(&f, "s");
+    assert_true(state(&f).at >= 0);
+    teardown(&f);
+}
+
+static void test_dump_and_svg(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    char dir[] = "/tmp/ls_tui_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char npy[256], svg[256], cmd[300];
+    snprintf(npy, sizeof npy, "%s/scores.npy", dir);
+    snprintf(svg, sizeof svg, "%s/scores.svg", dir);
+    go(&f, "enc.layers.0.attn.scores");
+    snprintf(cmd, sizeof cmd, "dump %s", npy);
+    ls_tui_command(f.app, cmd);
+    assert_false(state(&f).message_is_error);
+    ls_arena *a = ls_arena_new(1 << 16);
+    ls_tensor t;
+    assert_int_equal(ls_npy_load(npy, a, &t, NULL), LS_OK);
+    assert_int_equal(t.ndim, 4);
+    assert_true(ls_tensor_get_flat(&t, 5) == ls_tensor_get_flat(ls_exec_out(f.ex, state(&f).at), 5));
+    ls_arena_free(a);
+    snprintf(cmd, sizeof cmd, "svg %s", svg);
+    keys(&f, "}");
+    ls_tui_command(f.app, cmd);
+    assert_false(state(&f).message_is_error);
+    void *buf;
+    size_t len;
+    assert_int_equal(ls_read_file(svg, 1 << 20, &buf, &len, NULL), LS_OK);
+    assert_non_null(strstr(buf, "<svg"));
+    assert_non_null(strstr(buf, "url(#masked)"));
+    assert_non_null(strstr(buf, "</svg>"));
+    free(buf);
+    /* no file name: an error, nothing written */
+    ls_tui_command(f.app, "dump");
+    assert_true(state(&f).message_is_error);
+    unlink(npy);
+    unlink(svg);
+    rmdir(dir);
+    teardown(&f);
+}
+
+static void test_help(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "?");
+    assert_true(state(&f).help);
+    assert_true(screen_has(&f, "step into"));
+    ls_tui_feed(f.app, LS_KEY_DOWN);
+    assert_true(state(&f).help);
+    keys(&f, "q");  /* closes help, does not quit */
+    assert_false(state(&f).help);
+    /* every described key appears in the help text */
+    char *h = ls_tui_help_text();
+    assert_non_null(h);
+    const char *must[] = {"step into", "step over", "step out", "continue", "step back", "go to",
+                          "breakpoint", "restart", "Tab", "head", "batch", "heatmap", "attention",
+                          "explain", "undo", ":dump", ":svg", "PgUp", "Home"};
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        assert_non_null(strstr(h, must[i]));
+    free(h);
+    teardown(&f);
+}
+
+static void test_sizes(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    go(&f, "enc.layers.0.attn.scores");
+    int sizes[][2] = {{50, 10}, {59, 24}, {80, 15}, {60, 16}, {80, 24}, {200, 50}, {300, 80}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        ls_textcanvas tc;
+        assert_int_equal(ls_textcanvas_init(&tc, sizes[i][0], sizes[i][1]), LS_OK);
+        ls_tui_set_size(f.app, sizes[i][0], sizes[i][1]);
+        ls_tui_feed(f.app, LS_KEY_RESIZE);
+        for (int mode = 0; mode < 4; mode++) {
+            ls_textcanvas_clear(&tc);
+            ls_tui_draw(f.app, &tc.c);
+            bool small = sizes[i][0] < LS_TUI_MIN_W || sizes[i][1] < LS_TUI_MIN_H;
+            assert_int_equal(ls_textcanvas_find(&tc, "terminal too small") >= 0, small);
+            if (!small) {
+                char row[512];
+                assert_non_null(strstr(ls_textcanvas_row(&tc, 0, row, sizeof row), "layerstep"));
+                assert_non_null(strstr(ls_textcanvas_row(&tc, sizes[i][1] - 2, row, sizeof row), " at "));
+            }
+            keys(&f, mode == 0 ? "a" : mode == 1 ? "a?" : "\x1b");
+        }
+        ls_textcanvas_free(&tc);
+    }
+    teardown(&f);
+}
+
+static void test_keys_file(void **st)
+{
+    (void)st;
+    int *k, n;
+    ls_error err = {0};
+    assert_int_equal(ls_tui_keys_parse("# a demo\ns s <Down>\n: b r e a k <Space> * <Enter> <C-c> <lt> <hash>\n",
+                                       &k, &n, &err),
+                     LS_OK);
+    assert_int_equal(n, 15);
+    assert_int_equal(k[0], 's');
+    assert_int_equal(k[2], LS_KEY_DOWN);
+    assert_int_equal(k[9], ' ');
+    assert_int_equal(k[11], LS_KEY_ENTER);
+    assert_int_equal(k[12], 3);
+    assert_int_equal(k[13], '<');
+    assert_int_equal(k[14], '#');
+    free(k);
+    assert_int_not_equal(ls_tui_keys_parse("s <Nope>", &k, &n, &err), LS_OK);
+    assert_non_null(strstr(err.msg, "<Nope>"));
+    /* names round-trip */
+    for (int key = 1; key < LS_KEY_MAX; key++) {
+        if (key >= 127 && key < LS_KEY_UP)
+            continue;
+        char name[32];
+        ls_tui_key_name(key, name, sizeof name);
+        assert_int_equal(ls_tui_key_parse(name), key);
+    }
+    /* a replayed session drives the app like typed keys */
+    fx f;
+    build(&f);
+    assert_int_equal(ls_tui_keys_parse(": b r e a k <Space> * . a t t n . a t t n <Enter> c c", &k, &n, &err), LS_OK);
+    for (int i = 0; i < n; i++)
+        ls_tui_feed(f.app, k[i]);
+    free(k);
+    assert_string_equal(at_name(&f), "enc.layers.1.attn.attn");
+    teardown(&f);
+}
+
+/* Every key in every state: nothing may crash or leave the app stuck. */
+static void test_any_key_any_state(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    uint64_t s = 12345;
+    static const int pool[] = {'s', 'n', 'o', 'c', 'p', 'g', 'b', 'R', 'j', 'k', 'h', 'l', '[', ']',
+                               '{', '}', 'v', 'a', 'e', '=', 'Z', 'u', 'M', ':', '?', 'x', '1',
+                               '.', '*', LS_KEY_UP, LS_KEY_DOWN, LS_KEY_LEFT, LS_KEY_RIGHT,
+                               LS_KEY_PGUP, LS_KEY_PGDN, LS_KEY_HOME, LS_KEY_END, LS_KEY_TAB,
+                               LS_KEY_ENTER, LS_KEY_ESC, LS_KEY_BACKSPACE, LS_KEY_RESIZE, 0, 3,
+                               0x7fff, -1};
+    int n = (int)(sizeof pool / sizeof pool[0]);
+    for (int i = 0; i < 6000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int key = pool[(s >> 33) % (uint64_t)n];
+        if (key == 'q')
+            continue;
+        ls_tui_feed(f.app, key);
+        if (i % 50 == 0)
+            render(&f);
+    }
+    render(&f);
+    teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start_screen),
+        cmocka_unit_test(test_step_into),
+        cmocka_unit_test(test_step_over_and_out),
+        cmocka_unit_test(test_continue_and_breakpoints),
+        cmocka_unit_test(test_break_toggle_key),
+        cmocka_unit_test(test_step_back_same_numbers),
+        cmocka_unit_test(test_goto_completion),
+        cmocka_unit_test(test_restart_and_quit),
+        cmocka_unit_test(test_moving_keys),
+        cmocka_unit_test(test_head_batch_view),
+        cmocka_unit_test(test_masked_cells),
+        cmocka_unit_test(test_attention_view),
+        cmocka_unit_test(test_fully_masked_rows),
+        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_edit_and_undo),
+        cmocka_unit_test(test_zero_head),
+        cmocka_unit_test(test_module_run),
+        cmocka_unit_test(test_dump_and_svg),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_keys_file),
+        cmocka_unit_test(test_any_key_any_state),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
