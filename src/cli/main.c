@@ -7,7 +7,10 @@
 static const char *const usage =
     "usage: layerstep <command> [options]\n"
     "\n"
+    "With no command: the step-through debugger on the bundled toy Transformer.\n"
+    "\n"
     "commands:\n"
+    "  tui       the step-through debugger (press ? inside for the keys)\n"
     "  print     the model's module tree (PyTorch repr style)\n"
     "  run       run the forward pass, one line per named point\n"
     "  dump      write every named point as .npy plus manifest.json\n"
@@ -33,9 +36,9 @@ static const command commands[] = {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        /* the main job: the bundled toy Transformer */
-        char *args[] = {argv[0], "print", "--model", LS_DATA_DIR "/toy_transformer", NULL};
-        return cmd_print(4, args);
+        /* the main job: step through the bundled toy Transformer */
+        char *args[] = {argv[0], "tui", "--model", LS_DATA_DIR "/toy_transformer", NULL};
+        return cmd_tui(4, args);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, stdout);
