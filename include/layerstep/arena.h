@@ -27,5 +27,9 @@ void *ls_arena_alloc(ls_arena *a, size_t bytes);
 char *ls_arena_strdup(ls_arena *a, const char *s);
 /* Bytes handed out so far (what a memory estimate compares against). */
 size_t ls_arena_used(const ls_arena *a);
+/* Refuse (NULL) any allocation that would take the bytes handed out past
+ * max_bytes; 0 = no limit.  For things sized by a file or a config before
+ * anyone has seen the total (seeded random weights). */
+void ls_arena_set_limit(ls_arena *a, size_t max_bytes);
 
 #endif

@@ -41,7 +41,12 @@ typedef bool (*ls_exec_pred)(void *ud, const ls_exec *ex, int node);
 
 typedef struct ls_exec_opts {
     bool reference;   /* plain reference loops only */
-    int threads;      /* 0 = default */
+    int threads;      /* 0 = default: every online CPU */
+    /* Keep no outputs: buffers are reused once their last reader ran
+     * (liveness), so only the outputs nobody reads (the results) stay
+     * valid; ls_exec_out returns NULL for the others, edit/rerun refuse.
+     * For timing a run without tracing; hooks still see every output. */
+    bool reuse_buffers;
 } ls_exec_opts;
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err);

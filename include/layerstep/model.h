@@ -50,6 +50,10 @@ typedef struct ls_arch {
     int (*example_inputs)(const ls_model *m, ls_tmap *out, ls_error *err);
     /* Optional: fill m's weights from a seed when the directory has none. */
     int (*random_weights)(ls_model *m, uint64_t seed, ls_error *err);
+    /* With random_weights: the bytes it would allocate, from the config
+     * alone (saturating at UINT64_MAX), so absurd sizes are refused before
+     * anything is generated. */
+    uint64_t (*random_weights_bytes)(const ls_model *m);
     /* Optional: per-axis labels (tokens) for a point, NULL if none. */
     const char *(*token_label)(const ls_model *m, const ls_tmap *inputs, const char *point,
                                int axis, int64_t index, char *buf, size_t n);
@@ -62,7 +66,17 @@ const ls_arch *ls_arch_find(const char *name);
 int ls_arch_count(void);
 const ls_arch *ls_arch_at(int i);
 
+/* Seeded random weights (a config with no weights file) may take at most
+ * ls_model_default_max_memory() bytes; _limit sets that cap (0: none). */
 int ls_model_load(const char *dir, ls_model **out, ls_error *err);
+int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_error *err);
+/* Half of physical memory: the default cap on one run. */
+size_t ls_model_default_max_memory(void);
+/* Bytes of every weight tensor (a run's fixed cost). */
+size_t ls_model_weight_bytes(const ls_model *m);
+/* "" or one line about weights with NaN/Inf values (naming the first such
+ * tensor); loading still succeeds. */
+const char *ls_model_warning(const ls_model *m);
 void ls_model_free(ls_model *m);
 
 const char *ls_model_dir(const ls_model *m);

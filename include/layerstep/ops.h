@@ -95,9 +95,20 @@ typedef struct ls_op_params {
 
 typedef enum ls_op_kind { LS_KIND_LEAF, LS_KIND_VIEW, LS_KIND_COMPUTE } ls_op_kind;
 
+struct ls_pool;
+struct ls_pack_cache;
+
 typedef struct ls_op_ctx {
     bool reference;   /* force the plain reference loops */
-    int threads;      /* 0 or 1: single thread */
+    int threads;      /* 0 or 1: single thread; more needs pool */
+    /* Optional (zero is fine; see kernels.h): the executor's threads, its
+     * cache of packed weights, the ISA of the micro-kernels (0 = ask the
+     * CPU), and which inputs of this call are immutable weights (bit k =
+     * input k), the only ones whose packed form may be cached. */
+    struct ls_pool *pool;
+    struct ls_pack_cache *packs;
+    int isa;
+    unsigned const_inputs;
 } ls_op_ctx;
 
 const char *ls_op_name(ls_op op);  /* "matmul", "softmax", ... */

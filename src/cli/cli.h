@@ -13,7 +13,8 @@
 typedef struct cli_opts {
     const char *model;
     const char *inputs_dir;
-    const char *input_names[CLI_MAX_INPUTS];
+    const char *input_names[CLI_MAX_INPUTS];  /* point into name_buf */
+    char name_buf[CLI_MAX_INPUTS][128];
     const char *input_files[CLI_MAX_INPUTS];
     int n_inputs;
     const char *src;          /* --src TEXT (text models) */
@@ -30,6 +31,7 @@ typedef struct cli_opts {
     unsigned long long seed;
     double atol, rtol;
     int threads;
+    size_t max_memory;        /* --max-memory; 0 until parsed = half of RAM */
     const char *positional[4];
     int n_positional;
 } cli_opts;
@@ -42,12 +44,17 @@ int cli_load(const cli_opts *o, ls_model **m, ls_tmap **inputs);
 /* Builds the graph and an executor with inputs set. */
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **g, ls_exec **ex);
 void cli_error(const char *msg);
+/* Refuses a run whose weights + every traced tensor exceed --max-memory:
+ * prints the estimate and a hint, returns 2.  Called before any
+ * activation is allocated. */
+int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g);
 
 int cmd_print(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char *const run_help =
     "\n"
     "  --inputs DIR        every DIR/*.npy as an input named by its file stem\n"
     "  --input NAME=FILE   one input from a .npy file (repeatable)\n"
+    "  --wav FILE          16 kHz mono WAV for a speech model (wav2vec2, conformer)\n"
     "  --src TEXT          source sentence for text models (decoded greedily)\n"
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
     "  --mode MODE         transformer: teacher (default) or greedy\n"
@@ -27,11 +28,13 @@ static const char *const run_help =
     "  --only GLOB         list only points whose name matches GLOB\n"
     "  --stats             add min/max/mean/std\n"
     "  --all               list internal nodes and weights too\n"
-    "  --reference         use the plain reference loops only\n";
+    "  --reference         use the plain reference loops only\n"
+    "  --max-memory SIZE   refuse a run needing more (weights + every traced\n"
+    "                      tensor); default half of physical memory\n";
 
 static const char *const dump_help =
     "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"
-    "                      [--only GLOB] [--force]\n"
+    "                      [--only GLOB] [--force] [--max-memory SIZE]\n"
     "\n"
     "Writes every named point as DIR/<name>.npy and DIR/manifest.json (name,\n"
     "shape, dtype, module path, op, execution order).  Files are written\n"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "layerstep/audio.h"
 #include "layerstep/exec.h"
 #include "layerstep/npy.h"
 #include "layerstep/transformer.h"
@@ -31,6 +32,57 @@ static int parse_double(const char *s, double *out, const char *opt, const char 
     return 0;
 }
 
+/* 512M, 2G, 1.5GiB, 1000000 (bytes) */
+static int parse_size(const char *s, size_t *out, const char *opt, const char *cmd)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double k = 1;
+    switch (*end) {
+    case 'k': case 'K': k = 1024.0; end++; break;
+    case 'm': case 'M': k = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': k = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': k = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (k > 1 && (!strcmp(end, "iB") || !strcmp(end, "B")))
+        end += strlen(end);
+    if (end == s || *end || !(v > 0) || v * k >= 9.0e18) {
+        fprintf(stderr, "layerstep %s: %s takes a size like 512M or 4G, got '%s'\n", cmd, opt, s);
+        return 2;
+    }
+    *out = (size_t)(v * k);
+    return 0;
+}
+
+/* "1.50 GiB", "380.2 MiB", "12.0 KiB" */
+static const char *human(size_t b, char buf[32])
+{
+    if (b >= (size_t)1 << 30)
+        snprintf(buf, 32, "%.2f GiB", (double)b / (1024.0 * 1024 * 1024));
+    else if (b >= (size_t)1 << 20)
+        snprintf(buf, 32, "%.1f MiB", (double)b / (1024.0 * 1024));
+    else
+        snprintf(buf, 32, "%.1f KiB", (double)b / 1024.0);
+    return buf;
+}
+
+int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g)
+{
+    size_t limit = o->max_memory ? o->max_memory : ls_model_default_max_memory();
+    size_t w = ls_model_weight_bytes(m), act = ls_graph_activation_bytes(g);
+    size_t total = w > SIZE_MAX - act ? SIZE_MAX : w + act;
+    if (total <= limit)
+        return 0;
+    char b0[32], b1[32], b2[32], b3[32];
+    fprintf(stderr,
+            "layerstep: %s: this run needs about %s (weights %s + traced tensors %s), more "
+            "than --max-memory %s; try a shorter input, --module PATH to run one module, or a "
+            "larger --max-memory\n",
+            ls_model_dir(m), human(total, b0), human(w, b1), human(act, b2), human(limit, b3));
+    return 2;
+}
+
 int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
 {
     memset(o, 0, sizeof *o);
@@ -56,7 +108,14 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
                     fprintf(stderr, "layerstep %s: at most %d --input options\n", cmd, CLI_MAX_INPUTS);
                     return 2;
                 }
-                char *name = strndup(v, (size_t)(eq - v));
+                if ((size_t)(eq - v) >= sizeof o->name_buf[0]) {
+                    fprintf(stderr, "layerstep %s: --input name is longer than %zu bytes\n", cmd,
+                            sizeof o->name_buf[0] - 1);
+                    return 2;
+                }
+                char *name = o->name_buf[o->n_inputs];
+                memcpy(name, v, (size_t)(eq - v));
+                name[eq - v] = '\0';
                 o->input_names[o->n_inputs] = name;
                 o->input_files[o->n_inputs++] = eq + 1;
             }
@@ -98,6 +157,9 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
                 o->random_inputs = true;
                 o->seed = (unsigned long long)s;
             }
+        } else if (!strcmp(a, "--max-memory")) {
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)))
+                rc = parse_size(v, &o->max_memory, a, cmd);
         } else if (!strcmp(a, "--stats")) {
             o->stats = true;
         } else if (!strcmp(a, "--force")) {
@@ -136,10 +198,13 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
         return 2;
     }
     ls_model *m;
-    if (ls_model_load(o->model, &m, &err)) {
+    size_t limit = o->max_memory ? o->max_memory : ls_model_default_max_memory();
+    if (ls_model_load_limit(o->model, limit, &m, &err)) {
         cli_error(err.msg);
         return 2;
     }
+    if (ls_model_warning(m)[0])
+        fprintf(stderr, "layerstep: warning: %s\n", ls_model_warning(m));
     ls_tmap *in = NULL;
     if (o->inputs_dir) {
         if (ls_npy_load_dir(o->inputs_dir, &in, &err)) {
@@ -148,9 +213,16 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
             return 2;
         }
     } else {
-        in = ls_tmap_new("inputs");
+        /* named by where the inputs come from, for messages */
+        in = ls_tmap_new(o->wav ? o->wav : o->src ? "--src" : "example inputs");
         /* with --module, --input names the module's arguments instead */
-        bool given = (o->n_inputs > 0 && !o->module) || o->src;
+        bool given = (o->n_inputs > 0 && !o->module) || o->src || o->wav;
+        if (o->wav && ls_audio_model_inputs(m, o->wav, in, &err)) {
+            cli_error(err.msg);
+            ls_tmap_free(in);
+            ls_model_free(m);
+            return 2;
+        }
         if (o->src && ls_transformer_text_inputs(m, o->src, o->tgt, in, &err)) {
             cli_error(err.msg);
             ls_tmap_free(in);
@@ -240,7 +312,13 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         cli_error(err.msg);
         return 2;
     }
-    ls_exec_opts eo = {.reference = o->reference, .threads = o->threads};
+    const char *env_ref = getenv("LAYERSTEP_REFERENCE"); /* the kernels' test oracle */
+    if (cli_check_memory(o, m, g)) {
+        ls_graph_free(g);
+        return 2;
+    }
+    ls_exec_opts eo = {.reference = o->reference || (env_ref && !strcmp(env_ref, "1")),
+                       .threads = o->threads};
     ls_exec *ex;
     if (ls_exec_new(g, &eo, &ex, &err)) {
         cli_error(err.msg);

@@ -30,6 +30,7 @@ static const command commands[] = {
     {"dump", cmd_dump},
     {"compare", cmd_compare},
     {"diff", cmd_diff},
+    {"bench", cmd_bench},
     {"tui", cmd_tui},
 };
 

@@ -16,6 +16,7 @@ struct ls_arena {
     chunk *head;
     size_t chunk_size;
     size_t used;
+    size_t limit;  /* 0: none */
 };
 
 #define ALIGN 64
@@ -76,6 +77,8 @@ void *ls_arena_alloc(ls_arena *a, size_t bytes)
     size_t need = (bytes + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (need == 0)
         need = ALIGN;
+    if (a->limit && (need > a->limit || a->used > a->limit - need))
+        return NULL;
     chunk *c = a->head;
     if (!c || c->cap - c->used < need) {
         size_t cap = need > a->chunk_size ? need : a->chunk_size;
@@ -109,3 +112,9 @@ char *ls_arena_strdup(ls_arena *a, const char *s)
 }
 
 size_t ls_arena_used(const ls_arena *a) { return a ? a->used : 0; }
+
+void ls_arena_set_limit(ls_arena *a, size_t max_bytes)
+{
+    if (a)
+        a->limit = max_bytes;
+}

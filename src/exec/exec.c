@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layerstep/kernels.h"
+
 #define MAX_HOOKS 8
 
 struct ls_exec {
@@ -17,12 +19,96 @@ struct ls_exec {
     bool paused;
     ls_hook hooks[MAX_HOOKS];
     int n_hooks;
-    ls_op_ctx ctx;
+    ls_op_ctx ctx;           /* its pool and packs are owned here */
+    bool reuse;              /* opts.reuse_buffers */
+    int *last_use;           /* reuse: last node reading each storage node, or n (kept) */
 };
 
 static bool is_leaf(const ls_exec *ex, int i)
 {
     return ls_op_kind_of(ls_graph_node(ex->g, i)->op) == LS_KIND_LEAF;
+}
+
+/* reuse_buffers: the same walk as the kept layout, but a buffer goes back
+ * to a free list after the last node that reads it (through any view),
+ * and the next output that fits takes it (best fit).  The plan is fixed
+ * here, so a run still never allocates.  Outputs no node reads (the
+ * results) are never given back.
+ *
+ *   node i: take a buffer for out[i]  ->  release buffers whose last use is i
+ *   (taking first, so an output never shares memory with its inputs)  */
+typedef struct free_buf {
+    void *p;
+    size_t bytes;
+} free_buf;
+
+static int plan_reuse(ls_exec *ex, ls_exec **out, ls_error *err)
+{
+    const int n = ex->n;
+    ex->last_use = malloc((size_t)(n ? n : 1) * sizeof *ex->last_use);
+    free_buf *fl = malloc((size_t)(n ? n : 1) * sizeof *fl);
+    int n_free = 0, rc = LS_OK;
+    if (!ex->last_use || !fl) {
+        free(fl);
+        ls_exec_free(ex);
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
+    }
+    for (int i = 0; i < n; i++) {
+        const ls_node *nd = ls_graph_node(ex->g, i);
+        ex->storage[i] = ls_op_kind_of(nd->op) == LS_KIND_VIEW ? ex->storage[nd->in[0]] : i;
+        ex->last_use[i] = -1;
+        for (int j = 0; j < nd->n_in; j++)
+            ex->last_use[ex->storage[nd->in[j]]] = i;
+    }
+    for (int i = 0; i < n; i++) {
+        const ls_node *nd = ls_graph_node(ex->g, i);
+        ls_op_kind k = ls_op_kind_of(nd->op);
+        if (ex->last_use[i] < 0 || k == LS_KIND_LEAF)
+            ex->last_use[i] = n; /* leaves and results stay */
+        if (nd->op == LS_OP_CONST) {
+            ex->out[i] = nd->out;
+            ex->computed[i] = 1;
+        } else if (k == LS_KIND_VIEW) {
+            ex->out[i] = nd->out;
+        } else {
+            ls_tensor t = ls_tensor_make(nd->out.dtype, nd->out.ndim, nd->out.shape, NULL);
+            size_t need = ls_tensor_nbytes(&t);
+            int best = -1;
+            for (int f = 0; f < n_free; f++)
+                if (fl[f].bytes >= need && (best < 0 || fl[f].bytes < fl[best].bytes))
+                    best = f;
+            if (best >= 0 && need > 0 && nd->op != LS_OP_INPUT) { /* inputs are set before a run */
+                t.data = fl[best].p;
+                fl[best] = fl[--n_free];
+                ex->out[i] = t;
+            } else if ((rc = ls_tensor_alloc(ex->arena, nd->out.dtype, nd->out.ndim,
+                                             nd->out.shape, &ex->out[i], err))) {
+                ls_error_prefix(err, "allocating '%s'", nd->name);
+                break;
+            }
+            if (nd->op == LS_OP_INPUT)
+                ex->computed[i] = 1;
+        }
+        /* storage whose last reader is i goes back to the free list */
+        for (int j = 0; j < nd->n_in; j++) {
+            int s = ex->storage[nd->in[j]];
+            const ls_node *sn = ls_graph_node(ex->g, s);
+            if (ex->last_use[s] != i || ls_op_kind_of(sn->op) != LS_KIND_COMPUTE)
+                continue;
+            bool dup = false; /* the same storage read twice by node i */
+            for (int f = 0; f < n_free; f++)
+                dup |= fl[f].p == ex->out[s].data;
+            if (!dup && ex->out[s].data)
+                fl[n_free++] = (free_buf){ex->out[s].data, ls_tensor_nbytes(&ex->out[s])};
+        }
+    }
+    free(fl);
+    if (rc) {
+        ls_exec_free(ex);
+        return rc;
+    }
+    *out = ex;
+    return LS_OK;
 }
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err)
@@ -44,11 +130,23 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
     if (opts) {
         ex->ctx.reference = opts->reference;
         ex->ctx.threads = opts->threads;
+        ex->reuse = opts->reuse_buffers;
     }
-    if (!ex->out || !ex->computed || !ex->pinned || !ex->storage || !ex->arena) {
+    if (ex->ctx.threads <= 0)
+        ex->ctx.threads = ls_cpu_count();
+    ex->ctx.isa = ls_cpu_isa();
+    ex->ctx.packs = ls_pack_cache_new();
+    if (!ex->out || !ex->computed || !ex->pinned || !ex->storage || !ex->arena ||
+        !ex->ctx.packs) {
         ls_exec_free(ex);
         return ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
     }
+    if (ex->ctx.threads > 1 && !(ex->ctx.pool = ls_pool_new(ex->ctx.threads, err))) {
+        ls_exec_free(ex);
+        return err ? err->code : LS_ERR_NOMEM;
+    }
+    if (ex->reuse)
+        return plan_reuse(ex, out, err);
     /* Every stored output is allocated now: a run never allocates, and
      * every tensor stays available for stepping back. */
     for (int i = 0; i < ex->n; i++) {
@@ -85,7 +183,10 @@ void ls_exec_free(ls_exec *ex)
     free(ex->computed);
     free(ex->pinned);
     free(ex->storage);
+    free(ex->last_use);
     ls_arena_free(ex->arena);
+    ls_pool_free(ex->ctx.pool);
+    ls_pack_cache_free(ex->ctx.packs);
     free(ex);
 }
 
@@ -152,6 +253,15 @@ static int compute(ls_exec *ex, int i, ls_error *err)
     } else {
         if (ex->pinned[i])
             return LS_OK;
+        /* Inputs that are the model's own weights, untouched (an edit
+         * copies a weight first), may have their packed form cached. */
+        ex->ctx.const_inputs = 0;
+        for (int j = 0; j < nd->n_in; j++) {
+            int s = ex->storage[nd->in[j]];
+            const ls_node *sn = ls_graph_node(ex->g, s);
+            if (sn->op == LS_OP_CONST && !ex->pinned[s] && ex->out[s].data == sn->out.data)
+                ex->ctx.const_inputs |= 1u << j;
+        }
         rc = ls_op_compute(nd->op, &nd->p, ins, nd->n_in, &ex->out[i], &ex->ctx, err);
     }
     if (rc)
@@ -205,16 +315,22 @@ void ls_exec_reset(ls_exec *ex)
     ex->paused = false;
 }
 
+/* reuse_buffers: a buffer given back is overwritten by later nodes */
+static bool recycled(const ls_exec *ex, int node)
+{
+    return ex->reuse && ex->last_use[ex->storage[node]] < ex->cursor;
+}
+
 const ls_tensor *ls_exec_out(const ls_exec *ex, int node)
 {
-    if (node < 0 || node >= ex->n || !ex->computed[node])
+    if (node < 0 || node >= ex->n || !ex->computed[node] || recycled(ex, node))
         return NULL;
     return &ex->out[node];
 }
 
 bool ls_exec_computed(const ls_exec *ex, int node)
 {
-    return node >= 0 && node < ex->n && ex->computed[node];
+    return node >= 0 && node < ex->n && ex->computed[node] && !recycled(ex, node);
 }
 
 int ls_exec_storage_node(const ls_exec *ex, int node) { return ex->storage[node]; }
@@ -230,6 +346,10 @@ static void refresh_views(ls_exec *ex)
 
 ls_tensor *ls_exec_edit(ls_exec *ex, int node, ls_error *err)
 {
+    if (ex->reuse) {
+        ls_error_set(err, LS_ERR_ARG, "this run keeps no outputs (reuse_buffers): nothing to edit");
+        return NULL;
+    }
     if (node < 0 || node >= ex->n || !ex->computed[node]) {
         ls_error_set(err, LS_ERR_ARG, "'%s' is not computed yet",
                      node >= 0 && node < ex->n ? ls_graph_node(ex->g, node)->name : "?");
@@ -264,6 +384,8 @@ int ls_exec_rerun(ls_exec *ex, int edited, ls_error *err)
 {
     if (edited < 0 || edited >= ex->n)
         return ls_error_set(err, LS_ERR_ARG, "rerun: node %d out of range", edited);
+    if (ex->reuse)
+        return ls_error_set(err, LS_ERR_ARG, "rerun: this run keeps no outputs (reuse_buffers)");
     for (int i = ex->storage[edited] + 1; i < ex->cursor; i++) {
         if (!ex->computed[i])
             continue;

@@ -901,7 +901,24 @@ typedef struct rw {
     ls_rng rng;
     ls_error *err;
     int rc;
+    bool dry;        /* only add up `bytes`, allocate nothing */
+    uint64_t bytes;
 } rw;
+
+/* Saturating byte count of a float32 tensor of this shape: what a dry
+ * pass adds up, so a config with absurd sizes is refused before anything
+ * is allocated. */
+static uint64_t shape_bytes(int ndim, const int64_t *shape)
+{
+    uint64_t n = sizeof(float);
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || (shape[i] > 0 && n > UINT64_MAX / (uint64_t)shape[i]))
+            return UINT64_MAX;
+        n *= (uint64_t)shape[i];
+    }
+    return n;
+}
+
 
 /* bound > 0: U(-bound, bound) (PyTorch's Linear/Conv default with
  * bound = 1/sqrt(fan_in)); otherwise the constant fill. */
@@ -910,6 +927,11 @@ static void rw_put(rw *s, const char *prefix, const char *key, int ndim, const i
 {
     if (s->rc)
         return;
+    if (s->dry) {
+        uint64_t b = shape_bytes(ndim, shape);
+        s->bytes = b > UINT64_MAX - s->bytes ? UINT64_MAX : s->bytes + b;
+        return;
+    }
     char name[256];
     snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", key);
     ls_tensor t;
@@ -945,13 +967,13 @@ static void rw_ffn(rw *s, const conformer_cfg *c, const char *prefix)
     rw_linear(s, k, c->linear_units, c->output_size, c->mlp_bias);
 }
 
-static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
+static int rw_fill(const ls_model *m, rw *s_)
 {
     const conformer_cfg *c = ls_model_cfg(m);
     const int64_t D = c->output_size, F = c->input_size, H = c->heads, dk = D / H;
     const int64_t I = c->conv_inner_factor * D / 2, K = c->kernel;
     const sub_desc *sd = &SUBS[c->input];
-    rw s = {ls_model_weights(m), {seed}, err, LS_OK};
+    rw s = *s_;
     char k[256];
     /* identity CMVN: mean 0, istd 1 */
     rw_put(&s, "global_cmvn", "mean", 1, &F, 0, 0.0f);
@@ -1027,7 +1049,21 @@ static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
             rw_norm(&s, p, D);
         }
     }
+    *s_ = s;
     return s.rc;
+}
+
+static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
+{
+    rw s = {ls_model_weights(m), {seed}, err, LS_OK, false, 0};
+    return rw_fill(m, &s);
+}
+
+static uint64_t random_weights_bytes(const ls_model *m)
+{
+    rw s = {NULL, {0}, NULL, LS_OK, true, 0};
+    rw_fill(m, &s);
+    return s.bytes;
 }
 
 static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
@@ -1056,6 +1092,7 @@ const ls_arch ls_arch_conformer = {
     .build = build,
     .example_inputs = example_inputs,
     .random_weights = random_weights,
+    .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
     .print_result = print_result,
 };

@@ -179,7 +179,10 @@ static int build_case(ls_graph *g, const mha_cfg *cfg, const ls_tmap *in, const 
         mask_add = ls_g_masked_fill(g, zeros, mask, -INFINITY, NULL);
     }
     int ctx = ls_attn_core(g, q, k, v, mask, mask_add, &s);
-    ls_graph_begin(g, "NonDynamicallyQuantizableLinear", "", "out_proj");
+    char extra[96];
+    snprintf(extra, sizeof extra, "in_features=%lld, out_features=%lld, bias=%s", (long long)E,
+             (long long)E, cfg->bias ? "True" : "False");
+    ls_graph_begin(g, "NonDynamicallyQuantizableLinear", extra, "out_proj");
     int out = ls_graph_end(g, ls_g_linear(g, ctx, w_out, b_out, NULL));
     ls_graph_end(g, out);
     char an[96];

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hf.h"
 #include "layerstep/config.h"
@@ -27,6 +29,7 @@ struct ls_model {
     const ls_arch *arch;
     void *cfg;
     char note[128];
+    char warning[LS_ERROR_MSG_MAX];  /* "" or non-finite weights */
 };
 
 const char *ls_model_dir(const ls_model *m) { return m->dir; }
@@ -35,6 +38,24 @@ const cJSON *ls_model_config(const ls_model *m) { return m->config; }
 const char *ls_model_config_path(const ls_model *m) { return m->config_path; }
 ls_tmap *ls_model_weights(const ls_model *m) { return m->weights; }
 const char *ls_model_weights_note(const ls_model *m) { return m->note; }
+const char *ls_model_warning(const ls_model *m) { return m->warning; }
+
+size_t ls_model_weight_bytes(const ls_model *m)
+{
+    size_t sum = 0;
+    for (int i = 0; m->weights && i < ls_tmap_count(m->weights); i++)
+        sum += ls_tensor_nbytes(ls_tmap_at(m->weights, i));
+    return sum;
+}
+
+size_t ls_model_default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return (size_t)4 << 30;  /* unknown: assume an 8 GiB machine */
+    uint64_t phys = (uint64_t)pages * (uint64_t)page;
+    return phys / 2 > SIZE_MAX ? SIZE_MAX : (size_t)(phys / 2);
+}
 void *ls_model_cfg(const ls_model *m) { return m->cfg; }
 
 void ls_model_set_weights_note(ls_model *m, const char *note)
@@ -59,6 +80,47 @@ void ls_model_free(ls_model *m)
     free(m);
 }
 
+/* NaN or Inf in a checkpoint would flow through every op and surface as
+ * a NaN far downstream; a downloaded file can have them (a diverged
+ * training run).  They are not an error: the model still runs, and the
+ * warning names the first such tensor so people know where to look. */
+static void check_finite(ls_model *m, const char *wpath)
+{
+    int bad_tensors = 0;
+    for (int i = 0; i < ls_tmap_count(m->weights); i++) {
+        const ls_tensor *t = ls_tmap_at(m->weights, i);
+        if (t->dtype != LS_F32)
+            continue;
+        int64_t n = ls_tensor_numel(t), nan = 0, inf = 0, first = -1;
+        const float *d = t->data;
+        for (int64_t j = 0; j < n; j++) {
+            float v = ls_tensor_is_contiguous(t) ? d[j] : (float)ls_tensor_get_flat(t, j);
+            if (isfinite(v))
+                continue;
+            if (isnan(v))
+                nan++;
+            else
+                inf++;
+            if (first < 0)
+                first = j;
+        }
+        if (first < 0)
+            continue;
+        /* a long path or name is cut; the check keeps -Wformat-truncation quiet */
+        if (bad_tensors++ == 0 &&
+            snprintf(m->warning, sizeof m->warning,
+                     "%s: tensor '%s' has %lld NaN and %lld Inf values (first at flat index %lld)",
+                     wpath, ls_tmap_name(m->weights, i), (long long)nan, (long long)inf,
+                     (long long)first) >= (int)sizeof m->warning)
+            m->warning[sizeof m->warning - 2] = '~';
+    }
+    if (bad_tensors > 1) {
+        size_t k = strlen(m->warning);
+        snprintf(m->warning + k, sizeof m->warning - k, "; %d more tensors have NaN/Inf",
+                 bad_tensors - 1);
+    }
+}
+
 static bool file_exists(const char *p)
 {
     struct stat st;
@@ -66,6 +128,11 @@ static bool file_exists(const char *p)
 }
 
 int ls_model_load(const char *dir, ls_model **out, ls_error *err)
+{
+    return ls_model_load_limit(dir, ls_model_default_max_memory(), out, err);
+}
+
+int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_error *err)
 {
     *out = NULL;
     struct stat st;
@@ -119,6 +186,7 @@ int ls_model_load(const char *dir, ls_model **out, ls_error *err)
         rc = ls_safetensors_load(wpath, &m->weights, err);
         if (rc)
             goto fail;
+        check_finite(m, wpath);
         if (hf) {
             ls_tmap *renamed;
             rc = hf->import(m->weights, &renamed, err);
@@ -142,9 +210,29 @@ int ls_model_load(const char *dir, ls_model **out, ls_error *err)
             rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory");
             goto fail;
         }
+        /* sized by the config alone: a hostile or mistyped size must not
+         * make us allocate terabytes.  The arch adds up what it would make
+         * first; the map's limit backs that up. */
+        uint64_t need = m->arch->random_weights_bytes ? m->arch->random_weights_bytes(m) : 0;
+        if (max_bytes && need > max_bytes) {
+            rc = ls_error_set(err, LS_ERR_LIMIT,
+                              "%s: random weights for this config would take %.2f GiB, more "
+                              "than the memory limit of %.2f GiB; check its sizes or raise "
+                              "--max-memory",
+                              m->config_path, (double)need / (1 << 30),
+                              (double)max_bytes / (1 << 30));
+            goto fail;
+        }
+        ls_arena_set_limit(ls_tmap_arena(m->weights), max_bytes);
         rc = m->arch->random_weights(m, (uint64_t)seed, err);
+        if (rc == LS_ERR_NOMEM && max_bytes)
+            rc = ls_error_set(err, LS_ERR_LIMIT,
+                              "%s: random weights for this config need more than %.1f MiB (the "
+                              "memory limit); check its sizes or raise --max-memory",
+                              m->config_path, (double)max_bytes / (1 << 20));
         if (rc)
             goto fail;
+        ls_arena_set_limit(ls_tmap_arena(m->weights), 0);
         snprintf(m->note, sizeof m->note, "random weights, seed %lld", (long long)seed);
     } else {
         rc = ls_error_set(err, LS_ERR_MISSING, "%s: no weights.safetensors in the model directory",

@@ -598,12 +598,95 @@ static const char *tf_token_label(const ls_model *m, const ls_tmap *inputs, cons
     return buf;
 }
 
+/* ---- seeded random weights (for configs without a weights file) ----
+ * PyTorch's defaults: nn.Embedding N(0,1), nn.Linear (no bias here)
+ * U(-1/sqrt(in), 1/sqrt(in)).  Both calls walk the same list of weights,
+ * one to add up bytes, one to fill. */
+typedef struct tf_rw {
+    ls_tmap *w;       /* NULL: only count */
+    ls_rng rng;
+    ls_error *err;
+    int rc;
+    uint64_t bytes;
+} tf_rw;
+
+static void tf_put(tf_rw *s, const char *name, int64_t rows, int64_t cols, bool normal)
+{
+    uint64_t n = (uint64_t)rows * (uint64_t)cols * sizeof(float);
+    s->bytes = s->bytes > UINT64_MAX - n ? UINT64_MAX : s->bytes + n;
+    if (!s->w || s->rc)
+        return;
+    ls_tensor t;
+    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, 2, (int64_t[]){rows, cols}, &t,
+                                 s->err)))
+        return;
+    float *d = t.data;
+    const double bound = 1.0 / sqrt((double)cols);
+    for (int64_t i = 0; i < rows * cols; i++)
+        d[i] = normal ? ls_rng_normal(&s->rng)
+                      : (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound);
+    s->rc = ls_tmap_put_ref(s->w, name, &t, s->err);
+}
+
+static void tf_attn_weights(tf_rw *s, const tf_cfg *c, const char *prefix)
+{
+    char k[160];
+    const int64_t D = c->d_model, H = c->n_heads;
+    static const char *const qkv[] = {"W_Q", "W_K", "W_V"};
+    for (int j = 0; j < 3; j++) {
+        snprintf(k, sizeof k, "%s.%s.weight", prefix, qkv[j]);
+        tf_put(s, k, H * (j == 2 ? c->d_v : c->d_k), D, false);
+    }
+    snprintf(k, sizeof k, "%s.fc.weight", prefix);
+    tf_put(s, k, D, H * c->d_v, false);
+}
+
+static void tf_all_weights(tf_rw *s, const tf_cfg *c)
+{
+    char k[160];
+    const int64_t D = c->d_model;
+    tf_put(s, "encoder.src_emb.weight", c->src_vocab_size, D, true);
+    tf_put(s, "decoder.tgt_emb.weight", c->tgt_vocab_size, D, true);
+    for (int side = 0; side < 2; side++)
+        for (int64_t l = 0; l < c->n_layers; l++) {
+            const char *part = side ? "decoder" : "encoder";
+            snprintf(k, sizeof k, "%s.layers.%lld.%s", part, (long long)l,
+                     side ? "dec_self_attn" : "enc_self_attn");
+            tf_attn_weights(s, c, k);
+            if (side) {
+                snprintf(k, sizeof k, "decoder.layers.%lld.dec_enc_attn", (long long)l);
+                tf_attn_weights(s, c, k);
+            }
+            snprintf(k, sizeof k, "%s.layers.%lld.pos_ffn.fc.0.weight", part, (long long)l);
+            tf_put(s, k, c->d_ff, D, false);
+            snprintf(k, sizeof k, "%s.layers.%lld.pos_ffn.fc.2.weight", part, (long long)l);
+            tf_put(s, k, D, c->d_ff, false);
+        }
+    tf_put(s, "projection.weight", c->tgt_vocab_size, D, false);
+}
+
+static int tf_random_weights(ls_model *m, uint64_t seed, ls_error *err)
+{
+    tf_rw s = {ls_model_weights(m), {seed}, err, LS_OK, 0};
+    tf_all_weights(&s, ls_model_cfg(m));
+    return s.rc;
+}
+
+static uint64_t tf_random_weights_bytes(const ls_model *m)
+{
+    tf_rw s = {NULL, {0}, NULL, LS_OK, 0};
+    tf_all_weights(&s, ls_model_cfg(m));
+    return s.bytes;
+}
+
 const ls_arch ls_arch_transformer = {
     .name = "transformer",
     .root_class = "Transformer",
     .parse_config = tf_parse,
     .build = tf_build,
     .example_inputs = tf_example_inputs,
+    .random_weights = tf_random_weights,
+    .random_weights_bytes = tf_random_weights_bytes,
     .token_label = tf_token_label,
     .print_result = tf_print_result,
 };

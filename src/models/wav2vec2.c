@@ -584,9 +584,9 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     for (int i = 0; i < c->n_conv; i++) {
         if (T < c->conv[i].kernel)
             return ls_error_set(err, LS_ERR_SHAPE,
-                                "wav2vec2: waveforms of %lld samples are too short: conv layer "
+                                "%s: waveforms of %lld samples are too short: conv layer "
                                 "%d has kernel %lld, larger than its input of %lld frames",
-                                (long long)N, i, (long long)c->conv[i].kernel, (long long)T);
+                                ls_tmap_source(inputs), (long long)N, i, (long long)c->conv[i].kernel, (long long)T);
         T = (T - c->conv[i].kernel) / c->conv[i].stride + 1;
     }
 
@@ -727,7 +727,24 @@ typedef struct rw {
     ls_rng rng;
     ls_error *err;
     int rc;
+    bool dry;        /* only add up `bytes`, allocate nothing */
+    uint64_t bytes;
 } rw;
+
+/* Saturating byte count of a float32 tensor of this shape: what a dry
+ * pass adds up, so a config with absurd sizes is refused before anything
+ * is allocated. */
+static uint64_t shape_bytes(int ndim, const int64_t *shape)
+{
+    uint64_t n = sizeof(float);
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || (shape[i] > 0 && n > UINT64_MAX / (uint64_t)shape[i]))
+            return UINT64_MAX;
+        n *= (uint64_t)shape[i];
+    }
+    return n;
+}
+
 
 /* U(-bound, bound), PyTorch's default for Linear and Conv weights and
  * biases (bound = 1/sqrt(fan_in)); bound 0 with fill: a constant. */
@@ -736,6 +753,11 @@ static float *rw_put(rw *s, const char *name, int ndim, const int64_t *shape, do
 {
     if (s->rc)
         return NULL;
+    if (s->dry) {
+        uint64_t b = shape_bytes(ndim, shape);
+        s->bytes = b > UINT64_MAX - s->bytes ? UINT64_MAX : s->bytes + b;
+        return NULL;
+    }
     ls_tensor t;
     if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, ndim, shape, &t, s->err)))
         return NULL;
@@ -767,10 +789,10 @@ static void rw_norm(rw *s, const char *prefix, int64_t d)
     rw_put(s, k, 1, (int64_t[]){d}, 0, 0.0f);
 }
 
-static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
+static int rw_fill(const ls_model *m, rw *s_)
 {
     const w2v_cfg *c = ls_model_cfg(m);
-    rw s = {ls_model_weights(m), {seed}, err, LS_OK};
+    rw s = *s_;
     char k[256];
     int64_t c_in = 1;
     for (int i = 0; i < c->n_conv; i++) {
@@ -827,7 +849,21 @@ static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
     }
     if (c->aux_num_out > 0)
         rw_linear(&s, "aux", E, c->aux_num_out);
+    *s_ = s;
     return s.rc;
+}
+
+static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
+{
+    rw s = {ls_model_weights(m), {seed}, err, LS_OK, false, 0};
+    return rw_fill(m, &s);
+}
+
+static uint64_t random_weights_bytes(const ls_model *m)
+{
+    rw s = {NULL, {0}, NULL, LS_OK, true, 0};
+    rw_fill(m, &s);
+    return s.bytes;
 }
 
 static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
@@ -852,6 +888,7 @@ const ls_arch ls_arch_wav2vec2 = {
     .build = build,
     .example_inputs = example_inputs,
     .random_weights = random_weights,
+    .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
     .print_result = print_result,
 };

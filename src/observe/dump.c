@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -47,6 +49,36 @@ static bool dir_is_empty_or_ours(const char *dir, bool *ours)
     return empty;
 }
 
+/* A dump killed mid-write (SIGKILL, a power cut) leaves its temp files,
+ * ".<name>.tmp.<pid>" (see atomic.c), and the manifest of the dump before
+ * it.  Temps of a dead process are removed; the old manifest goes too, so
+ * a half-new directory is never described as a complete old dump (without
+ * one, compare reads every *.npy, each of them whole). */
+static void clean_previous(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4400];
+    while ((e = readdir(d))) {
+        const char *t = e->d_name[0] == '.' ? strstr(e->d_name, ".tmp.") : NULL;
+        if (!t)
+            continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        if (pid != (long)getpid() && !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue; /* a live process's: not ours to remove */
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    unlink(path);
+}
+
 int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, ls_error *err)
 {
     *out = NULL;
@@ -64,6 +96,8 @@ int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, l
             return ls_error_set(err, LS_ERR_ARG,
                                 "%s: directory is not empty and holds no previous dump "
                                 "(use --force to write into it anyway)", dir);
+        if (ours)
+            clean_previous(dir);
     }
     char mpath[4200];
     snprintf(mpath, sizeof mpath, "%s/%s", dir, MARKER);

@@ -6,18 +6,14 @@
  *   out[b, g*OCg + oc, t] = sum_(c,k) w[g*OCg + oc, c, k] * col[(c,k), t]
  *   col[(c,k), t]         = x[b, g*Cg + c, t*stride + k - pad]   (0 outside)
  *
- * The im2col matrix is built in column chunks of bounded size, so a long
- * input never needs a large scratch buffer.  A 1x1 conv without padding
+ * The im2col matrix is never built: the GEMM packs its B panels straight
+ * from x (ls_im2col), so the only copy is the one packing makes anyway.  A
+ * 1x1 conv without padding
  * needs no im2col at all (x itself is the strided B operand), and a conv
  * with one output channel per group (depthwise) runs as a direct loop,
  * since a GEMM with M = 1 would waste the register tile.
  */
-#include <stdlib.h>
-
 #include "ops_impl.h"
-
-/* Upper bound on im2col scratch, in floats (4 MiB). */
-enum { COL_FLOATS = 1 << 20 };
 
 static float fvec(const ls_tensor *t, int64_t i)
 {
@@ -141,7 +137,7 @@ static void conv1d_direct(const ls_tensor *x, const ls_tensor *w, int stride, in
 }
 
 bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
-                    int pad, int groups, ls_tensor *out)
+                    int pad, int groups, ls_tensor *out, const ls_op_ctx *ctx)
 {
     const int64_t B = x->shape[0], C = x->shape[1], T = x->shape[2];
     const int64_t OC = w->shape[0], K = w->shape[2], To = out->shape[2];
@@ -155,93 +151,45 @@ bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, 
     if (Cg > 1 && K > 1 && w->stride[1] != K * w->stride[2])
         return false;
     const int64_t wcs = K > 1 ? w->stride[2] : w->stride[1];
-    const int64_t rows = Cg * K;
-    if (K == 1 && pad == 0) {
-        for (int64_t n = 0; n < B; n++)
-            for (int64_t g = 0; g < groups; g++) {
-                const float *xg = (const float *)x->data + n * x->stride[0] +
-                                  g * Cg * x->stride[1];
-                if (!ls_gemm_f32(OCg, To, Cg, (const float *)w->data + g * OCg * w->stride[0],
-                                 w->stride[0], w->stride[1], xg, x->stride[1],
-                                 x->stride[2] * stride,
-                                 (float *)out->data + (n * OC + g * OCg) * To, To, true))
-                    return false;
-            }
-        return true;
-    }
-    int64_t chunk = COL_FLOATS / (rows > 0 ? rows : 1);
-    if (chunk < 1)
-        chunk = 1;
-    if (chunk > To)
-        chunk = To;
-    float *col = malloc(sizeof(float) * (size_t)(rows * chunk > 0 ? rows * chunk : 1));
-    if (!col)
-        return false;
-    bool ok = true;
-    for (int64_t n = 0; n < B && ok; n++)
-        for (int64_t g = 0; g < groups && ok; g++)
-            for (int64_t t0 = 0; t0 < To && ok; t0 += chunk) {
-                int64_t tc = To - t0 < chunk ? To - t0 : chunk;
-                for (int64_t c = 0; c < Cg; c++) {
-                    const float *xr = (const float *)x->data + n * x->stride[0] +
-                                      (g * Cg + c) * x->stride[1];
-                    for (int64_t k = 0; k < K; k++) {
-                        float *cr = col + (c * K + k) * tc;
-                        for (int64_t j = 0; j < tc; j++) {
-                            int64_t ti = (t0 + j) * stride + k - pad;
-                            cr[j] = (ti >= 0 && ti < T) ? xr[ti * x->stride[2]] : 0.0f;
-                        }
-                    }
-                }
-                ok = ls_gemm_f32(OCg, tc, rows, (const float *)w->data + g * OCg * w->stride[0],
-                                 w->stride[0], wcs, col, tc, 1,
-                                 (float *)out->data + (n * OC + g * OCg) * To + t0, To, true);
-            }
-    free(col);
-    return ok;
+    const bool wconst = ctx && (ctx->const_inputs & 2u);
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t g = 0; g < groups; g++) {
+            const float *xg =
+                (const float *)x->data + n * x->stride[0] + g * Cg * x->stride[1];
+            float *og = (float *)out->data + (n * OC + g * OCg) * To;
+            ls_gemm_op A = {(const float *)w->data + g * OCg * w->stride[0], w->stride[0], wcs,
+                            NULL, wconst};
+            ls_im2col col = {xg, x->stride[1], 0, x->stride[2], 1, T, 1, K, stride, 0, pad, To};
+            /* a 1x1 conv without padding reads x itself as B */
+            ls_gemm_op Bop = {xg, x->stride[1], x->stride[2] * stride, NULL, false};
+            if (!(K == 1 && pad == 0))
+                Bop = (ls_gemm_op){NULL, 0, 0, &col, false};
+            if (!ls_gemm_ex(ctx, -1, OCg, To, Cg * K, &A, &Bop, og, To, true))
+                return false;
+        }
+    return true;
 }
 
 bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
-                    int pad, ls_tensor *out)
+                    int pad, ls_tensor *out, const ls_op_ctx *ctx)
 {
     const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], Wd = x->shape[3];
     const int64_t OC = w->shape[0], KH = w->shape[2], KW = w->shape[3];
     const int64_t OH = out->shape[2], OW = out->shape[3], P = OH * OW;
+    (void)OH;
     /* w[oc] must read as one row of C*KH*KW with a single stride. */
     const int64_t ws = w->stride[3];
     if ((C > 1 && w->stride[1] != KH * KW * ws) || (KH > 1 && w->stride[2] != KW * ws))
         return false;
-    const int64_t rows = C * KH * KW;
-    int64_t chunk = COL_FLOATS / (rows > 0 ? rows : 1);
-    if (chunk < 1)
-        chunk = 1;
-    if (chunk > P)
-        chunk = P;
-    float *col = malloc(sizeof(float) * (size_t)(rows * chunk > 0 ? rows * chunk : 1));
-    if (!col)
-        return false;
     fill_bias(out->data, B, OC, P, b);
-    bool ok = true;
-    for (int64_t n = 0; n < B && ok; n++)
-        for (int64_t p0 = 0; p0 < P && ok; p0 += chunk) {
-            int64_t pc = P - p0 < chunk ? P - p0 : chunk;
-            for (int64_t c = 0; c < C; c++)
-                for (int64_t u = 0; u < KH; u++)
-                    for (int64_t v = 0; v < KW; v++) {
-                        float *cr = col + ((c * KH + u) * KW + v) * pc;
-                        const float *xc = (const float *)x->data + n * x->stride[0] +
-                                          c * x->stride[1];
-                        for (int64_t j = 0; j < pc; j++) {
-                            int64_t i = (p0 + j) / OW, jj = (p0 + j) % OW;
-                            int64_t hi = i * stride + u - pad, wi = jj * stride + v - pad;
-                            cr[j] = (hi >= 0 && hi < H && wi >= 0 && wi < Wd)
-                                        ? xc[hi * x->stride[2] + wi * x->stride[3]]
-                                        : 0.0f;
-                        }
-                    }
-            ok = ls_gemm_f32(OC, pc, rows, w->data, w->stride[0], ws, col, pc, 1,
-                             (float *)out->data + n * OC * P + p0, P, true);
-        }
-    free(col);
-    return ok;
+    ls_gemm_op A = {w->data, w->stride[0], ws, NULL, ctx && (ctx->const_inputs & 2u)};
+    for (int64_t n = 0; n < B; n++) {
+        ls_im2col col = {(const float *)x->data + n * x->stride[0], x->stride[1], x->stride[2],
+                         x->stride[3], H, Wd, KH, KW, stride, pad, pad, OW};
+        ls_gemm_op Bop = {NULL, 0, 0, &col, false};
+        if (!ls_gemm_ex(ctx, -1, OC, P, C * KH * KW, &A, &Bop, (float *)out->data + n * OC * P,
+                        P, true))
+            return false;
+    }
+    return true;
 }

@@ -14,19 +14,46 @@
 
 #include "layerstep/ops.h"
 
+/* Implicit im2col, the B operand of a convolution lowered to a GEMM:
+ *   B[k, p] = x[c, i*stride + u - pad_h, j*stride + v - pad_w]   (0 outside)
+ *   k = (c*KH + u)*KW + v,  p = i*OW + j
+ * x[c, h, w] is at x[c*sc + h*sh + w*sw]; a conv1d is H = KH = 1. */
+typedef struct ls_im2col {
+    const float *x;
+    int64_t sc, sh, sw;
+    int64_t H, W, KH, KW, stride, pad_h, pad_w, OW;
+} ls_im2col;
+
+/* A GEMM operand: element (r, c) at p[r*rs + c*cs], or (B only) an
+ * implicit im2col.  cache: the data is an immutable weight, so its packed
+ * form may be kept in ctx->packs for the executor's lifetime. */
+typedef struct ls_gemm_op {
+    const float *p;
+    int64_t rs, cs;
+    const ls_im2col *im2col;
+    bool cache;
+} ls_gemm_op;
+
 /* c[M,N] (row stride ldc, unit column stride) = or += a[M,K] @ b[K,N].
- * a and b are read through any element strides (packing copies them into
- * cache-sized panels).  Returns false only when scratch allocation fails. */
+ * thread < 0: may split over ctx->pool (ctx->threads); thread >= 0: runs
+ * on the calling thread, a pool task of that index (its scratch).  ctx
+ * may be NULL.  Returns false only when scratch allocation fails. */
+bool ls_gemm_ex(const ls_op_ctx *ctx, int thread, int64_t M, int64_t N, int64_t K,
+                const ls_gemm_op *a, const ls_gemm_op *b, float *c, int64_t ldc,
+                bool accumulate);
+/* The same, strided operands, no ctx: one thread, packed per call. */
 bool ls_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                  const float *b, int64_t rsb, int64_t csb, float *c, int64_t ldc,
                  bool accumulate);
 
-bool ls_matmul_fast(const ls_tensor *a, const ls_tensor *b, ls_tensor *out);
-bool ls_linear_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out);
+bool ls_matmul_fast(const ls_tensor *a, const ls_tensor *b, ls_tensor *out,
+                    const ls_op_ctx *ctx);
+bool ls_linear_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out,
+                    const ls_op_ctx *ctx);
 bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
-                    int pad, int groups, ls_tensor *out);
+                    int pad, int groups, ls_tensor *out, const ls_op_ctx *ctx);
 bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
-                    int pad, ls_tensor *out);
+                    int pad, ls_tensor *out, const ls_op_ctx *ctx);
 
 /* Reference loops the public header does not list (their ops take no
  * tensor parameters worth exposing). */

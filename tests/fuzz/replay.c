@@ -14,8 +14,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
         return 2;
     }
-    DIR *d = opendir(argv[1]);
+    /* absolute: a target may change directory (the TUI's writes files) */
+    char *root = realpath(argv[1], NULL);
+    DIR *d = root ? opendir(root) : NULL;
     if (!d) {
+        free(root);
         fprintf(stderr, "%s: cannot open\n", argv[1]);
         return 2;
     }
@@ -25,7 +28,7 @@ int main(int argc, char **argv)
         if (e->d_name[0] == '.')
             continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
+        snprintf(path, sizeof path, "%s/%s", root, e->d_name);
         FILE *f = fopen(path, "rb");
         if (!f)
             continue;
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
         n++;
     }
     closedir(d);
+    free(root);
     printf("replayed %d inputs from %s\n", n, argv[1]);
     return n > 0 ? 0 : 1;
 }
