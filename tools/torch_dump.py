@@ -50,17 +50,18 @@ def _atomic_save(path, arr):
         raise
 
 
-def _flatten(value, name):
-    """Yields (name, tensor) for a module output: element 0 keeps the name."""
+def _flatten(value, name, top=True):
+    """Yields (name, tensor) for a module output: element 0 of the output
+    tuple keeps the name; nested elements are always numbered (P.1.0)."""
     if isinstance(value, torch.Tensor):
         if value.numel() > 0:
             yield name, value
     elif isinstance(value, (tuple, list)):
         for i, v in enumerate(value):
-            yield from _flatten(v, name if i == 0 else f"{name}.{i}")
+            yield from _flatten(v, name if (top and i == 0) else f"{name}.{i}", False)
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _flatten(v, f"{name}.{k}")
+            yield from _flatten(v, f"{name}.{k}", False)
 
 
 def dump(model, inputs, out_dir, only=None):

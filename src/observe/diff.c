@@ -28,6 +28,7 @@ typedef struct resolver {
     ls_tensor *val;
     unsigned char *state;   /* 0 unvisited, 1 done */
     unsigned char *derived; /* value comes from the reference */
+    const ls_tensor **alias_ref; /* the reference's tensor of a node's alias */
 } resolver;
 
 static const ls_tensor *ref_exact(const resolver *r, int node)
@@ -47,6 +48,10 @@ static const ls_tensor *resolve(resolver *r, int node)
     const ls_tensor *own = ls_exec_out(r->ex, node);
     const ls_tensor *t = ref_exact(r, node);
     r->state[node] = 1;
+    /* a dump made with forward hooks names a module's output, not the
+     * tensor inside it that it aliases (attn is stored as "P.1") */
+    if (!t)
+        t = r->alias_ref[node];
     if (t) {
         r->val[node] = *t;
         r->derived[node] = 1;
@@ -78,10 +83,16 @@ static const ls_tensor *resolve(resolver *r, int node)
     return &r->val[node];
 }
 
-/* Runs node with every input taken from the resolver. */
+/* Runs node with every input taken from the resolver.  An alias is judged
+ * by the node it names: rerunning the alias itself would only copy the
+ * reference's own value back. */
 static int rerun_node(resolver *r, int node, ls_tensor *out, int *n_ref)
 {
+    while (ls_graph_node(r->g, node)->op == LS_OP_ALIAS)
+        node = ls_graph_node(r->g, node)->in[0];
     const ls_node *nd = ls_graph_node(r->g, node);
+    if (ls_op_kind_of(nd->op) == LS_KIND_LEAF)
+        return LS_ERR_ARG;
     const ls_tensor *ins[LS_OP_MAX_INPUTS];
     *n_ref = 0;
     for (int k = 0; k < nd->n_in; k++) {
@@ -119,13 +130,27 @@ int ls_diff_run(const ls_exec *ex, const ls_tmap *ref, const ls_cmp_opts *o, ls_
     r.val = calloc((size_t)n + 1, sizeof *r.val);
     r.state = calloc((size_t)n + 1, 1);
     r.derived = calloc((size_t)n + 1, 1);
+    r.alias_ref = calloc((size_t)n + 1, sizeof *r.alias_ref);
     r.arena = ls_arena_new(1 << 20);
     if (d)
         d->rows = calloc((size_t)n + 1, sizeof *d->rows);
     int rc = LS_OK;
-    if (!d || !d->rows || !r.val || !r.state || !r.derived || !r.arena) {
+    if (!d || !d->rows || !r.val || !r.state || !r.derived || !r.alias_ref || !r.arena) {
         rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory comparing");
         goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const ls_node *nd = ls_graph_node(g, i);
+        if (nd->op != LS_OP_ALIAS)
+            continue;
+        const ls_tensor *t = ref_exact(&r, i);
+        int src = nd->in[0];
+        while (t && src >= 0) {
+            if (!r.alias_ref[src])
+                r.alias_ref[src] = t;
+            const ls_node *sn = ls_graph_node(g, src);
+            src = sn->op == LS_OP_ALIAS ? sn->in[0] : -1;
+        }
     }
     d->first_fail = d->first_local = d->first_nonfinite = -1;
     for (int i = 0; i < n; i++) {
@@ -168,6 +193,7 @@ done:
     free(r.val);
     free(r.state);
     free(r.derived);
+    free(r.alias_ref);
     ls_arena_free(r.arena);
     if (rc) {
         ls_diff_free(d);
@@ -199,8 +225,14 @@ static void print_detail(FILE *out, const ls_exec *ex, const ls_tmap *ref, const
     const ls_tensor *ours = ls_exec_out(ex, row->node);
     const ls_tensor *theirs = ls_tmap_get(ref, nd->name);
     char params[256], shape[64], idx[96];
-    ls_op_params_str(nd->op, &nd->p, nd->n_in, params, sizeof params);
     fprintf(out, "\n%s: %s\n", title, nd->name);
+    int c = row->node;
+    while (ls_graph_node(g, c)->op == LS_OP_ALIAS)
+        c = ls_graph_node(g, c)->in[0];
+    if (c != row->node)
+        fprintf(out, "  is        %s\n", ls_graph_node(g, c)->name);
+    nd = ls_graph_node(g, c);
+    ls_op_params_str(nd->op, &nd->p, nd->n_in, params, sizeof params);
     fprintf(out, "  op        %s(%s)\n", ls_op_name(nd->op), params);
     for (int k = 0; k < nd->n_in; k++) {
         const ls_node *in = ls_graph_node(g, nd->in[k]);
