@@ -69,6 +69,7 @@ __attribute__((target("avx512f,avx2,fma"))) static float fma_avx512(long iters)
     for (int i = 0; i < 12; i++)
         a[i] = _mm512_set1_ps((float)i);
     for (long k = 0; k < iters; k++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) /* 12 chains cover 4-cycle latency x 2 ports */
             a[i] = _mm512_fmadd_ps(a[i], m, c);
     for (int i = 1; i < 12; i++)
@@ -82,6 +83,7 @@ __attribute__((target("avx2,fma"))) static float fma_avx2(long iters)
     for (int i = 0; i < 12; i++)
         a[i] = _mm256_set1_ps((float)i);
     for (long k = 0; k < iters; k++)
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++)
             a[i] = _mm256_fmadd_ps(a[i], m, c);
     float t[8];
@@ -354,6 +356,34 @@ static int bench_model(const char *dir, const char *name, const bench_cfg *c)
                off > 0 ? on / off : 0, flops / on / 1e9, ts);
         fflush(stdout);
     }
+    if (!rc && traced) {
+        /* where one traced 1-thread forward spends its time, by op */
+        double op_t[LS_OP_COUNT] = {0}, total = 0;
+        int op_n[LS_OP_COUNT] = {0};
+        ls_exec_reset(traced);
+        while (!rc && !ls_exec_done(traced)) {
+            int i = ls_exec_cursor(traced);
+            double t0 = now_s();
+            rc = ls_exec_step(traced, &err);
+            double dt = now_s() - t0;
+            op_t[ls_graph_node(g, i)->op] += dt;
+            op_n[ls_graph_node(g, i)->op]++;
+            total += dt;
+        }
+        printf("  time by op, 1 thread, trace on (%.1f ms stepped):", total * 1e3);
+        for (int shown = 0; shown < 8; shown++) {
+            int best = -1;
+            for (int o = 0; o < LS_OP_COUNT; o++)
+                if (op_t[o] > 0 && (best < 0 || op_t[o] > op_t[best]))
+                    best = o;
+            if (best < 0 || op_t[best] < 0.005 * total)
+                break;
+            printf("%s %s %.1f ms (%d)", shown % 4 ? "," : "\n   ", ls_op_name((ls_op)best),
+                   op_t[best] * 1e3, op_n[best]);
+            op_t[best] = 0;
+        }
+        printf("\n");
+    }
     if (rc) {
         fprintf(stderr, "layerstep bench: %s\n", err.msg);
     } else {
@@ -434,6 +464,11 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "layerstep bench: --runs takes 1..64, --threads 1..256\n");
         return 2;
     }
+    /* meson's benchmark() passes the JSON through the environment, used
+     * only when tools/bench_torch.py has written it */
+    const char *env_cmp = getenv("LAYERSTEP_BENCH_COMPARE");
+    if (!compare && env_cmp && access(env_cmp, R_OK) == 0)
+        compare = env_cmp;
     cJSON *torch = NULL;
     if (compare) {
         ls_error err = {0};

@@ -801,7 +801,8 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
     case LS_OP_MUL:
     case LS_OP_DIV:
     case LS_OP_LOGICAL_OR:
-        ls_binary_ref(op, in[0], in[1], out);
+        if (!fast || !ls_elementwise_fast(op, p, in[0], in[1], out, ctx))
+            ls_binary_ref(op, in[0], in[1], out);
         return LS_OK;
     case LS_OP_SCALE:
     case LS_OP_DIV_SCALAR:
@@ -813,7 +814,8 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
     case LS_OP_TANH:
     case LS_OP_EQ_SCALAR:
     case LS_OP_LOGICAL_NOT:
-        ls_unary_ref(op, p, in[0], out);
+        if (!fast || !ls_elementwise_fast(op, p, in[0], NULL, out, ctx))
+            ls_unary_ref(op, p, in[0], out);
         return LS_OK;
     case LS_OP_GLU:
         ls_glu_ref(in[0], (int)p->i[0], out);
@@ -873,7 +875,8 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
         return LS_OK;
     case LS_OP_WEIGHT_NORM: {
         int dim = (int)(p->i[0] < 0 ? p->i[0] + in[0]->ndim : p->i[0]);
-        ls_weight_norm_ref(in[0], in[1], dim, out);
+        if (!fast || !ls_weight_norm_fast(in[0], in[1], dim, out))
+            ls_weight_norm_ref(in[0], in[1], dim, out);
         return LS_OK;
     }
     default:

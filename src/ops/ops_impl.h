@@ -55,6 +55,14 @@ bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, 
 bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
                     int pad, ls_tensor *out, const ls_op_ctx *ctx);
 
+/* Contiguous float32 relu/silu/sigmoid/gelu/scale/add_scalar, and
+ * add/sub/mul of two same-shape contiguous tensors (b NULL for unary). */
+bool ls_elementwise_fast(ls_op op, const ls_op_params *p, const ls_tensor *a,
+                         const ls_tensor *b, ls_tensor *out, const ls_op_ctx *ctx);
+
+/* weight_norm on a contiguous v: same bits as the reference. */
+bool ls_weight_norm_fast(const ls_tensor *v, const ls_tensor *g, int dim, ls_tensor *out);
+
 /* Reference loops the public header does not list (their ops take no
  * tensor parameters worth exposing). */
 void ls_triu_mask_ref(int64_t k, ls_tensor *out);                   /* out (R,C) bool */
