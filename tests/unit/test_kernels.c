@@ -1,0 +1,286 @@
+/* The fast kernels against the reference loops, on every ISA this CPU
+ * has (AVX-512, AVX2, plain C), one thread and a pool, the pack cache on
+ * and off: GEMM shapes that are not multiples of the tiles (12x32, 6x16,
+ * 6x8) nor of the cache blocks (KC 256, MC 240), transposed and sliced
+ * (strided) operands, batched and broadcast matmuls, conv1d/conv2d with
+ * stride, padding and groups, and the element-wise fast paths.
+ *
+ * Tolerance |fast - ref| <= atol + rtol*|ref|, NaN/Inf placement first:
+ * the reference accumulates in double, the kernels in float, so the
+ * bound grows with K (rtol 1e-5 * sqrt-ish K is loose enough, 1e-3 abs).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layerstep/kernels.h"
+#include "layerstep/ops.h"
+
+static double urand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+static ls_tensor rnd(ls_arena *a, int nd, const int64_t *sh, uint64_t *seed)
+{
+    ls_tensor t;
+    assert_int_equal(ls_tensor_alloc(a, LS_F32, nd, sh, &t, NULL), LS_OK);
+    for (int64_t i = 0; i < ls_tensor_numel(&t); i++)
+        ((float *)t.data)[i] = (float)urand(seed);
+    return t;
+}
+
+static void expect_close(const ls_tensor *got, const ls_tensor *ref, double atol, double rtol,
+                         const char *what)
+{
+    assert_true(ls_tensor_same_shape(got, ref));
+    for (int64_t i = 0; i < ls_tensor_numel(ref); i++) {
+        double g = ls_tensor_get_flat(got, i), r = ls_tensor_get_flat(ref, i);
+        if (isnan(r) || isnan(g)) {
+            if (isnan(r) != isnan(g))
+                fail_msg("%s[%lld]: got %.9g, expected %.9g (NaN)", what, (long long)i, g, r);
+            continue;
+        }
+        if (isinf(r) || isinf(g)) {
+            if (g != r)
+                fail_msg("%s[%lld]: got %.9g, expected %.9g (Inf)", what, (long long)i, g, r);
+            continue;
+        }
+        if (fabs(g - r) > atol + rtol * fabs(r))
+            fail_msg("%s[%lld]: got %.9g, expected %.9g (|diff| %.3g)", what, (long long)i, g,
+                     r, fabs(g - r));
+    }
+}
+
+/* Every (isa, threads, cache) setting the machine can run. */
+typedef struct setting {
+    ls_isa isa;
+    int threads;
+    bool cache;
+} setting;
+
+static int settings(setting *s)
+{
+    int n = 0;
+    ls_isa best = ls_cpu_isa();
+    for (int isa = LS_ISA_GENERIC; isa <= (int)best; isa++)
+        for (int th = 1; th <= 2; th++)
+            for (int c = 0; c < 2; c++)
+                s[n++] = (setting){(ls_isa)isa, th, c};
+    return n;
+}
+
+/* Runs op on the fast path under every setting and compares each with
+ * the reference.  const_mask: inputs treated as weights (cacheable). */
+static void check_op(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int n_in,
+                     unsigned const_mask, double atol, double rtol, const char *what)
+{
+    ls_arena *a = ls_arena_new(1 << 20);
+    ls_error err = {0};
+    ls_tensor ref, got;
+    assert_int_equal(ls_op_infer(op, p, in, n_in, &ref, &err), LS_OK);
+    assert_int_equal(ls_tensor_alloc(a, ref.dtype, ref.ndim, ref.shape, &ref, NULL), LS_OK);
+    assert_int_equal(ls_tensor_alloc(a, ref.dtype, ref.ndim, ref.shape, &got, NULL), LS_OK);
+    ls_op_ctx rctx = {.reference = true, .threads = 1};
+    assert_int_equal(ls_op_compute(op, p, in, n_in, &ref, &rctx, &err), LS_OK);
+    ls_pool *pool = ls_pool_new(2, NULL);
+    assert_non_null(pool);
+    setting s[16];
+    int ns = settings(s);
+    for (int k = 0; k < ns; k++) {
+        ls_pack_cache *packs = s[k].cache ? ls_pack_cache_new() : NULL;
+        ls_op_ctx ctx = {.threads = s[k].threads, .pool = s[k].threads > 1 ? pool : NULL,
+                         .packs = packs, .isa = s[k].isa, .const_inputs = const_mask};
+        char label[160];
+        snprintf(label, sizeof label, "%s [%s, %d thread(s), cache %s]", what,
+                 ls_isa_name(s[k].isa), s[k].threads, s[k].cache ? "on" : "off");
+        /* twice: the second run reads the cached packs */
+        for (int rep = 0; rep < 2; rep++) {
+            memset(got.data, 0xff, ls_tensor_nbytes(&got)); /* NaN: every cell must be written */
+            assert_int_equal(ls_op_compute(op, p, in, n_in, &got, &ctx, &err), LS_OK);
+            expect_close(&got, &ref, atol, rtol, label);
+        }
+        ls_pack_cache_free(packs);
+    }
+    ls_pool_free(pool);
+    ls_arena_free(a);
+}
+
+static void test_linear_odd_shapes(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 20);
+    uint64_t seed = 1;
+    /* rows x in -> out: tiles 12x32/6x16/6x8 and blocks KC=256, MC=240 */
+    static const int64_t shapes[][3] = {{1, 1, 1},    {5, 7, 3},     {13, 33, 17},
+                                        {90, 512, 96}, {49, 100, 257}, {241, 40, 300},
+                                        {7, 515, 33}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int64_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
+        ls_tensor x = rnd(a, 2, (int64_t[]){M, K}, &seed);
+        ls_tensor w = rnd(a, 2, (int64_t[]){N, K}, &seed);
+        ls_tensor b = rnd(a, 1, (int64_t[]){N}, &seed);
+        char what[64];
+        snprintf(what, sizeof what, "linear %lldx%lldx%lld", (long long)M, (long long)N,
+                 (long long)K);
+        check_op(LS_OP_LINEAR, NULL, (const ls_tensor *[]){&x, &w, &b}, 3, 2u, 1e-4, 1e-4,
+                 what);
+        check_op(LS_OP_LINEAR, NULL, (const ls_tensor *[]){&x, &w}, 2, 2u, 1e-4, 1e-4, what);
+    }
+    ls_arena_free(a);
+}
+
+static void test_linear_strided(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 20);
+    uint64_t seed = 2;
+    /* x a transposed view [T,C] of [C,T], w a column slice of a wider matrix */
+    ls_tensor xb = rnd(a, 3, (int64_t[]){2, 37, 29}, &seed), x, wb = rnd(a, 2, (int64_t[]){45, 80},
+                                                                       &seed), w;
+    assert_int_equal(ls_tensor_transpose(&xb, 1, 2, &x, NULL), LS_OK); /* [2,29,37] */
+    assert_int_equal(ls_tensor_slice(&wb, 1, 3, 40, 1, &w, NULL), LS_OK);  /* [45,37] */
+    check_op(LS_OP_LINEAR, NULL, (const ls_tensor *[]){&x, &w}, 2, 2u, 1e-4, 1e-4,
+             "linear strided");
+    /* every other row of x (a step-2 slice) and a transposed weight */
+    ls_tensor xs, wt, wtb = rnd(a, 2, (int64_t[]){37, 45}, &seed);
+    assert_int_equal(ls_tensor_slice(&x, 1, 0, 29, 2, &xs, NULL), LS_OK);
+    assert_int_equal(ls_tensor_transpose(&wtb, 0, 1, &wt, NULL), LS_OK); /* [45,37] */
+    check_op(LS_OP_LINEAR, NULL, (const ls_tensor *[]){&xs, &wt}, 2, 2u, 1e-4, 1e-4,
+             "linear step-2 rows, transposed w");
+    ls_arena_free(a);
+}
+
+static void test_matmul_batched(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 20);
+    uint64_t seed = 3;
+    /* attention-like: [B,H,T,d] @ [B,H,d,T] with k a transposed view */
+    ls_tensor q = rnd(a, 4, (int64_t[]){2, 3, 19, 13}, &seed);
+    ls_tensor kb = rnd(a, 4, (int64_t[]){2, 3, 23, 13}, &seed), kt;
+    assert_int_equal(ls_tensor_transpose(&kb, 2, 3, &kt, NULL), LS_OK);
+    check_op(LS_OP_MATMUL, NULL, (const ls_tensor *[]){&q, &kt}, 2, 0u, 1e-4, 1e-4,
+             "matmul q k^T");
+    /* broadcast batch: [3,1,M,K] @ [4,K,N] */
+    ls_tensor x = rnd(a, 4, (int64_t[]){3, 1, 14, 35}, &seed);
+    ls_tensor y = rnd(a, 3, (int64_t[]){4, 35, 33}, &seed);
+    check_op(LS_OP_MATMUL, NULL, (const ls_tensor *[]){&x, &y}, 2, 0u, 1e-4, 1e-4,
+             "matmul broadcast");
+    /* one big 2-d product split over threads, b a weight */
+    ls_tensor m = rnd(a, 2, (int64_t[]){61, 300}, &seed);
+    ls_tensor w = rnd(a, 2, (int64_t[]){300, 70}, &seed);
+    check_op(LS_OP_MATMUL, NULL, (const ls_tensor *[]){&m, &w}, 2, 2u, 2e-4, 1e-4,
+             "matmul 61x70x300");
+    ls_arena_free(a);
+}
+
+static void test_conv(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 20);
+    uint64_t seed = 4;
+    /* conv1d: {C, T, OC, K, stride, pad, groups} */
+    static const int64_t c1[][7] = {{3, 50, 20, 10, 5, 0, 1}, {8, 31, 14, 3, 2, 1, 1},
+                                    {12, 17, 12, 5, 1, 2, 4}, {16, 9, 16, 1, 1, 0, 1},
+                                    {6, 11, 6, 7, 1, 3, 6},   {4, 13, 9, 1, 2, 1, 1}};
+    for (size_t i = 0; i < sizeof c1 / sizeof c1[0]; i++) {
+        const int64_t *c = c1[i];
+        ls_tensor x = rnd(a, 3, (int64_t[]){2, c[0], c[1]}, &seed);
+        ls_tensor w = rnd(a, 3, (int64_t[]){c[2], c[0] / c[6], c[3]}, &seed);
+        ls_tensor b = rnd(a, 1, (int64_t[]){c[2]}, &seed);
+        ls_op_params p = {.i = {c[4], c[5], c[6]}};
+        char what[64];
+        snprintf(what, sizeof what, "conv1d case %zu", i);
+        check_op(LS_OP_CONV1D, &p, (const ls_tensor *[]){&x, &w, &b}, 3, 2u, 1e-4, 1e-4, what);
+    }
+    /* conv1d on a transposed input ([B,T,C] viewed as [B,C,T]) */
+    ls_tensor xt = rnd(a, 3, (int64_t[]){1, 21, 10}, &seed), x;
+    assert_int_equal(ls_tensor_transpose(&xt, 1, 2, &x, NULL), LS_OK);
+    ls_tensor w = rnd(a, 3, (int64_t[]){18, 10, 1}, &seed);
+    check_op(LS_OP_CONV1D, &(ls_op_params){.i = {1, 0, 1}}, (const ls_tensor *[]){&x, &w}, 2,
+             2u, 1e-4, 1e-4, "conv1d 1x1 transposed input");
+    /* conv2d like Conv2dSubsampling4, small: stride 2, and a padded one */
+    ls_tensor x2 = rnd(a, 4, (int64_t[]){1, 3, 23, 17}, &seed);
+    ls_tensor w2 = rnd(a, 4, (int64_t[]){13, 3, 3, 3}, &seed);
+    ls_tensor b2 = rnd(a, 1, (int64_t[]){13}, &seed);
+    check_op(LS_OP_CONV2D, &(ls_op_params){.i = {2, 0}}, (const ls_tensor *[]){&x2, &w2, &b2}, 3,
+             2u, 1e-4, 1e-4, "conv2d stride 2");
+    check_op(LS_OP_CONV2D, &(ls_op_params){.i = {1, 1}}, (const ls_tensor *[]){&x2, &w2}, 2, 2u,
+             1e-4, 1e-4, "conv2d pad 1");
+    ls_arena_free(a);
+}
+
+static void test_elementwise(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 20);
+    uint64_t seed = 5;
+    /* more than one pool chunk (16384), not a multiple of it */
+    ls_tensor x = rnd(a, 2, (int64_t[]){7, 5003}, &seed);
+    ls_tensor y = rnd(a, 2, (int64_t[]){7, 5003}, &seed);
+    ((float *)x.data)[3] = NAN;
+    ((float *)x.data)[5] = INFINITY;
+    ((float *)x.data)[6] = -INFINITY;
+    static const ls_op un[] = {LS_OP_RELU, LS_OP_SILU, LS_OP_SIGMOID, LS_OP_GELU, LS_OP_SCALE,
+                               LS_OP_ADD_SCALAR};
+    ls_op_params p = {.f = {0.37f}};
+    for (size_t i = 0; i < sizeof un / sizeof un[0]; i++)
+        check_op(un[i], &p, (const ls_tensor *[]){&x}, 1, 0u, 0, 0, ls_op_name(un[i]));
+    static const ls_op bin[] = {LS_OP_ADD, LS_OP_SUB, LS_OP_MUL};
+    for (size_t i = 0; i < sizeof bin / sizeof bin[0]; i++)
+        check_op(bin[i], NULL, (const ls_tensor *[]){&x, &y}, 2, 0u, 0, 0, ls_op_name(bin[i]));
+    /* a strided input takes the reference path and still agrees */
+    ls_tensor xt;
+    assert_int_equal(ls_tensor_transpose(&x, 0, 1, &xt, NULL), LS_OK);
+    check_op(LS_OP_SILU, NULL, (const ls_tensor *[]){&xt}, 1, 0u, 0, 0, "silu transposed");
+    ls_arena_free(a);
+}
+
+static void count_task(void *ud, int task, int thread)
+{
+    (void)thread;
+    ((int *)ud)[task]++; /* each task index is run by exactly one thread */
+}
+
+static void test_pool_runs_every_task(void **state)
+{
+    (void)state;
+    ls_pool *p = ls_pool_new(3, NULL);
+    assert_non_null(p);
+    static int hits[257];
+    memset(hits, 0, sizeof hits);
+    /* many short runs back to back (wake-up races), task counts around
+     * the thread count */
+    for (int rep = 0; rep < 2000; rep++)
+        ls_pool_run(p, 3, count_task, hits, 1 + rep % 257);
+    for (int t = 0; t < 257; t++) {
+        int want = 0;
+        for (int rep = 0; rep < 2000; rep++)
+            want += t < 1 + rep % 257;
+        assert_int_equal(hits[t], want);
+    }
+    ls_pool_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_odd_shapes),
+        cmocka_unit_test(test_linear_strided),
+        cmocka_unit_test(test_matmul_batched),
+        cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_pool_runs_every_task),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
