@@ -7,10 +7,13 @@
  * Home/End, resize).  A resize takes the next two bytes as width and
  * height, so "terminal too small" screens are drawn too.  ':' commands
  * that write files (dump, svg) write into a scratch directory. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "layerstep/npy.h"
@@ -20,16 +23,31 @@
 #define LS_FUZZ_DATA "tests/data"
 #endif
 
+/* The harness's one piece of state: a scratch working directory for
+ * files the commands write, made on the first call, removed at exit. */
+static char scratch[] = "/tmp/ls_fuzz_tui_XXXXXX";
+
+static void remove_scratch(void)
+{
+    DIR *d = opendir(scratch);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    if (chdir("/") == 0)
+        rmdir(scratch);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* the harness's one piece of state: a scratch working directory for
-     * files the commands write, made on the first call */
     static int in_scratch;
     if (!in_scratch) {
-        char dir[] = "/tmp/ls_fuzz_tui_XXXXXX";
-        if (mkdtemp(dir) && chdir(dir) == 0)
-            in_scratch = 1;
+        if (mkdtemp(scratch) && chdir(scratch) == 0)
+            atexit(remove_scratch);
+        in_scratch = 1;
     }
     if (size > 4096)
         return 0;
