@@ -28,6 +28,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layerstep/model.h"
 
@@ -82,8 +83,9 @@ typedef enum ls_tui_style {
 #define LS_TUI_MIN_W 60
 #define LS_TUI_MIN_H 16
 
-/* A grid of single-byte cells.  `put` writes n bytes of s at (y, x); the
- * caller has clipped to the canvas.  Canvas text is ASCII. */
+/* A grid of cells.  `put` writes n bytes of UTF-8 text s at column x of
+ * row y; the caller has clipped it to the canvas by display width (a CJK
+ * character takes two columns).  Controls and broken bytes become '?'. */
 typedef struct ls_canvas {
     int w, h;
     bool colour;
@@ -95,11 +97,23 @@ typedef struct ls_canvas {
 int ls_canvas_printf(ls_canvas *c, int y, int x, int max_w, int style, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 void ls_canvas_fill(ls_canvas *c, int y, int x, int n, char ch, int style);
+/* len bytes of UTF-8 s at (y, x), clipped to max_w columns; returns the
+ * columns written. */
+int ls_canvas_text(ls_canvas *c, int y, int x, int max_w, int style, const char *s, int len);
+/* One UTF-8 character: bytes used (1 for a broken byte, *cp = '?'). */
+int ls_utf8_decode(const char *s, int n, uint32_t *cp);
+/* Display columns of a character (0 combining, 2 wide, -1 control). */
+int ls_char_width(uint32_t cp);
+int ls_text_width(const char *s);
+/* Wraps s to width columns (at blanks, or after any wide character);
+ * lens[i] = (start << 16) | bytes of line i.  Returns the line count. */
+int ls_text_wrap(const char *s, int width, int *lens, int max_lines);
 
 /* A canvas in memory (for tests and screen dumps). */
 typedef struct ls_textcanvas {
     ls_canvas c;
-    char *text;          /* h rows of w bytes (not NUL-terminated rows) */
+    char *text;          /* h rows of w bytes (not NUL-terminated rows); non-ASCII as '?' */
+    char *utf8;          /* h*w cells of 4 bytes: the character, "" right of a wide one */
     unsigned char *style;
 } ls_textcanvas;
 int ls_textcanvas_init(ls_textcanvas *t, int w, int h);
@@ -125,6 +139,14 @@ typedef struct ls_tui_opts {
     const char *title;        /* may be NULL */
     unsigned long long seed;  /* for "run one module with random data" */
     ls_exec_opts exec;        /* executor options for module runs (as the main run's) */
+    /* Lesson mode: narration over the panes, n/Enter walks the steps, a
+     * question is answered on the bottom line.  The lesson must describe
+     * the graph given to ls_tui_new. */
+    const struct ls_lesson *lesson;  /* may be NULL */
+    int lang;                 /* LS_LANG_* */
+    bool classroom;           /* large narration, a pause at every step */
+    int lesson_step;          /* step to start at (resumed progress) */
+    const char *progress;     /* progress file to record steps in, or NULL */
 } ls_tui_opts;
 
 /* Redraw flags returned by ls_tui_feed. */
@@ -155,6 +177,8 @@ typedef struct ls_tui_state {
     bool help, explain, attention, prompt;
     bool in_module_run;  /* a "run one module" session is active */
     int n_breaks, n_edits;
+    int lesson_step;     /* -1 without a lesson */
+    int answer;          /* lesson question: 0 open, 1 right, 2 wrong, 3 shown */
     const char *message; /* last message ("" if none) */
     bool message_is_error;
 } ls_tui_state;

@@ -56,5 +56,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_lesson(int argc, char **argv);
+int cmd_lessons(int argc, char **argv);
+/* bare `layerstep`: the lessons (lesson 01 on a first start) */
+int cli_default(const char *argv0);
 
 #endif

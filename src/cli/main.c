@@ -7,9 +7,11 @@
 static const char *const usage =
     "usage: layerstep <command> [options]\n"
     "\n"
-    "With no command: the step-through debugger on the bundled toy Transformer.\n"
+    "With no command: the lessons (lesson 01 on the first start).\n"
     "\n"
     "commands:\n"
+    "  lessons   list the guided lessons\n"
+    "  lesson N  take lesson N (--lang en|zh, --classroom)\n"
     "  tui       the step-through debugger (press ? inside for the keys)\n"
     "  print     the model's module tree (PyTorch repr style)\n"
     "  run       run the forward pass, one line per named point\n"
@@ -32,15 +34,14 @@ static const command commands[] = {
     {"diff", cmd_diff},
     {"bench", cmd_bench},
     {"tui", cmd_tui},
+    {"lesson", cmd_lesson},
+    {"lessons", cmd_lessons},
 };
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        /* the main job: step through the bundled toy Transformer */
-        char *args[] = {argv[0], "tui", "--model", LS_DATA_DIR "/toy_transformer", NULL};
-        return cmd_tui(4, args);
-    }
+    if (argc < 2)
+        return cli_default(argv[0]);  /* the main job: the lessons */
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, stdout);
         return 0;

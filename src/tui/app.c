@@ -20,6 +20,8 @@
 #include "layerstep/trace.h"
 #include "tui_internal.h"
 
+#include "layerstep/lesson.h"
+
 /* ------------------------------------------------------------------ */
 /* runs and the module tree                                            */
 
@@ -1312,6 +1314,8 @@ unsigned ls_tui_command(ls_tui *a, const char *line)
     return LS_TUI_REDRAW;
 }
 
+static void lesson_answer(ls_tui *a, const char *typed);
+
 static unsigned feed_prompt(ls_tui *a, int key)
 {
     if (key == LS_KEY_ESC || key == LS_KEY_CTRL('c') || key == LS_KEY_CTRL('g')) {
@@ -1327,7 +1331,7 @@ static unsigned feed_prompt(ls_tui *a, int key)
         return LS_TUI_REDRAW;
     }
     if (key == LS_KEY_TAB) {
-        if (a->prompt != PROMPT_SET)
+        if (a->prompt != PROMPT_SET && a->prompt != PROMPT_ANSWER)
             complete(a);
         return LS_TUI_REDRAW;
     }
@@ -1343,6 +1347,8 @@ static unsigned feed_prompt(ls_tui *a, int key)
             go_to(a, line);
         else if (kind == PROMPT_SET)
             edit_cursor(a, line);
+        else if (kind == PROMPT_ANSWER)
+            lesson_answer(a, line);
         return LS_TUI_REDRAW;
     }
     if (key >= 32 && key < 127 && a->plen < (int)sizeof a->pbuf - 1) {
@@ -1478,6 +1484,134 @@ static void slice_step(ls_tui *a, bool head, int d)
 }
 
 /* ------------------------------------------------------------------ */
+/* lesson mode: steps drive the same cursor moves, edits and head choice  */
+/* as the keys do; answers are checked by the lesson engine               */
+
+static const char *tr(const ls_tui *a, const char *en, const char *zh)
+{
+    return a->les.lang == LS_LANG_ZH ? zh : en;
+}
+
+static void lesson_apply_edit(ls_tui *a, const ls_lesson_action *act)
+{
+    tui_run *r = tui_cur(a);
+    int node = ls_graph_find(r->g, act->point);
+    if (node < 0) {
+        say(a, true, "lesson: no point '%s' here", act->point);
+        return;
+    }
+    int64_t idx[1][LS_MAX_DIMS] = {{0}};
+    memcpy(idx[0], act->index, sizeof act->index);
+    edit_cells(a, node, idx, 1, act->value);
+}
+
+static void lesson_enter(ls_tui *a, int i)
+{
+    const ls_lesson *L = a->les.lesson;
+    if (i < 0)
+        i = 0;
+    if (i >= L->n_steps)
+        i = L->n_steps - 1;
+    const ls_lesson_step *s = &L->steps[i];
+    a->les.step = i;
+    a->les.answer = 0;
+    a->les.edited = false;
+    a->les.reason[0] = '\0';
+    a->les.cover = a->les.classroom;
+    tui_run *r = tui_cur(a);
+    int node = ls_graph_find(r->g, s->point);
+    int need = s->q.kind ? ls_graph_find(r->g, s->q.of) : -1;
+    if (node < 0) {
+        say(a, true, "lesson: no point '%s' in this model", s->point);
+        return;
+    }
+    /* run far enough for the question too, then show the step's point */
+    reach(a, need > node ? need : node);
+    if (ls_exec_computed(r->ex, node)) {
+        r->at = node;
+        select_node(r, node);
+    }
+    a->attention = s->show == LS_SHOW_ATTENTION && tui_attention_module(a, node) >= 0;
+    a->explain = s->show == LS_SHOW_SHAPE;
+    a->view = s->show == LS_SHOW_HEATMAP ? LS_VIEW_HEAT : LS_VIEW_GRID;
+    a->focus = LS_FOCUS_TREE;
+    a->heat.valid = false;
+    a->grid_top = a->grid_left = 0;
+    a->row = a->col = 0;
+    if (s->act.kind == LS_ACT_HEAD)
+        a->head = s->act.head;
+    if (s->act.kind == LS_ACT_EDIT && s->q.kind != LS_Q_DIRECTION)
+        lesson_apply_edit(a, &s->act);
+    if (a->les.progress[0])
+        ls_progress_set(a->les.progress, L->id, i, false, NULL);  /* best effort */
+}
+
+static void lesson_answer(ls_tui *a, const char *typed)
+{
+    const ls_lesson_step *s = &a->les.lesson->steps[a->les.step];
+    tui_run *r = tui_cur(a);
+    while (*typed == ' ')
+        typed++;
+    if (s->q.kind == LS_Q_DIRECTION && !a->les.edited) {
+        /* the prediction is made; now do the edit and look */
+        a->les.before = ls_lesson_watch(&s->q, r->g, r->ex);
+        lesson_apply_edit(a, &s->act);
+        a->les.edited = true;
+    }
+    const double *before = s->q.kind == LS_Q_DIRECTION ? &a->les.before : NULL;
+    if (!*typed) {
+        char ans[256];
+        ls_error err = {0};
+        if (ls_lesson_answer(&s->q, r->g, r->ex, before, ans, sizeof ans, &err))
+            snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
+        else
+            snprintf(a->les.reason, sizeof a->les.reason, "%s %s. %s",
+                     tr(a, "The answer:", "答案:"), ans, ls_ltext_get(&s->q.why, a->les.lang));
+        a->les.answer = 3;
+        return;
+    }
+    if (ls_lesson_check(&s->q, r->g, r->ex, before, typed, a->les.lang, a->les.reason,
+                        sizeof a->les.reason)) {
+        a->les.answer = 1;
+        snprintf(a->les.reason, sizeof a->les.reason, "%s", tr(a, "Right.", "答对了。"));
+    } else {
+        /* the reason, not just "wrong": the live fact and the lesson's why */
+        char why[sizeof a->les.reason];
+        snprintf(why, sizeof why, "%s", a->les.reason);
+        snprintf(a->les.reason, sizeof a->les.reason, "%s%.1300s", tr(a, "Not quite: ", "不对："), why);
+        a->les.answer = 2;
+    }
+}
+
+/* n / Enter / Space in lesson mode; false when the key is not the lesson's. */
+static bool lesson_key(ls_tui *a, int key)
+{
+    const ls_lesson *L = a->les.lesson;
+    if (!L || (key != 'n' && key != LS_KEY_ENTER && key != '\r' && !(key == ' ' && a->les.cover)))
+        return false;
+    a->msg[0] = '\0';
+    a->msg_err = false;
+    if (a->les.cover) {  /* classroom: the narration first, then the tensor */
+        a->les.cover = false;
+        return true;
+    }
+    const ls_lesson_step *s = &L->steps[a->les.step];
+    if (s->q.kind && (a->les.answer == 0 || a->les.answer == 2)) {
+        open_prompt(a, PROMPT_ANSWER, "");
+        return true;
+    }
+    if (a->les.step + 1 >= L->n_steps) {
+        if (a->les.progress[0])
+            ls_progress_set(a->les.progress, L->id, a->les.step, true, NULL);
+        say(a, false, "%s", tr(a, "lesson finished: q quits, `layerstep lessons` lists the others",
+                               "本课结束：按 q 退出，`layerstep lessons` 列出其他课程"));
+        return true;
+    }
+    lesson_enter(a, a->les.step + 1);
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* the feed                                                            */
 
 unsigned ls_tui_feed(ls_tui *a, int key)
@@ -1505,6 +1639,12 @@ unsigned ls_tui_feed(ls_tui *a, int key)
         a->explain = a->attention = false;
         a->msg[0] = '\0';
         return any ? LS_TUI_REDRAW : 0;
+    }
+    if (lesson_key(a, key))
+        return LS_TUI_REDRAW;
+    if (a->les.cover && act != ACT_QUIT && act != ACT_HELP) {
+        a->les.cover = false;  /* any key lifts the classroom cover */
+        return LS_TUI_REDRAW;
     }
     tui_run *r = tui_cur(a);
     int before_sel = tui_selected_node(a);
@@ -1623,6 +1763,17 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
                  ls_model_weights_note(a->model));
     rows_update(&a->runs[0]);
     say(a, false, "s step into, n over, o out, c continue, ? help");
+    if (o && o->lesson) {
+        a->les.lesson = o->lesson;
+        a->les.lang = o->lang;
+        a->les.classroom = o->classroom;
+        if (o->progress)
+            snprintf(a->les.progress, sizeof a->les.progress, "%s", o->progress);
+        if (!o->title)
+            snprintf(a->title, sizeof a->title, "%s", ls_ltext_get(&o->lesson->title, o->lang));
+        a->msg[0] = '\0';
+        lesson_enter(a, o->lesson_step);
+    }
     *out = a;
     return LS_OK;
 }
@@ -1669,6 +1820,8 @@ void ls_tui_get_state(const ls_tui *a, ls_tui_state *st)
     st->in_module_run = a->cur == 1;
     st->n_breaks = a->n_breaks;
     st->n_edits = r->n_edits;
+    st->lesson_step = a->les.lesson ? a->les.step : -1;
+    st->answer = a->les.answer;
     st->message = a->msg;
     st->message_is_error = a->msg_err;
 }
@@ -1703,7 +1856,8 @@ static void draw_bottom(ls_tui *a, ls_canvas *c, int y)
 {
     ls_canvas_fill(c, y, 0, c->w, ' ', LS_STY_NORMAL);
     if (a->prompt) {
-        const char *lead = a->prompt == PROMPT_COMMAND ? ":" : a->prompt == PROMPT_GOTO ? "goto: " : "set = ";
+        const char *lead = a->prompt == PROMPT_COMMAND ? ":" : a->prompt == PROMPT_GOTO ? "goto: "
+                         : a->prompt == PROMPT_ANSWER ? "answer> " : "set = ";
         /* keep the end of a long line (where the typing happens) visible */
         int lw = (int)strlen(lead);
         const char *text = a->pbuf;
@@ -1741,6 +1895,21 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
         ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, :main goes back]",
                          ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
     int top = 1, bottom = c->h - 2, ph = bottom - top;
+    if (a->les.lesson && !a->help && a->les.cover) {
+        ls_pane_lesson_draw(a, c, top, 0, ph, c->w);
+        draw_status(a, c, c->h - 2);
+        draw_bottom(a, c, c->h - 1);
+        return;
+    }
+    if (a->les.lesson && !a->help) {
+        /* the narration takes the bottom of the pane area, the panes keep the rest */
+        int lh = ls_pane_lesson_rows(a, c->w);
+        if (lh > ph - 6)
+            lh = ph - 6;
+        ls_pane_lesson_draw(a, c, bottom - lh, 0, lh, c->w);
+        bottom -= lh;
+        ph -= lh;
+    }
     if (a->help) {
         ls_pane_help_draw(a, c, top, 0, ph, c->w);
     } else if (a->attention) {

@@ -89,7 +89,7 @@ typedef struct tui_run {
     int last_point;          /* last point node of the graph */
 } tui_run;
 
-enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET };
+enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET, PROMPT_ANSWER };
 
 /* The 2-D slice a pane shows: rows x cols of tensor t at (batch, head). */
 typedef struct tui_slice {
@@ -128,6 +128,16 @@ struct ls_tui {
         unsigned epoch;
         bool valid;
     } maskmemo;
+    /* lesson mode (lesson == NULL: plain debugger) */
+    struct {
+        const struct ls_lesson *lesson;
+        int lang, step, answer;  /* answer: 0 open, 1 right, 2 wrong, 3 shown */
+        bool classroom, cover;   /* cover: classroom narration hides the panes */
+        bool edited;             /* the step's edit is applied (direction question) */
+        double before;           /* the watched value before that edit */
+        char reason[1400];
+        char progress[512];
+    } les;
     /* heat range of the last drawn slice */
     struct {
         bool valid;
@@ -168,6 +178,10 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
 void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
 /* full width under the panes: the one-line form needs ~75 columns */
 void ls_pane_explain_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+/* the lesson's narration, question and feedback */
+void ls_pane_lesson_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
+/* rows the narration pane wants at width w */
+int ls_pane_lesson_rows(ls_tui *a, int w);
 void ls_pane_help_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);
 /* A heat level 0..9 for v in [lo, hi]. */
 int ls_tui_heat_level(double v, double lo, double hi);

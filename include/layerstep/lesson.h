@@ -1,0 +1,158 @@
+/* lesson.h - guided lessons: a JSON file of steps over a real model run.
+ *
+ *   ls_lesson *L;
+ *   ls_lesson_load("lessons/02_masks.json", &L, &err);       // full validation
+ *   ls_lesson_run run;
+ *   ls_lesson_run_open(L, LS_DATA_DIR, &(ls_exec_opts){.threads = 1}, &run, &err);
+ *   ls_lesson_check_points(L, run.g, &err);                  // every point exists
+ *   bool ok = ls_lesson_check(&L->steps[3], run.g, run.ex, NULL, "[2, 8, 6, 64]", why, sizeof why);
+ *   ls_lesson_run_close(&run); ls_lesson_free(L);
+ *
+ * Answers are never stored in the file: a shape question is answered by
+ * the live tensor's shape, a masked-positions question by the live mask,
+ * a choice by a live quantity, a rise/fall question by the value before
+ * and after the edit.  So a lesson stays right when the model changes.
+ * Narration can quote live facts too: "{shape:POINT}" becomes "[2, 8, 6, 64]"
+ * and "{dim:POINT:K}" one dimension (ls_lesson_expand).
+ *
+ * Every text is given in every language (LS_LESSON_LANGS); the loader
+ * refuses a lesson missing one, naming the file and the step.
+ * Ownership: ls_lesson_free frees everything the lesson holds; a run
+ * owns its model, inputs, graph and executor.
+ */
+#ifndef LAYERSTEP_LESSON_H
+#define LAYERSTEP_LESSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "layerstep/model.h"
+
+enum { LS_LANG_EN = 0, LS_LANG_ZH, LS_LANG_COUNT };
+#define LS_LESSON_LANGS {"en", "zh"}
+
+typedef struct ls_ltext { char *s[LS_LANG_COUNT]; } ls_ltext;
+
+typedef enum ls_lesson_show {
+    LS_SHOW_TENSOR = 0,  /* the numbers */
+    LS_SHOW_HEATMAP,
+    LS_SHOW_ATTENTION,   /* the attention chain of one head */
+    LS_SHOW_SHAPE,       /* how the shape came about */
+} ls_lesson_show;
+
+typedef enum ls_lesson_qkind {
+    LS_Q_NONE = 0,
+    LS_Q_SHAPE,      /* type the shape of `of`: "[2, 8, 6, 64]" */
+    LS_Q_CHOICE,     /* pick the choice whose value equals a live quantity */
+    LS_Q_MASKED,     /* list the masked columns of row `index` of mask `of` */
+    LS_Q_DIRECTION,  /* does `of[index]` rise or fall after the step's edit? */
+} ls_lesson_qkind;
+
+#define LS_LESSON_MAX_CHOICES 6
+
+typedef struct ls_lesson_question {
+    ls_lesson_qkind kind;
+    ls_ltext prompt;
+    ls_ltext why;            /* the reason, shown with a wrong answer */
+    char *of;                /* the point the answer is read from */
+    int n_index;             /* index prefix (masked: the row; direction: a cell) */
+    int64_t index[4];
+    /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index */
+    int dim;
+    int n_choices;
+    ls_ltext choices[LS_LESSON_MAX_CHOICES];
+    double values[LS_LESSON_MAX_CHOICES];
+} ls_lesson_question;
+
+typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;
+
+typedef struct ls_lesson_action {
+    ls_lesson_akind kind;
+    char *point;             /* edit: the tensor edited */
+    int n_index;
+    int64_t index[4];
+    double value;
+    int head;                /* head: the head to show */
+} ls_lesson_action;
+
+typedef struct ls_lesson_step {
+    char *point;
+    ls_ltext text;
+    ls_lesson_show show;
+    ls_lesson_question q;
+    ls_lesson_action act;
+} ls_lesson_step;
+
+typedef struct ls_lesson {
+    char *path;              /* the file, for messages */
+    char id[16];             /* "02", from the file name's leading digits */
+    ls_ltext title;
+    char *models[4];         /* model directories under the data dir, first existing wins */
+    int n_models;
+    char *in_src, *in_tgt;   /* input: text (transformer) */
+    char *in_wav;            /* input: a wav file under the data dir */
+    char *in_dir;            /* input: an inputs/ directory of the model */
+    char *mode;              /* build mode ("teacher"), or NULL */
+    ls_lesson_step *steps;
+    int n_steps;
+} ls_lesson;
+
+int ls_lesson_load(const char *path, ls_lesson **out, ls_error *err);
+void ls_lesson_free(ls_lesson *L);
+/* "en" / "zh" -> LS_LANG_*, -1 if unknown. */
+int ls_lesson_lang(const char *name);
+/* Language from LC_ALL / LC_MESSAGES / LANG ("zh_CN.UTF-8" -> zh), else en. */
+int ls_lesson_lang_default(void);
+const char *ls_ltext_get(const ls_ltext *t, int lang);
+
+/* Lesson files (NN_*.json) of a directory, sorted by name; *paths is an
+ * array of malloc'ed strings (free with ls_lesson_list_free). */
+int ls_lesson_list(const char *dir, char ***paths, int *n, ls_error *err);
+void ls_lesson_list_free(char **paths, int n);
+
+/* A lesson's model, inputs, graph and executor. */
+typedef struct ls_lesson_run {
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    ls_exec *ex;
+    char model_dir[512];
+} ls_lesson_run;
+int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
+                       ls_lesson_run *run, ls_error *err);
+void ls_lesson_run_close(ls_lesson_run *run);
+/* Every point and question tensor the lesson names exists in g; an error
+ * names the file, the step and the point. */
+int ls_lesson_check_points(const ls_lesson *L, const ls_graph *g, ls_error *err);
+
+/* Text with {shape:P} and {dim:P:K} replaced from g's shapes. */
+void ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
+
+/* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls"), read
+ * from the live tensors; for LS_Q_DIRECTION `before` is the watched value
+ * before the edit (ex holds the value after).  The question's tensor must
+ * be computed.  Returns LS_OK or an error. */
+int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
+                     const double *before, char *ans, size_t n, ls_error *err);
+/* Whether `typed` is right; if not, `reason` gets why (the live fact, then
+ * the lesson's explanation in lang). */
+bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
+                     const double *before, const char *typed, int lang, char *reason, size_t n);
+/* The watched value of a direction question (NaN if not computed). */
+double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex);
+
+/* The right answer of step `step`, worked out on run (runs it to the end
+ * first; for a direction question applies the step's edit, reads the
+ * answer, then restores the cell and reruns).  For tests and --answers. */
+int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,
+                    ls_error *err);
+
+/* Progress: {"lessons": {"02": {"step": 4, "done": false}}, "last": "02"}
+ * at $XDG_STATE_HOME/layerstep/progress.json (~/.local/state/...). */
+int ls_progress_path(char *buf, size_t n);
+/* Step saved for lesson id (0 if none), *any = whether the file has any lesson. */
+int ls_progress_get(const char *path, const char *id, int *step, bool *done, bool *any);
+/* Records step (and done) for id, written atomically (directories made). */
+int ls_progress_set(const char *path, const char *id, int step, bool done, ls_error *err);
+
+#endif

@@ -1,0 +1,271 @@
+/* layerstep lessons / lesson N: guided walks through real forward passes. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tui/screen_curses.h"
+#include "cli.h"
+#include "layerstep/lesson.h"
+
+static const char *const lesson_usage =
+    "usage: layerstep lesson N [--lang en|zh] [--classroom] [--restart] [--answers]\n"
+    "                          [--record FILE] [--replay FILE [--delay MS]]\n"
+    "       layerstep lessons [--lang en|zh]\n"
+    "\n"
+    "A lesson steps through a real model run with narration and questions.\n"
+    "n or Enter goes to the next step; a question is answered on the bottom\n"
+    "line (an empty answer shows the right one).  Every other debugger key\n"
+    "works as usual (? lists them).  Progress is saved and resumed.\n"
+    "\n"
+    "  --lang en|zh   narration language (default: from LANG/LC_ALL)\n"
+    "  --classroom    narration full screen, a pause at every step\n"
+    "  --restart      start at step 1 instead of the saved step\n"
+    "  --answers      print each question's answer, worked out from the model\n";
+
+static const char *lessons_dir(void)
+{
+    const char *d = getenv("LAYERSTEP_LESSONS");
+    return d && d[0] ? d : LS_LESSONS_DIR;
+}
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("LAYERSTEP_DATA");
+    return d && d[0] ? d : LS_DATA_DIR;
+}
+
+/* The lesson file whose number is n ("2" and "02" both name 02_*.json). */
+static int find_lesson(const char *num, char *path, size_t size)
+{
+    char **paths;
+    int n;
+    ls_error err = {0};
+    if (ls_lesson_list(lessons_dir(), &paths, &n, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    long want = strtol(num, NULL, 10);
+    int found = -1;
+    for (int i = 0; i < n; i++) {
+        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        if (strtol(base, NULL, 10) == want)
+            found = i;
+    }
+    if (found >= 0)
+        snprintf(path, size, "%s", paths[found]);
+    ls_lesson_list_free(paths, n);
+    if (found < 0) {
+        fprintf(stderr, "layerstep: no lesson %s in %s ('layerstep lessons' lists them)\n", num,
+                lessons_dir());
+        return 2;
+    }
+    return 0;
+}
+
+static int print_list(int lang, bool numbered)
+{
+    char **paths;
+    int n;
+    ls_error err = {0};
+    if (ls_lesson_list(lessons_dir(), &paths, &n, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    char prog[512] = "";
+    bool have_prog = !ls_progress_path(prog, sizeof prog);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        ls_lesson *L;
+        if (ls_lesson_load(paths[i], &L, &err)) {
+            fprintf(stderr, "layerstep: %s\n", err.msg);
+            rc = 2;
+            continue;
+        }
+        int step = 0;
+        bool done = false, any = false;
+        if (have_prog)
+            ls_progress_get(prog, L->id, &step, &done, &any);
+        const char *mark = done ? (lang == LS_LANG_ZH ? "  [已完成]" : "  [done]")
+                         : step ? (lang == LS_LANG_ZH ? "  [进行中]" : "  [started]") : "";
+        (void)numbered;
+        printf("  %-3s %s%s\n", L->id, ls_ltext_get(&L->title, lang), mark);
+        ls_lesson_free(L);
+    }
+    ls_lesson_list_free(paths, n);
+    return rc;
+}
+
+static int parse_lang(const char *v, int *lang)
+{
+    *lang = ls_lesson_lang(v);
+    if (*lang < 0) {
+        fprintf(stderr, "layerstep: --lang takes en or zh, got '%s'\n", v);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_lessons(int argc, char **argv)
+{
+    int lang = ls_lesson_lang_default();
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--lang") && i + 1 < argc) {
+            if (parse_lang(argv[++i], &lang))
+                return 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(lesson_usage, stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "layerstep lessons: unknown option '%s'\n%s", argv[i], lesson_usage);
+            return 2;
+        }
+    }
+    setlocale(LC_ALL, "");
+    int rc = print_list(lang, false);
+    printf("\n%s\n", lang == LS_LANG_ZH ? "用 `layerstep lesson N` 开始一课（例如 layerstep lesson 2）"
+                                          : "Start one with `layerstep lesson N` (e.g. layerstep lesson 2).");
+    return rc;
+}
+
+static int answers(const ls_lesson *L, int lang)
+{
+    ls_lesson_run run;
+    ls_error err = {0};
+    if (ls_lesson_run_open(L, data_dir(), &(ls_exec_opts){.threads = 1}, &run, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 0; i < L->n_steps; i++) {
+        if (!L->steps[i].q.kind)
+            continue;
+        char ans[256];
+        if (ls_lesson_solve(L, i, &run, ans, sizeof ans, &err)) {
+            cli_error(err.msg);
+            rc = 2;
+            break;
+        }
+        printf("step %d\t%s\t%s\n", i + 1, ans, ls_ltext_get(&L->steps[i].q.prompt, lang));
+    }
+    ls_lesson_run_close(&run);
+    return rc;
+}
+
+int cmd_lesson(int argc, char **argv)
+{
+    int lang = ls_lesson_lang_default();
+    bool classroom = false, restart = false, show_answers = false;
+    const char *num = NULL;
+    ls_screen_opts so = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(lesson_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--lang") && has) {
+            if (parse_lang(argv[++i], &lang))
+                return 2;
+        } else if (!strcmp(a, "--classroom")) {
+            classroom = true;
+        } else if (!strcmp(a, "--restart")) {
+            restart = true;
+        } else if (!strcmp(a, "--answers")) {
+            show_answers = true;
+        } else if (!strcmp(a, "--record") && has) {
+            so.record = argv[++i];
+        } else if (!strcmp(a, "--replay") && has) {
+            so.replay = argv[++i];
+        } else if (!strcmp(a, "--delay") && has) {
+            so.delay_ms = atoi(argv[++i]);
+        } else if (a[0] != '-' && !num) {
+            num = a;
+        } else {
+            fprintf(stderr, "layerstep lesson: unknown or incomplete option '%s'\n%s", a, lesson_usage);
+            return 2;
+        }
+    }
+    if (!num) {
+        fputs(lesson_usage, stderr);
+        return 2;
+    }
+    char path[1024];
+    if (find_lesson(num, path, sizeof path))
+        return 2;
+    ls_lesson *L;
+    ls_error err = {0};
+    if (ls_lesson_load(path, &L, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    if (show_answers) {
+        int rc = answers(L, lang);
+        ls_lesson_free(L);
+        return rc;
+    }
+    ls_lesson_run run;
+    int rc = 0;
+    ls_tui *app = NULL;
+    if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_points(L, run.g, &err)) {
+        cli_error(err.msg);
+        ls_lesson_free(L);
+        if (run.g)
+            ls_lesson_run_close(&run);
+        return 2;
+    }
+    char prog[512] = "";
+    int step = 0;
+    if (!ls_progress_path(prog, sizeof prog) && !restart) {
+        bool done, any;
+        ls_progress_get(prog, L->id, &step, &done, &any);
+        if (done)
+            step = 0;  /* a finished lesson starts over */
+    }
+    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang,
+                      .classroom = classroom, .lesson_step = step, .progress = prog[0] ? prog : NULL};
+    if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
+        cli_error(err.msg);
+        rc = 2;
+    } else {
+        rc = ls_screen_run(app, &so, &err);
+        if (rc == 2)
+            cli_error(err.msg);
+    }
+    ls_tui_free(app);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+    return rc;
+}
+
+/* Bare `layerstep`: lesson 01 on the first start, else the list and a
+ * number to type. */
+int cli_default(const char *argv0)
+{
+    char prog[512];
+    int step;
+    bool done, any = false;
+    if (!ls_progress_path(prog, sizeof prog))
+        ls_progress_get(prog, NULL, &step, &done, &any);
+    int lang = ls_lesson_lang_default();
+    if (!any || !isatty(STDIN_FILENO)) {
+        char *args[] = {(char *)argv0, "lesson", "1", NULL};
+        if (!any)
+            return cmd_lesson(3, args);
+    }
+    setlocale(LC_ALL, "");
+    printf("%s\n\n", lang == LS_LANG_ZH ? "layerstep 课程：" : "layerstep lessons:");
+    if (print_list(lang, true))
+        return 2;
+    if (!isatty(STDIN_FILENO))
+        return 0;
+    printf("\n%s", lang == LS_LANG_ZH ? "输入课程编号（回车退出）：" : "Lesson number (Enter quits): ");
+    fflush(stdout);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin) || strtol(line, NULL, 10) <= 0)
+        return 0;
+    line[strcspn(line, "\r\n ")] = '\0';
+    char *args[] = {(char *)argv0, "lesson", line, NULL};
+    return cmd_lesson(3, args);
+}

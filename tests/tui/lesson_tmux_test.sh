@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Lesson 02 in a real terminal (tmux), start to end: every question is
+# answered wrong once (the reason must show) and then right; the answers
+# come from `layerstep lesson 2 --answers`, i.e. from the live model.
+# Then: progress saved, Chinese narration, classroom mode.
+#   lesson_tmux_test.sh LAYERSTEP_BINARY
+set -u
+BIN=$1
+SOCK=ls_lesson_test_$$
+TMP=$(mktemp -d)
+T="tmux -L $SOCK -f /dev/null"
+FAILS=0
+export XDG_STATE_HOME=$TMP/state
+
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+
+fail() { echo "FAIL: $*"; echo "---- screen ----"; screen; echo "----------------"; FAILS=$((FAILS + 1)); }
+ok() { echo "ok: $*"; }
+screen() { $T capture-pane -p -t main 2>/dev/null; }
+wait_for() {
+    local i n=$(( ${2:-10} * 10 ))
+    for ((i = 0; i < n; i++)); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+expect() { if wait_for "$1" "${3:-10}"; then ok "$2"; else fail "$2 (no '$1' on screen)"; fi; }
+keys() { $T send-keys -t main "$@"; sleep 0.15; }
+start() {
+    $T kill-session -t main 2>/dev/null
+    printf '%q ' "$BIN" lesson "$@" > "$TMP/cmd"
+    $T new-session -d -s main -x 80 -y 24 \
+        "env TERM=xterm-256color LANG=C.UTF-8 XDG_STATE_HOME=$XDG_STATE_HOME sh -c '$(cat "$TMP/cmd"); echo EXIT=\$?; sleep 60'"
+}
+
+"$BIN" lesson 2 --answers --lang en > "$TMP/answers" || { echo "FAIL: --answers"; exit 1; }
+N=$(grep -c . "$TMP/answers")
+[ "$N" -ge 5 ] && ok "lesson 02 has $N questions" || fail "too few questions"
+STEPS=$(grep -o '"point"' "$(dirname "$0")/../../lessons/02_masks_teacher_forcing.json" | wc -l)
+# the action edit's "point" is not a step
+STEPS=$((STEPS - $(grep -c '"kind": "edit"' "$(dirname "$0")/../../lessons/02_masks_teacher_forcing.json")))
+
+wrong_of() {  # a wrong answer of the right kind
+    case "$1" in
+        \[*) echo "[1, 2, 3]" ;;
+        none) echo "0" ;;
+        rises) echo "falls" ;;
+        falls) echo "rises" ;;
+        a) echo "b" ;;
+        [b-f]) echo "a" ;;
+        *) echo "none" ;;
+    esac
+}
+
+start 2 --lang en
+expect "Lesson 02  step 1/$STEPS" "lesson 02 opens at step 1"
+for ((s = 1; s <= STEPS; s++)); do
+    if ! wait_for "step $s/$STEPS" 10; then fail "did not reach step $s"; break; fi
+    ans=$(awk -F'\t' -v s="step $s" '$1 == s {print $2}' "$TMP/answers")
+    if [ -n "$ans" ]; then
+        keys Enter
+        wait_for "answer>" 5 || fail "step $s: no answer prompt"
+        keys -l "$(wrong_of "$ans")"
+        keys Enter
+        if wait_for "Not quite:" 5; then ok "step $s: wrong answer gets a reason"; else fail "step $s: no reason for a wrong answer"; fi
+        keys Enter
+        wait_for "answer>" 5 || fail "step $s: no second answer prompt"
+        keys -l "$ans"
+        keys Enter
+        if wait_for "Right." 5; then ok "step $s: '$ans' is right"; else fail "step $s: '$ans' refused"; fi
+    fi
+    keys Enter
+done
+expect "lesson finished" "the lesson ends"
+keys q
+expect "EXIT=0" "quits cleanly"
+P=$XDG_STATE_HOME/layerstep/progress.json
+if grep -q '"done":[[:space:]]*true' "$P" 2>/dev/null; then ok "progress saved as done"; else fail "no progress file at $P"; fi
+
+# resume: stop at step 3, come back to step 3
+start 2 --lang en --restart
+expect "step 1/$STEPS" "restart opens step 1"
+keys Enter; keys -l c; keys Enter; keys Enter
+expect "step 2/$STEPS" "step 2"
+keys q
+sleep 0.5
+start 2 --lang en
+expect "step 2/$STEPS" "progress resumed at step 2"
+keys q
+
+# Chinese narration with correct columns
+start 2 --lang zh --restart
+expect "第 02 课" "Chinese heading"
+expect "解码器" "Chinese narration shows"
+keys q
+
+# classroom: narration first, the tensor after Enter
+start 2 --lang en --classroom --restart
+expect "[Enter shows the tensor]" "classroom pauses on the narration"
+keys Enter
+expect "Modules" "Enter shows the debugger"
+keys q
+
+[ "$FAILS" -eq 0 ] && echo "all lesson tmux checks passed" || echo "$FAILS failures"
+[ "$FAILS" -eq 0 ]
