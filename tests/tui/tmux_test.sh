@@ -15,6 +15,10 @@ cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+# A session that lives for the whole test keeps the tmux server up: when
+# the last session is killed the server exits, and a new-session racing
+# with that shutdown fails with "server exited unexpectedly".
+$T new-session -d -s keepalive "sleep 3600" || { echo "tmux cannot start"; exit 1; }
 
 fail() { echo "FAIL: $*"; echo "---- screen ----"; screen; echo "----------------"; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
