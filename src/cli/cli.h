@@ -55,6 +55,8 @@ int cmd_dump(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* bench --tui: key-to-redraw times on a real model */
+int cmd_bench_tui(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_lesson(int argc, char **argv);
 int cmd_lessons(int argc, char **argv);

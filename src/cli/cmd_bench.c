@@ -30,6 +30,7 @@
 
 static const char *const usage_bench =
     "usage: layerstep bench [--models NAME,...] [--runs N] [--threads N] [--compare FILE]\n"
+    "       layerstep bench --tui [--help]   (one key to a redrawn screen, see --tui --help)\n"
     "\n"
     "Median forward time (tracing on = every output kept, off = buffers reused),\n"
     "on 1 thread and on N (default: every core); GFLOP/s of each GEMM shape as a\n"
@@ -437,6 +438,8 @@ int cmd_bench(int argc, char **argv)
     bench_cfg c = {.runs = 5, .threads = ls_cpu_count()};
     const char *models = "conformer_article,wav2vec2_base,transformer_base";
     const char *compare = NULL;
+    if (argc > 2 && !strcmp(argv[2], "--tui"))
+        return cmd_bench_tui(argc, argv);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -405,10 +405,49 @@ char *ls_shape_str(const ls_tensor *t, char *buf, size_t n)
     return buf;
 }
 
+/* The TUI shows stats of whole tensors on every step (a 3.6M-element
+ * subsampling output among them), so contiguous float32 gets a direct
+ * loop: same two passes and the same double sums as the general one. */
+static void stats_f32(const float *p, int64_t n, ls_stats *s)
+{
+    double sum = 0.0, sq = 0.0;
+    float mn = INFINITY, mx = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        float v = p[i];
+        if (!isfinite(v)) {
+            if (isnan(v))
+                s->nan++;
+            else
+                s->inf++;
+            continue;
+        }
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        sum += v;
+    }
+    s->count = n - s->nan - s->inf;
+    if (!s->count)
+        return;
+    double mean = sum / (double)s->count;
+    for (int64_t i = 0; i < n; i++) {
+        float v = p[i];
+        if (isfinite(v))
+            sq += ((double)v - mean) * ((double)v - mean);
+    }
+    s->mean = mean;
+    s->std = sqrt(sq / (double)s->count);
+    s->min = mn;
+    s->max = mx;
+}
+
 void ls_tensor_stats(const ls_tensor *t, ls_stats *s)
 {
     memset(s, 0, sizeof *s);
     int64_t n = ls_tensor_numel(t);
+    if (t->dtype == LS_F32 && t->data && ls_tensor_is_contiguous(t)) {
+        stats_f32((const float *)t->data, n, s);
+        return;
+    }
     double sum = 0.0, sq = 0.0;
     double mn = INFINITY, mx = -INFINITY;
     for (int64_t i = 0; i < n; i++) {

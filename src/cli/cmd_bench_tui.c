@@ -1,0 +1,298 @@
+/* layerstep bench --tui: how long one key takes, from ls_tui_feed to a
+ * fully drawn screen, on a real model (default: the article-size
+ * Conformer on the 3.6 s clip).
+ *
+ * It drives the TUI core exactly as the terminal adapter does (feed, then
+ * draw the whole screen) into a text canvas, so what is timed is the
+ * executor's work for the key plus the redraw; only the curses write to
+ * the terminal is left out.  A scripted session walks the whole forward
+ * pass with each stepping key (s, n, o, then p back over it) and the
+ * viewing keys on the way, and prints per key: count, median, 95th
+ * percentile and worst time with the point it happened at.  `c` to the end
+ * runs the whole forward pass in one key; it is reported on its own line
+ * because it is a "run", not a step.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "layerstep/graph.h"
+#include "layerstep/kernels.h"
+#include "layerstep/tui.h"
+
+static const char *const usage_bench_tui =
+    "usage: layerstep bench --tui [--model DIR] [--wav FILE | --inputs DIR] [--threads N]\n"
+    "                             [--size WxH]\n"
+    "\n"
+    "Times one key (feed + full redraw) over a scripted session on a real model.\n"
+    "Default: the article-size Conformer (data/conformer_article) on\n"
+    "data/speech_3_6s.wav at 80x24, all cores.\n";
+
+typedef struct key_times {
+    int key;
+    const char *what;
+    double *ms;
+    int *at;  /* node shown after the key */
+    int n, cap;
+} key_times;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct session {
+    ls_tui *app;
+    ls_textcanvas tc;
+    key_times keys[16];
+    int n_keys;
+    int failed;
+} session;
+
+static key_times *slot(session *s, int key, const char *what)
+{
+    for (int i = 0; i < s->n_keys; i++)
+        if (s->keys[i].key == key && !strcmp(s->keys[i].what, what))
+            return &s->keys[i];
+    if (s->n_keys == (int)(sizeof s->keys / sizeof s->keys[0]))
+        return NULL;
+    key_times *k = &s->keys[s->n_keys++];
+    memset(k, 0, sizeof *k);
+    k->key = key;
+    k->what = what;
+    return k;
+}
+
+/* One key, timed from feed to drawn screen; returns the feed flags. */
+static unsigned press(session *s, int key, const char *what)
+{
+    double t0 = now_ms();
+    unsigned r = ls_tui_feed(s->app, key);
+    ls_textcanvas_clear(&s->tc);
+    ls_tui_draw(s->app, &s->tc.c);
+    double dt = now_ms() - t0;
+    key_times *k = slot(s, key, what);
+    if (!k)
+        return r;
+    if (k->n == k->cap) {
+        int cap = k->cap ? 2 * k->cap : 256;
+        double *ms = realloc(k->ms, (size_t)cap * sizeof *ms);
+        int *at = ms ? realloc(k->at, (size_t)cap * sizeof *at) : NULL;
+        if (ms)
+            k->ms = ms;
+        if (!ms || !at) {
+            s->failed = 1;
+            return r;
+        }
+        k->at = at;
+        k->cap = cap;
+    }
+    ls_tui_state st;
+    ls_tui_get_state(s->app, &st);
+    k->ms[k->n] = dt;
+    k->at[k->n] = st.at;
+    k->n++;
+    return r;
+}
+
+static int cursor_of(const ls_tui *app)
+{
+    ls_tui_state st;
+    ls_tui_get_state(app, &st);
+    return st.cursor;
+}
+
+/* Presses key until the run reaches its end (or max presses). */
+static void walk(session *s, int key, const char *what, int max)
+{
+    const ls_graph *g = ls_tui_graph(s->app);
+    int end = ls_graph_n_nodes(g);
+    for (int i = 0; i < max && cursor_of(s->app) < end; i++)
+        press(s, key, what);
+}
+
+static void report(const session *s, const ls_graph *g, double limit_ms)
+{
+    printf("  %-4s %-34s %6s %8s %8s %8s  %s\n", "key", "what", "count", "median", "p95", "worst",
+           "worst at");
+    int over = 0, total = 0;
+    for (int i = 0; i < s->n_keys; i++) {
+        const key_times *k = &s->keys[i];
+        if (!k->n)
+            continue;
+        double *v = malloc((size_t)k->n * sizeof *v);
+        if (!v)
+            return;
+        memcpy(v, k->ms, (size_t)k->n * sizeof *v);
+        qsort(v, (size_t)k->n, sizeof *v, cmp_double);
+        int worst = 0;
+        for (int j = 1; j < k->n; j++)
+            if (k->ms[j] > k->ms[worst])
+                worst = j;
+        /* c and o run as far as the user asked (a breakpoint, the end of
+         * a module that may be the whole model): runs, not steps */
+        bool is_step = k->key != 'c' && k->key != 'o';
+        for (int j = 0; j < k->n && is_step; j++)
+            over += k->ms[j] > limit_ms;
+        total += is_step ? k->n : 0;
+        char name[32];
+        ls_tui_key_name(k->key, name, sizeof name);
+        int at = k->at[worst];
+        printf("  %-4s %-34s %6d %7.2fms %7.2fms %7.2fms  %s\n", name, k->what, k->n,
+               v[k->n / 2], v[(int)(0.95 * (k->n - 1))], k->ms[worst],
+               at >= 0 && at < ls_graph_n_nodes(g) ? ls_graph_node(g, at)->name : "(start)");
+        free(v);
+    }
+    printf("  keys over %.0f ms: %d of %d (every key but c and o, which run to a breakpoint or\n"
+           "  the end of a module and take as long as the nodes they compute)\n",
+           limit_ms, over, total);
+}
+
+static int bench_size(const cli_opts *o, int w, int h)
+{
+    ls_model *m = NULL;
+    ls_tmap *in = NULL;
+    ls_graph *g = NULL;
+    ls_exec *ex = NULL;
+    session s = {0};
+    ls_error err = {0};
+    int rc;
+    if ((rc = cli_load(o, &m, &in)) || (rc = cli_prepare(o, m, in, &g, &ex)))
+        goto done;
+    ls_tui_opts to = {.model = m, .inputs = in, .exec = {.threads = o->threads}};
+    if (ls_tui_new(g, ex, &to, &s.app, &err) || ls_textcanvas_init(&s.tc, w, h)) {
+        cli_error(err.msg[0] ? err.msg : "out of memory");
+        rc = 2;
+        goto done;
+    }
+    ls_tui_set_size(s.app, w, h);
+    printf("%s, %dx%d, %d thread%s, %d nodes:\n", ls_model_dir(m), w, h, o->threads,
+           o->threads == 1 ? "" : "s", ls_graph_n_nodes(g));
+    int n = ls_graph_n_nodes(g);
+    double t0 = now_ms();
+    /* step into every point, looking around on the way as a learner does */
+    walk(&s, 's', "step into (next point)", n);
+    double t_into = now_ms() - t0;
+    for (int i = 0; i < 40; i++)
+        press(&s, 'p', "step back (kept values)");
+    for (int i = 0; i < 20; i++)
+        press(&s, LS_KEY_DOWN, "move in the tree");
+    for (int i = 0; i < 3; i++)
+        press(&s, 'v', "cycle grid/heatmap/stats");
+    press(&s, 'R', "restart");
+    walk(&s, 'n', "step over", n);
+    press(&s, 'R', "restart");
+    /* step out as a learner does: a few steps into a module, then out */
+    for (int i = 0; i < n && cursor_of(s.app) < n; i++) {
+        for (int k = 0; k < 4; k++)
+            press(&s, 's', "step into (next point)");
+        press(&s, 'o', "step out (finish the module)");
+    }
+    press(&s, 'R', "restart");
+    ls_tui_command(s.app, "break *.self_attn.attn");
+    for (int i = 0; i < 3; i++) {
+        press(&s, 'c', "continue to a breakpoint");
+        press(&s, 'a', "attention chain view");
+        press(&s, ']', "next head");
+        press(&s, 'a', "attention chain view");
+        press(&s, 'e', "explain the shape");
+        press(&s, 'e', "explain the shape");
+    }
+    ls_tui_command(s.app, "delete *");
+    press(&s, 'R', "restart");
+    press(&s, 'c', "continue to the end (whole forward)");
+    printf("  (stepping into all %d nodes took %.0f ms in all)\n", n, t_into);
+    report(&s, g, 50.0);
+    rc = s.failed ? 2 : 0;
+    if (s.failed)
+        cli_error("bench --tui: out of memory recording times");
+done:
+    for (int i = 0; i < s.n_keys; i++) {
+        free(s.keys[i].ms);
+        free(s.keys[i].at);
+    }
+    ls_textcanvas_free(&s.tc);
+    ls_tui_free(s.app);
+    ls_exec_free(ex);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+    return rc;
+}
+
+int cmd_bench_tui(int argc, char **argv)
+{
+    char model[2048], wav[2048], threads[16];
+    snprintf(model, sizeof model, "%s/conformer_article", LS_DATA_DIR);
+    snprintf(wav, sizeof wav, "%s/speech_3_6s.wav", LS_DATA_DIR);
+    snprintf(threads, sizeof threads, "%d", ls_cpu_count());
+    const char *model_arg = model, *wav_arg = wav, *inputs_arg = NULL, *threads_arg = threads;
+    int sizes[4][2] = {{80, 24}, {200, 50}}, n_sizes = 2;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_bench_tui, stdout);
+            return 0;
+        } else if (!strcmp(a, "--model") && v) {
+            model_arg = v;
+            wav_arg = NULL;
+            i++;
+        } else if (!strcmp(a, "--wav") && v) {
+            wav_arg = v;
+            i++;
+        } else if (!strcmp(a, "--inputs") && v) {
+            inputs_arg = v;
+            wav_arg = NULL;
+            i++;
+        } else if (!strcmp(a, "--threads") && v) {
+            threads_arg = v;
+            i++;
+        } else if (!strcmp(a, "--size") && v &&
+                   sscanf(v, "%dx%d", &sizes[0][0], &sizes[0][1]) == 2 && sizes[0][0] > 0 &&
+                   sizes[0][0] <= 1000 && sizes[0][1] > 0 && sizes[0][1] <= 1000) {
+            n_sizes = 1;
+            i++;
+        } else {
+            fprintf(stderr, "layerstep bench --tui: bad option '%s'\n%s", a, usage_bench_tui);
+            return 2;
+        }
+    }
+    char *args[16];
+    int n = 0;
+    args[n++] = argv[0];
+    args[n++] = "bench";
+    args[n++] = "--model";
+    args[n++] = (char *)model_arg;
+    if (wav_arg) {
+        args[n++] = "--wav";
+        args[n++] = (char *)wav_arg;
+    }
+    if (inputs_arg) {
+        args[n++] = "--inputs";
+        args[n++] = (char *)inputs_arg;
+    }
+    args[n++] = "--threads";
+    args[n++] = (char *)threads_arg;
+    args[n] = NULL;
+    cli_opts o;
+    if (cli_parse(n, args, 2, &o, "bench --tui"))
+        return 2;
+    printf("layerstep bench --tui: one key = ls_tui_feed + a full redraw into a text canvas\n");
+    for (int i = 0; i < n_sizes; i++) {
+        int rc = bench_size(&o, sizes[i][0], sizes[i][1]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
