@@ -136,6 +136,38 @@ static void test_stats_and_strings(void **state)
     ls_arena_free(a);
 }
 
+/* Contiguous float32 takes its own loop; a transposed view of the same
+ * numbers goes through the general one: both must agree. */
+static void test_stats_fast_matches_general(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(0);
+    ls_tensor x = iota(a, 2, (int64_t[]){37, 53});
+    float *p = x.data;
+    for (int i = 0; i < 37 * 53; i++)
+        p[i] = (float)sin(i * 0.37) * 100.0f + 3.0f;
+    p[7] = NAN;
+    p[100] = INFINITY;
+    p[1000] = -INFINITY;
+    ls_tensor tr;
+    assert_int_equal(ls_tensor_transpose(&x, 0, 1, &tr, NULL), LS_OK);
+    assert_false(ls_tensor_is_contiguous(&tr));
+    ls_stats f, g;
+    ls_tensor_stats(&x, &f);
+    ls_tensor_stats(&tr, &g);
+    assert_int_equal(f.nan, 1);
+    assert_int_equal(f.inf, 2);
+    assert_int_equal(f.count, 37 * 53 - 3);
+    assert_int_equal(f.nan, g.nan);
+    assert_int_equal(f.inf, g.inf);
+    assert_int_equal(f.count, g.count);
+    assert_true(f.min == g.min && f.max == g.max);
+    /* same values, another summation order */
+    assert_true(fabs(f.mean - g.mean) < 1e-9 * (1 + fabs(g.mean)));
+    assert_true(fabs(f.std - g.std) < 1e-9 * g.std);
+    ls_arena_free(a);
+}
+
 static void test_tmap_expect(void **state)
 {
     (void)state;
@@ -167,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_slice_unsqueeze_expand),
         cmocka_unit_test(test_shape_check_overflow),
         cmocka_unit_test(test_stats_and_strings),
+        cmocka_unit_test(test_stats_fast_matches_general),
         cmocka_unit_test(test_tmap_expect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
