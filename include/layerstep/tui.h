@@ -50,6 +50,15 @@ enum {
     LS_KEY_MAX
 };
 #define LS_KEY_CTRL(c) ((c) & 0x1f)
+/* A resize to w x h as one key, so a recorded session keeps its resizes
+ * ("<Resize:100x30>" in a key file).  Fed to ls_tui_feed it sets the size
+ * itself; a terminal replay reflows to the terminal's real size instead,
+ * since a program cannot resize the terminal it runs in. */
+#define LS_KEY_SIZED_BASE 0x1000000
+#define LS_KEY_SIZED_MAX 4096  /* w and h are 1..LS_KEY_SIZED_MAX-1 */
+int ls_tui_key_sized(int w, int h);
+/* true (and *w, *h) when key is a sized resize */
+bool ls_tui_key_is_sized(int key, int *w, int *h);
 
 /* "s", "<Up>", "<Space>", "<C-c>": the spelling of record/replay files. */
 const char *ls_tui_key_name(int key, char *buf, size_t n);
@@ -179,6 +188,7 @@ typedef struct ls_tui_state {
     int n_breaks, n_edits;
     int lesson_step;     /* -1 without a lesson */
     int answer;          /* lesson question: 0 open, 1 right, 2 wrong, 3 shown */
+    int w, h;            /* size the app lays out for */
     const char *message; /* last message ("" if none) */
     bool message_is_error;
 } ls_tui_state;

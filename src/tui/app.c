@@ -1616,6 +1616,11 @@ static bool lesson_key(ls_tui *a, int key)
 
 unsigned ls_tui_feed(ls_tui *a, int key)
 {
+    int w, h;
+    if (ls_tui_key_is_sized(key, &w, &h)) {
+        ls_tui_set_size(a, w, h);
+        return LS_TUI_REDRAW;
+    }
     if (key == LS_KEY_RESIZE)
         return LS_TUI_REDRAW;
     if (a->prompt)
@@ -1822,6 +1827,8 @@ void ls_tui_get_state(const ls_tui *a, ls_tui_state *st)
     st->n_edits = r->n_edits;
     st->lesson_step = a->les.lesson ? a->les.step : -1;
     st->answer = a->les.answer;
+    st->w = a->w;
+    st->h = a->h;
     st->message = a->msg;
     st->message_is_error = a->msg_err;
 }

@@ -81,8 +81,33 @@ static const struct {
     {' ', "Space"},          {'<', "lt"},             {'#', "hash"},             {LS_KEY_RESIZE, "Resize"},
 };
 
+int ls_tui_key_sized(int w, int h)
+{
+    if (w < 1 || h < 1 || w >= LS_KEY_SIZED_MAX || h >= LS_KEY_SIZED_MAX)
+        return LS_KEY_RESIZE;
+    return LS_KEY_SIZED_BASE + w * LS_KEY_SIZED_MAX + h;
+}
+
+bool ls_tui_key_is_sized(int key, int *w, int *h)
+{
+    if (key < LS_KEY_SIZED_BASE + LS_KEY_SIZED_MAX ||
+        key >= LS_KEY_SIZED_BASE + LS_KEY_SIZED_MAX * LS_KEY_SIZED_MAX)
+        return false;
+    int v = key - LS_KEY_SIZED_BASE;
+    if (v % LS_KEY_SIZED_MAX == 0)
+        return false;
+    *w = v / LS_KEY_SIZED_MAX;
+    *h = v % LS_KEY_SIZED_MAX;
+    return true;
+}
+
 const char *ls_tui_key_name(int key, char *buf, size_t n)
 {
+    int w, h;
+    if (ls_tui_key_is_sized(key, &w, &h)) {
+        snprintf(buf, n, "<Resize:%dx%d>", w, h);
+        return buf;
+    }
     for (size_t i = 0; i < sizeof named_keys / sizeof named_keys[0]; i++)
         if (named_keys[i].key == key) {
             snprintf(buf, n, "<%s>", named_keys[i].name);
@@ -104,6 +129,13 @@ int ls_tui_key_parse(const char *s)
         return s[0];
     if (len < 3 || s[0] != '<' || s[len - 1] != '>')
         return -1;
+    if (!strncmp(s, "<Resize:", 8)) {
+        int w, h, used = 0;
+        if (sscanf(s + 8, "%4dx%4d>%n", &w, &h, &used) == 2 && (size_t)used == len - 8 &&
+            w >= 1 && h >= 1 && w < LS_KEY_SIZED_MAX && h < LS_KEY_SIZED_MAX)
+            return ls_tui_key_sized(w, h);
+        return -1;
+    }
     for (size_t i = 0; i < sizeof named_keys / sizeof named_keys[0]; i++) {
         size_t k = strlen(named_keys[i].name);
         if (k == len - 2 && !strncmp(s + 1, named_keys[i].name, k))

@@ -128,10 +128,16 @@ static void record_key(recorder *r, int key)
 /* One key through the app; true when it asked to quit. */
 static bool feed(ls_tui *app, int key, recorder *rec, bool colour)
 {
-    if (key == LS_KEY_RESIZE)
+    int w, h;
+    if (ls_tui_key_is_sized(key, &w, &h))
+        key = LS_KEY_RESIZE;  /* replayed: the terminal's real size wins */
+    if (key == LS_KEY_RESIZE) {
         ls_tui_set_size(app, COLS, LINES);
-    else if (rec)
+        if (rec)
+            record_key(rec, ls_tui_key_sized(COLS, LINES));
+    } else if (rec) {
         record_key(rec, key);
+    }
     unsigned r = ls_tui_feed(app, key);
     if (r & LS_TUI_REDRAW)
         draw(app, colour);

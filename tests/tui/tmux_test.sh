@@ -161,6 +161,16 @@ NOWAIT=1 start 80 24 --break '*.scores' --replay "$TMP/demo.keys" --delay 10 --r
 expect "EXIT=0" "a replay ending in q exits 0"
 if [ "$(tr '\n' ' ' < "$TMP/rec.keys")" = "c v q " ]; then ok "the session was recorded"; else
     fail "recorded: $(cat "$TMP/rec.keys")"; fi
+# a live resize is recorded with the size it went to
+start 80 24 --record "$TMP/rec2.keys"
+keys s
+$T resize-window -t main -x 120 -y 40
+sleep 0.5
+expect "Modules (Tab" "recording: redrawn at 120x40"
+keys q
+expect "EXIT=0" "recording: q exits 0"
+if [ "$(tr '\n' ' ' < "$TMP/rec2.keys")" = "s <Resize:120x40> q " ]; then ok "the resize was recorded with its size"; else
+    fail "recorded: $(cat "$TMP/rec2.keys")"; fi
 printf 'c\n<Nope>\n' > "$TMP/bad.keys"
 if "$BIN" tui --model "$MODEL" --replay "$TMP/bad.keys" 2>"$TMP/err" </dev/null; then fail "a bad key file is accepted"; else
     grep -q "<Nope>" "$TMP/err" && ok "a bad key file is refused by name" || fail "message: $(cat "$TMP/err")"; fi

@@ -724,6 +724,33 @@ static void test_keys_file(void **st)
         ls_tui_key_name(key, name, sizeof name);
         assert_int_equal(ls_tui_key_parse(name), key);
     }
+    /* resizes are recorded with their size and replayed to it */
+    int w = 0, h = 0;
+    assert_int_equal(ls_tui_keys_parse("s <Resize:100x30> s <Resize:80x24>", &k, &n, &err), LS_OK);
+    assert_int_equal(n, 4);
+    assert_true(ls_tui_key_is_sized(k[1], &w, &h) && w == 100 && h == 30);
+    assert_true(ls_tui_key_is_sized(k[3], &w, &h) && w == 80 && h == 24);
+    assert_false(ls_tui_key_is_sized('s', &w, &h));
+    assert_false(ls_tui_key_is_sized(LS_KEY_RESIZE, &w, &h));
+    char nm[32];
+    assert_string_equal(ls_tui_key_name(k[1], nm, sizeof nm), "<Resize:100x30>");
+    assert_int_equal(ls_tui_key_parse(nm), k[1]);
+    free(k);
+    static const char *const bad_sizes[] = {"<Resize:0x30>", "<Resize:100x>", "<Resize:5000x30>",
+                                            "<Resize:-3x30>", "<Resize:100x30x>", "<Resize:>"};
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++)
+        assert_int_equal(ls_tui_key_parse(bad_sizes[i]), -1);
+    {
+        fx f;
+        build(&f);
+        ls_tui_set_size(f.app, 80, 24);
+        assert_true(ls_tui_feed(f.app, ls_tui_key_sized(132, 43)) & LS_TUI_REDRAW);
+        ls_tui_state s;
+        ls_tui_get_state(f.app, &s);
+        assert_int_equal(s.w, 132);
+        assert_int_equal(s.h, 43);
+        teardown(&f);
+    }
     /* a replayed session drives the app like typed keys */
     fx f;
     build(&f);
