@@ -98,6 +98,10 @@ typedef struct ls_lesson {
 } ls_lesson;
 
 int ls_lesson_load(const char *path, ls_lesson **out, ls_error *err);
+/* The same from memory: `text` is n bytes (no NUL needed), `name` stands
+ * for the file in messages and gives the lesson's id. */
+int ls_lesson_parse(const char *text, size_t n, const char *name, ls_lesson **out,
+                    ls_error *err);
 void ls_lesson_free(ls_lesson *L);
 /* "en" / "zh" -> LS_LANG_*, -1 if unknown. */
 int ls_lesson_lang(const char *name);

@@ -305,20 +305,16 @@ static int parse_lesson(const pctx *c0, const cJSON *root, ls_lesson *L)
     return LS_OK;
 }
 
-int ls_lesson_load(const char *path, ls_lesson **out, ls_error *err)
+int ls_lesson_parse(const char *text, size_t n, const char *name, ls_lesson **out,
+                    ls_error *err)
 {
     *out = NULL;
-    void *buf;
-    size_t len;
-    if (ls_read_file(path, 1 << 20, &buf, &len, err))
-        return err ? err->code : LS_ERR_IO;
     ls_lesson *L = calloc(1, sizeof *L);
-    if (!L || !(L->path = dup_str(path))) {
-        free(buf);
+    if (!L || !(L->path = dup_str(name))) {
         free(L);
         return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
     }
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
     size_t k = 0;
     while (isdigit((unsigned char)base[k]) && k < sizeof L->id - 1) {
         L->id[k] = base[k];
@@ -326,26 +322,38 @@ int ls_lesson_load(const char *path, ls_lesson **out, ls_error *err)
     }
     if (!k)
         snprintf(L->id, sizeof L->id, "%.15s", base);
-    pctx c = {path, -1, err};
-    cJSON *root = cJSON_ParseWithLength(buf, len);
+    pctx c = {name, -1, err};
+    /* the Opts form reports where parsing stopped without cJSON's global */
+    const char *at = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, n, &at, 0);
     int rc;
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
         int line = 1;
-        for (const char *p = buf; at && p < at && *p; p++)
+        for (const char *p = text; at && p < at && p < text + n; p++)
             line += *p == '\n';
         rc = perr(&c, "not valid JSON (near line %d)", line);
     } else {
         rc = parse_lesson(&c, root, L);
     }
     cJSON_Delete(root);
-    free(buf);
     if (rc) {
         ls_lesson_free(L);
         return rc;
     }
     *out = L;
     return LS_OK;
+}
+
+int ls_lesson_load(const char *path, ls_lesson **out, ls_error *err)
+{
+    *out = NULL;
+    void *buf;
+    size_t len;
+    if (ls_read_file(path, 1 << 20, &buf, &len, err))
+        return err ? err->code : LS_ERR_IO;
+    int rc = ls_lesson_parse(buf, len, path, out, err);
+    free(buf);
+    return rc;
 }
 
 static void text_free(ls_ltext *t)
