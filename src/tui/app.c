@@ -1850,10 +1850,17 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
         "s n o c p g b v a e  ? help  q quit ",
         "? help  q quit ",
     };
+    /* in a lesson n walks the lesson, so step over moves to N */
+    static const char *const lesson_hints[] = {
+        "n/Enter next  s step  N over  p back  a attn  u undo  ? help  q quit ",
+        "n next  s N p a u  ? help  q quit ",
+        "n next  ? help  q quit ",
+    };
+    const char *const *hl_set = a->les.lesson ? lesson_hints : hints;
     for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
-        int hl = (int)strlen(hints[i]);
+        int hl = (int)strlen(hl_set[i]);
         if (x + 2 + hl <= c->w) {
-            ls_canvas_printf(c, y, c->w - hl, hl, LS_STY_STATUS, "%s", hints[i]);
+            ls_canvas_printf(c, y, c->w - hl, hl, LS_STY_STATUS, "%s", hl_set[i]);
             break;
         }
     }

@@ -10,6 +10,7 @@
 const tui_keydef ls_tui_keymap[] = {
     {'s', ACT_STEP_INTO, "Stepping", "step into: run to the next named point"},
     {'n', ACT_STEP_OVER, "Stepping", "step over: next point at this depth or shallower"},
+    {'N', ACT_STEP_OVER, "Stepping", NULL},  /* in a lesson, n is "next lesson step" */
     {'o', ACT_STEP_OUT, "Stepping", "step out: finish the current module"},
     {'c', ACT_CONTINUE, "Stepping", "continue to the next breakpoint or the end"},
     {'p', ACT_STEP_BACK, "Stepping", "step back to the previous point (kept values)"},

@@ -11,6 +11,13 @@ void ls_pane_help_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     char line[256];
     while (ls_tui_help_line(total, line, sizeof line))
         total++;
+    if (a->les.lesson && h > 3) {
+        /* the one key whose meaning a lesson changes */
+        ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_WARN,
+                         "In a lesson: n / Enter = next lesson step (or answer); step over is N");
+        y++;
+        h--;
+    }
     int rows = h - 1;
     /* two columns when the screen is wide enough to show everything */
     int cols = w >= 150 && total > rows ? 2 : 1;

@@ -93,6 +93,17 @@ keys q
 sleep 0.5
 start 2 --lang en
 expect "step 2/$STEPS" "progress resumed at step 2"
+# in a lesson n is "next step": the status line says so, and N steps over
+expect "n next" "the status line names n as next lesson step"
+status_at() { screen | grep '^ at ' | tail -1 | awk '{print $2}'; }
+before=$(status_at)
+keys N
+sleep 0.3
+after=$(status_at)
+if [ "$before" != "$after" ] && screen | grep -qF "step 2/$STEPS"; then ok "N steps over, the lesson stays at step 2"; else
+    fail "N: before '$before' after '$after'"; fi
+keys '?'
+expect "step over is N" "the help screen says what n means in a lesson"
 keys q
 
 # Chinese narration with correct columns
