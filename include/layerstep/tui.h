@@ -218,6 +218,22 @@ int ls_tui_explain_lines(const ls_tui *app, int node, char lines[][320], int max
  * malloc'ed string. */
 char *ls_tui_help_text(void);
 
+/* ---- a list to pick from (the lesson list) ----
+ * Up/Down/j/k/PgUp/PgDn/Home/End move, a digit jumps to the item whose
+ * label starts with that number, Enter/Space/l/Right choose (feed returns
+ * LS_TUI_QUIT with ls_menu_chosen() >= 0), q/Esc/Ctrl-C leave (chosen -1). */
+typedef struct ls_menu ls_menu;
+int ls_menu_new(const char *title, const char *hint, ls_menu **out, ls_error *err);
+void ls_menu_free(ls_menu *m);
+/* label and mark ("[done]") are UTF-8, copied */
+int ls_menu_add(ls_menu *m, const char *label, const char *mark, ls_error *err);
+void ls_menu_select(ls_menu *m, int i);
+int ls_menu_selected(const ls_menu *m);
+int ls_menu_chosen(const ls_menu *m);
+void ls_menu_set_size(ls_menu *m, int w, int h);
+unsigned ls_menu_feed(ls_menu *m, int key);
+void ls_menu_draw(ls_menu *m, ls_canvas *c);
+
 /* ---- export ---- */
 /* An SVG heatmap of a rows x cols slice (values row-major; NaN = masked),
  * with labelled axes and a colour legend, written atomically. */

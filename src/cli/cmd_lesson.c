@@ -153,6 +153,9 @@ static int answers(const ls_lesson *L, int lang)
     return rc;
 }
 
+static int lesson_session(const char *path, int lang, bool classroom, bool restart,
+                          bool show_answers, const ls_screen_opts *so);
+
 int cmd_lesson(int argc, char **argv)
 {
     int lang = ls_lesson_lang_default();
@@ -194,6 +197,14 @@ int cmd_lesson(int argc, char **argv)
     char path[1024];
     if (find_lesson(num, path, sizeof path))
         return 2;
+    return lesson_session(path, lang, classroom, restart, show_answers, &so);
+}
+
+/* One lesson in the TUI (or its answers printed); the process exit code. */
+static int lesson_session(const char *path, int lang, bool classroom, bool restart,
+                          bool show_answers, const ls_screen_opts *sop)
+{
+    ls_screen_opts so = *sop;
     ls_lesson *L;
     ls_error err = {0};
     if (ls_lesson_load(path, &L, &err)) {
@@ -239,33 +250,113 @@ int cmd_lesson(int argc, char **argv)
     return rc;
 }
 
-/* Bare `layerstep`: lesson 01 on the first start, else the list and a
- * number to type. */
+static unsigned menu_feed(void *m, int key) { return ls_menu_feed(m, key); }
+static void menu_draw(void *m, ls_canvas *c) { ls_menu_draw(m, c); }
+static void menu_size(void *m, int w, int h) { ls_menu_set_size(m, w, h); }
+
+/* The lesson list as a screen: returns the chosen lesson's path in path
+ * (0), nothing chosen (1), or an exit code >= 2 / 128+signal. */
+static int pick_lesson(int lang, char *path, size_t size)
+{
+    char **paths;
+    int n;
+    ls_error err = {0};
+    if (ls_lesson_list(lessons_dir(), &paths, &n, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    bool zh = lang == LS_LANG_ZH;
+    ls_menu *m = NULL;
+    int rc = 0, first_open = -1;
+    if (ls_menu_new(zh ? "课程" : "Lessons",
+                    zh ? "上/下 选择  回车 打开  数字 跳转  q 退出"
+                       : "Up/Down choose  Enter open  1-9 jump  q quit",
+                    &m, &err)) {
+        cli_error(err.msg);
+        ls_lesson_list_free(paths, n);
+        return 2;
+    }
+    char prog[512] = "";
+    bool have_prog = !ls_progress_path(prog, sizeof prog);
+    for (int i = 0; i < n && !rc; i++) {
+        ls_lesson *L;
+        if (ls_lesson_load(paths[i], &L, &err)) {
+            cli_error(err.msg);
+            rc = 2;
+            break;
+        }
+        int step = 0;
+        bool done = false, any = false;
+        if (have_prog)
+            ls_progress_get(prog, L->id, &step, &done, &any);
+        char label[512], mark[64] = "";
+        snprintf(label, sizeof label, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
+        if (done)
+            snprintf(mark, sizeof mark, "%s", zh ? "[已完成]" : "[done]");
+        else if (step > 0)
+            snprintf(mark, sizeof mark, zh ? "[第 %d/%d 步]" : "[step %d/%d]", step + 1, L->n_steps);
+        if (!done && first_open < 0)
+            first_open = i;
+        ls_lesson_free(L);
+        if (ls_menu_add(m, label, mark, &err)) {
+            cli_error(err.msg);
+            rc = 2;
+        }
+    }
+    if (!rc) {
+        /* the first lesson not finished yet is where a learner goes on */
+        ls_menu_select(m, first_open >= 0 ? first_open : 0);
+        ls_screen_view v = {.ud = m, .feed = menu_feed, .draw = menu_draw, .set_size = menu_size};
+        rc = ls_screen_run_view(&v, &(ls_screen_opts){0}, &err);
+        if (rc == 2)
+            cli_error(err.msg);
+        else if (!rc && ls_menu_chosen(m) < 0)
+            rc = 1;
+        else if (!rc)
+            snprintf(path, size, "%s", paths[ls_menu_chosen(m)]);
+    }
+    ls_menu_free(m);
+    ls_lesson_list_free(paths, n);
+    return rc;
+}
+
+/* Bare `layerstep`: lesson 01 on the first start, then the lesson list as
+ * a screen; leaving a lesson with q comes back to the list, q there quits.
+ * Without a terminal, the list is printed. */
 int cli_default(const char *argv0)
 {
+    (void)argv0;
     char prog[512];
     int step;
     bool done, any = false;
     if (!ls_progress_path(prog, sizeof prog))
         ls_progress_get(prog, NULL, &step, &done, &any);
     int lang = ls_lesson_lang_default();
-    if (!any || !isatty(STDIN_FILENO)) {
-        char *args[] = {(char *)argv0, "lesson", "1", NULL};
-        if (!any)
-            return cmd_lesson(3, args);
-    }
     setlocale(LC_ALL, "");
-    printf("%s\n\n", lang == LS_LANG_ZH ? "layerstep 课程：" : "layerstep lessons:");
-    if (print_list(lang, true))
-        return 2;
-    if (!isatty(STDIN_FILENO))
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        printf("%s\n\n", lang == LS_LANG_ZH ? "layerstep 课程：" : "layerstep lessons:");
+        if (print_list(lang, true))
+            return 2;
+        printf("\n%s\n", lang == LS_LANG_ZH ? "用 `layerstep lesson N` 开始一课（需要终端）"
+                                            : "Start one with `layerstep lesson N` (needs a terminal).");
         return 0;
-    printf("\n%s", lang == LS_LANG_ZH ? "输入课程编号（回车退出）：" : "Lesson number (Enter quits): ");
-    fflush(stdout);
-    char line[64];
-    if (!fgets(line, sizeof line, stdin) || strtol(line, NULL, 10) <= 0)
-        return 0;
-    line[strcspn(line, "\r\n ")] = '\0';
-    char *args[] = {(char *)argv0, "lesson", line, NULL};
-    return cmd_lesson(3, args);
+    }
+    char path[1024];
+    if (!any) {
+        if (find_lesson("1", path, sizeof path))
+            return 2;
+        int rc = lesson_session(path, lang, false, false, false, &(ls_screen_opts){0});
+        if (rc)
+            return rc;
+    }
+    for (;;) {
+        int rc = pick_lesson(lang, path, sizeof path);
+        if (rc == 1)
+            return 0;
+        if (rc)
+            return rc;
+        rc = lesson_session(path, lang, false, false, false, &(ls_screen_opts){0});
+        if (rc)
+            return rc;
+    }
 }

@@ -94,11 +94,11 @@ static int map_key(int ch)
     }
 }
 
-static void draw(ls_tui *app, bool colour)
+static void draw(const ls_screen_view *v, bool colour)
 {
     ls_canvas c = {.w = COLS, .h = LINES, .colour = colour, .put = put, .ud = NULL};
     erase();
-    ls_tui_draw(app, &c);
+    v->draw(v->ud, &c);
     refresh();
 }
 
@@ -126,25 +126,35 @@ static void record_key(recorder *r, int key)
 }
 
 /* One key through the app; true when it asked to quit. */
-static bool feed(ls_tui *app, int key, recorder *rec, bool colour)
+static bool feed(const ls_screen_view *v, int key, recorder *rec, bool colour)
 {
     int w, h;
     if (ls_tui_key_is_sized(key, &w, &h))
         key = LS_KEY_RESIZE;  /* replayed: the terminal's real size wins */
     if (key == LS_KEY_RESIZE) {
-        ls_tui_set_size(app, COLS, LINES);
+        v->set_size(v->ud, COLS, LINES);
         if (rec)
             record_key(rec, ls_tui_key_sized(COLS, LINES));
     } else if (rec) {
         record_key(rec, key);
     }
-    unsigned r = ls_tui_feed(app, key);
+    unsigned r = v->feed(v->ud, key);
     if (r & LS_TUI_REDRAW)
-        draw(app, colour);
+        draw(v, colour);
     return r & LS_TUI_QUIT;
 }
 
+static unsigned app_feed(void *ud, int key) { return ls_tui_feed(ud, key); }
+static void app_draw(void *ud, ls_canvas *c) { ls_tui_draw(ud, c); }
+static void app_set_size(void *ud, int w, int h) { ls_tui_set_size(ud, w, h); }
+
 int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err)
+{
+    ls_screen_view v = {.ud = app, .feed = app_feed, .draw = app_draw, .set_size = app_set_size};
+    return ls_screen_run_view(&v, o, err);
+}
+
+int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_error *err)
 {
     int *keys = NULL, n_keys = 0;
     if (o && o->replay) {
@@ -194,7 +204,7 @@ int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err)
     timeout(100);
     bool colour = has_colors() && !(getenv("NO_COLOR") && getenv("NO_COLOR")[0]);
     setup_styles(colour);
-    ls_tui_set_size(app, COLS, LINES);
+    app->set_size(app->ud, COLS, LINES);
     draw(app, colour);
 
     recorder rec = {0};

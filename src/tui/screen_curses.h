@@ -20,4 +20,14 @@ typedef struct ls_screen_opts {
 
 int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err);
 
+/* Any key-driven screen (the debugger, the lesson list): the same loop,
+ * signal handling, terminal restore and record/replay. */
+typedef struct ls_screen_view {
+    void *ud;
+    unsigned (*feed)(void *ud, int key);   /* LS_TUI_REDRAW / LS_TUI_QUIT */
+    void (*draw)(void *ud, ls_canvas *c);
+    void (*set_size)(void *ud, int w, int h);
+} ls_screen_view;
+int ls_screen_run_view(const ls_screen_view *v, const ls_screen_opts *o, ls_error *err);
+
 #endif

@@ -119,5 +119,34 @@ keys Enter
 expect "Modules" "Enter shows the debugger"
 keys q
 
+# the default experience: bare `layerstep` opens lesson 01 on a first
+# start; leaving it shows the lesson list (a screen), where a digit picks
+# a lesson, q in a lesson comes back to the list, q in the list quits
+bare() {
+    $T kill-session -t main 2>/dev/null
+    $T new-session -d -s main -x 80 -y 24 \
+        "env TERM=xterm-256color LANG=C.UTF-8 XDG_STATE_HOME=$1 $(printf '%q' "$BIN"); echo EXIT=\$?; sleep 60"
+}
+bare "$TMP/fresh"
+expect "Lesson 01  step 1/" "first start: bare layerstep opens lesson 01"
+keys Enter
+keys q
+expect "Up/Down choose" "leaving lesson 01 shows the lesson list"
+expect "02  Masks" "the list names lesson 02"
+keys 2
+keys Enter
+expect "Lesson 02  step 1/" "2 + Enter opens lesson 02"
+keys q
+expect "Up/Down choose" "q in a lesson comes back to the list"
+keys q
+expect "EXIT=0" "q in the list quits with 0"
+bare "$TMP/fresh"
+expect "Up/Down choose" "second start: the list first"
+keys q
+expect "EXIT=0" "and q quits"
+# without a terminal the list is printed
+if "$BIN" </dev/null >"$TMP/list" 2>&1 && grep -q "02 " "$TMP/list"; then ok "no terminal: the list is printed"; else
+    fail "no terminal: $(cat "$TMP/list")"; fi
+
 [ "$FAILS" -eq 0 ] && echo "all lesson tmux checks passed" || echo "$FAILS failures"
 [ "$FAILS" -eq 0 ]

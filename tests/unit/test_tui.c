@@ -762,6 +762,65 @@ static void test_keys_file(void **st)
     teardown(&f);
 }
 
+/* The lesson list: keys move and choose, the screen shows labels, marks
+ * (CJK too) and the selection. */
+static void test_menu(void **st)
+{
+    (void)st;
+    ls_menu *m;
+    ls_error err = {0};
+    assert_int_equal(ls_menu_new("Lessons", "Enter open  q quit", &m, &err), LS_OK);
+    assert_int_equal(ls_menu_add(m, "01  Self-attention", "[done]", &err), LS_OK);
+    assert_int_equal(ls_menu_add(m, "02  Masks", "", &err), LS_OK);
+    assert_int_equal(ls_menu_add(m, "03  wav2vec2 特征提取", "[第 2/9 步]", &err), LS_OK);
+    ls_textcanvas tc;
+    assert_int_equal(ls_textcanvas_init(&tc, 80, 24), LS_OK);
+    ls_menu_draw(m, &tc.c);
+    assert_true(ls_textcanvas_find(&tc, "Lessons") == 0);
+    int r1 = ls_textcanvas_find(&tc, "01  Self-attention");
+    assert_true(r1 > 0);
+    assert_true(ls_textcanvas_find(&tc, "[done]") == r1);
+    assert_int_equal(ls_textcanvas_style_at(&tc, r1, 5), LS_STY_SELECT);
+    assert_int_equal(ls_menu_feed(m, LS_KEY_DOWN), LS_TUI_REDRAW);
+    assert_int_equal(ls_menu_selected(m), 1);
+    assert_int_equal(ls_menu_feed(m, 'j'), LS_TUI_REDRAW);
+    assert_int_equal(ls_menu_feed(m, 'j'), LS_TUI_REDRAW);  /* stays on the last */
+    assert_int_equal(ls_menu_selected(m), 2);
+    ls_textcanvas_clear(&tc);
+    ls_menu_draw(m, &tc.c);
+    int r3 = ls_textcanvas_find(&tc, "03  wav2vec2");
+    assert_true(r3 == r1 + 2);
+    assert_int_equal(ls_textcanvas_style_at(&tc, r3, 5), LS_STY_SELECT);
+    assert_int_equal(ls_textcanvas_style_at(&tc, r1, 5), LS_STY_NORMAL);
+    assert_int_equal(ls_menu_feed(m, '2'), LS_TUI_REDRAW);  /* a digit jumps */
+    assert_int_equal(ls_menu_selected(m), 1);
+    assert_int_equal(ls_menu_feed(m, 'x'), 0u);  /* not a menu key: nothing to redraw */
+    assert_int_equal(ls_menu_feed(m, LS_KEY_HOME), LS_TUI_REDRAW);
+    assert_int_equal(ls_menu_selected(m), 0);
+    assert_int_equal(ls_menu_feed(m, LS_KEY_ENTER), LS_TUI_QUIT);
+    assert_int_equal(ls_menu_chosen(m), 0);
+    assert_int_equal(ls_menu_feed(m, 'q'), LS_TUI_QUIT);
+    assert_int_equal(ls_menu_chosen(m), -1);
+    /* too small says so, a long list scrolls to keep the selection shown */
+    ls_textcanvas small;
+    assert_int_equal(ls_textcanvas_init(&small, 30, 5), LS_OK);
+    ls_menu_draw(m, &small.c);
+    assert_true(ls_textcanvas_find(&small, "terminal too small") >= 0);
+    ls_textcanvas_free(&small);
+    for (int i = 4; i <= 40; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "%02d  lesson %d", i, i);
+        assert_int_equal(ls_menu_add(m, label, "", &err), LS_OK);
+    }
+    assert_int_equal(ls_menu_feed(m, LS_KEY_END), LS_TUI_REDRAW);
+    ls_textcanvas_clear(&tc);
+    ls_menu_draw(m, &tc.c);
+    assert_true(ls_textcanvas_find(&tc, "40  lesson 40") > 0);
+    assert_true(ls_textcanvas_find(&tc, "01  Self-attention") < 0);
+    ls_textcanvas_free(&tc);
+    ls_menu_free(m);
+}
+
 /* Every key in every state: nothing may crash or leave the app stuck. */
 static void test_any_key_any_state(void **st)
 {
@@ -813,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_keys_file),
+        cmocka_unit_test(test_menu),
         cmocka_unit_test(test_any_key_any_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
