@@ -128,6 +128,10 @@ int ls_graph_arg(ls_graph *g, int node, const char *arg, double fill);
  * by the argument ("query"); any other outside value by its full name.
  * Weights stay weights.  Names inside are unchanged. */
 int ls_graph_extract(const ls_graph *g, const char *path, ls_graph **out, ls_error *err);
+/* What a random fill puts in a bool/int INPUT of such a graph: the
+ * argument's "nothing masked" value, else 1 for ids (a real token, not
+ * padding) and 0 for other bools. */
+double ls_graph_input_fill(const ls_node *input);
 
 /* Short forms for builders. */
 int ls_g_op1(ls_graph *g, ls_op op, int x, const char *point);

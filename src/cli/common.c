@@ -277,7 +277,7 @@ static int set_module_inputs(const cli_opts *o, const ls_graph *g, ls_exec *ex, 
             /* floats ~ N(0,1); masks and ids get the module's "nothing
              * masked" value (its argument's fill) */
             for (int64_t j = 0; !rc && j < ls_tensor_numel(&t); j++)
-                ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng) : nd->p.f[0]);
+                ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng) : ls_graph_input_fill(nd));
             if (!rc)
                 printf("# random input %-28s %s %s (seed %llu)\n", nd->name,
                        ls_dtype_name(t.dtype), shape, o->seed);

@@ -667,3 +667,10 @@ int ls_graph_extract(const ls_graph *g, const char *path, ls_graph **out, ls_err
     *out = s;
     return LS_OK;
 }
+
+double ls_graph_input_fill(const ls_node *nd)
+{
+    if (nd->flags & LS_NODE_ARG)
+        return nd->p.f[0];
+    return nd->out.dtype == LS_I64 ? 1.0 : 0.0;
+}

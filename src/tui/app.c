@@ -994,12 +994,44 @@ static void undo(ls_tui *a)
 /* ------------------------------------------------------------------ */
 /* run one module alone                                                */
 
+/* ":module PATH query=q.npy mask=m.npy": the NAME=FILE words after the
+ * path, split in place; false (and a message) when there are too many. */
+#define MODULE_MAX_FILES 8
+static bool module_files(ls_tui *a, char *args, char **names, char **files, int *n)
+{
+    *n = 0;
+    for (char *save = NULL, *w = strtok_r(args, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(w, '=');
+        if (!eq || eq == w || !eq[1]) {
+            say(a, true, "module: '%s' is not NAME=FILE.npy", w);
+            return false;
+        }
+        if (*n == MODULE_MAX_FILES) {
+            say(a, true, "module: at most %d NAME=FILE.npy inputs", MODULE_MAX_FILES);
+            return false;
+        }
+        *eq = '\0';
+        names[*n] = w;
+        files[(*n)++] = eq + 1;
+    }
+    return true;
+}
+
 static void module_run(ls_tui *a, const char *path_arg)
 {
     tui_run *main_run = &a->runs[0];
-    char path[512];
+    char path[512], args[768] = "";
+    char *names[MODULE_MAX_FILES], *files[MODULE_MAX_FILES];
+    int n_files = 0;
     if (path_arg && *path_arg) {
         snprintf(path, sizeof path, "%s", path_arg);
+        char *sp = strchr(path, ' ');
+        if (sp) {
+            *sp = '\0';
+            snprintf(args, sizeof args, "%s", path_arg + (sp - path) + 1);
+        }
+        if (!module_files(a, args, names, files, &n_files))
+            return;
     } else {
         int m = tui_selected_module(a);
         if (m < 0)
@@ -1021,28 +1053,47 @@ static void module_run(ls_tui *a, const char *path_arg)
         say(a, true, "module: %s", err.msg);
         return;
     }
-    /* random floats ~ N(0,1); masks all False (nothing masked, edit a
-     * cell to mask one); ids 1 (a real token, not padding) */
+    /* NAME=FILE.npy inputs from files (same dtype and shape as the module
+     * gets in the model); the rest random: floats ~ N(0,1), masks and ids
+     * the argument's "nothing masked" value (edit a cell to mask one) */
     ls_rng rng = {a->seed};
     ls_arena *ar = ls_arena_new(1 << 16);
     char what[256] = "";
     size_t wl = 0;
-    int rc = ar ? LS_OK : LS_ERR_NOMEM;
+    int rc = ar ? LS_OK : ls_error_set(&err, LS_ERR_NOMEM, "out of memory");
+    bool used[MODULE_MAX_FILES] = {false};
     for (int i = 0; i < ls_graph_n_nodes(sub) && !rc; i++) {
         const ls_node *nd = ls_graph_node(sub, i);
         if (nd->op != LS_OP_INPUT)
             continue;
+        int k = 0;
+        while (k < n_files && strcmp(names[k], nd->name))
+            k++;
         ls_tensor t;
-        rc = ls_tensor_alloc(ar, nd->out.dtype, nd->out.ndim, nd->out.shape, &t, &err);
-        for (int64_t j = 0; !rc && j < ls_tensor_numel(&t); j++)
-            ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng) : t.dtype == LS_I64 ? 1 : 0);
+        char shape[64], got[64];
+        ls_shape_str(&nd->out, shape, sizeof shape);
+        if (k < n_files) {
+            used[k] = true;
+            rc = ls_npy_load(files[k], ar, &t, &err);
+            if (!rc && (t.dtype != nd->out.dtype || !ls_tensor_same_shape(&t, &nd->out)))
+                rc = ls_error_set(&err, LS_ERR_SHAPE, "%s: %s %s, but input '%s' is %s %s", files[k],
+                                  ls_dtype_name(t.dtype), ls_shape_str(&t, got, sizeof got), nd->name,
+                                  ls_dtype_name(nd->out.dtype), shape);
+        } else {
+            rc = ls_tensor_alloc(ar, nd->out.dtype, nd->out.ndim, nd->out.shape, &t, &err);
+            for (int64_t j = 0; !rc && j < ls_tensor_numel(&t); j++)
+                ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng) : ls_graph_input_fill(nd));
+        }
         if (!rc)
             rc = ls_exec_set_input(ex, nd->name, &t, &err);
-        char shape[64];
         if (!rc && wl < sizeof what)
-            wl += (size_t)snprintf(what + wl, sizeof what - wl, "%s%s %s", wl ? ", " : "", nd->name,
-                                   ls_shape_str(&nd->out, shape, sizeof shape));
+            wl += (size_t)snprintf(what + wl, sizeof what - wl, "%s%s %s%s", wl ? ", " : "", nd->name,
+                                   shape, k < n_files ? " from file" : "");
     }
+    for (int k = 0; k < n_files && !rc; k++)
+        if (!used[k])
+            rc = ls_error_set(&err, LS_ERR_ARG, "module %s has no input '%s' (its inputs: %s)", path,
+                              names[k], what);
     ls_arena_free(ar);
     tui_run nr;
     if (rc || run_init(&nr, sub, ex, true, &err)) {
@@ -1064,7 +1115,8 @@ static void module_run(ls_tui *a, const char *path_arg)
         a->runs[1].expanded[m] = ls_graph_module(sub, m)->depth <= 2;
     a->runs[1].rows_dirty = true;
     rows_update(&a->runs[1]);
-    say(a, false, "module %s alone on random inputs (%s); s steps in, :main goes back", path, what);
+    say(a, false, "module %s alone on %s inputs (%s); s steps in, :main goes back", path,
+        n_files ? "your" : "random", what);
 }
 
 static void module_back(ls_tui *a)

@@ -604,6 +604,74 @@ static void test_module_run(void **st)
     teardown(&f);
 }
 
+/* ":module PATH NAME=FILE.npy": the module gets the file's tensor for
+ * that input (the rest random); a wrong file is refused by name. */
+static void test_module_run_files(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    ls_tui_command(f.app, "module enc.layers.1.attn");
+    const ls_graph *g = ls_tui_graph(f.app);
+    const char *xname = NULL;
+    for (int i = 0; i < ls_graph_n_nodes(g) && !xname; i++)
+        if (ls_graph_node(g, i)->op == LS_OP_INPUT && ls_graph_node(g, i)->out.dtype == LS_F32)
+            xname = ls_graph_node(g, i)->name;
+    assert_non_null(xname);
+    char name[128];
+    snprintf(name, sizeof name, "%s", xname);
+    ls_tui_command(f.app, "main");
+    char dir[] = "/tmp/ls_tui_mod_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char good[256], bad[256], cmd[600];
+    snprintf(good, sizeof good, "%s/x.npy", dir);
+    snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+    ls_error err = {0};
+    ls_tensor xt = ls_tensor_make(LS_F32, 3, (int64_t[]){2, 3, 4}, (void *)X);
+    ls_tensor bt = ls_tensor_make(LS_F32, 2, (int64_t[]){6, 4}, (void *)X);
+    assert_int_equal(ls_npy_save(good, &xt, &err), LS_OK);
+    assert_int_equal(ls_npy_save(bad, &bt, &err), LS_OK);
+
+    snprintf(cmd, sizeof cmd, "module enc.layers.1.attn %s=%s", name, good);
+    ls_tui_command(f.app, cmd);
+    ls_tui_state s = state(&f);
+    assert_true(s.in_module_run);
+    assert_false(s.message_is_error);
+    assert_non_null(strstr(s.message, "from file"));
+    keys(&f, "c");
+    const ls_exec *ex = ls_tui_exec(f.app);
+    const ls_tensor *in = ls_exec_out(ex, ls_graph_find(ls_tui_graph(f.app), name));
+    assert_non_null(in);
+    for (int i = 0; i < 24; i++)
+        assert_true(ls_tensor_get_flat(in, i) == X[i]);
+    ls_tui_command(f.app, "main");
+
+    snprintf(cmd, sizeof cmd, "module enc.layers.1.attn %s=%s", name, bad);
+    ls_tui_command(f.app, cmd);
+    s = state(&f);
+    assert_false(s.in_module_run);
+    assert_true(s.message_is_error);
+    assert_non_null(strstr(s.message, "bad.npy"));
+    assert_non_null(strstr(s.message, "[6, 4]"));
+    assert_non_null(strstr(s.message, "[2, 3, 4]"));
+
+    snprintf(cmd, sizeof cmd, "module enc.layers.1.attn nosuch=%s", good);
+    ls_tui_command(f.app, cmd);
+    s = state(&f);
+    assert_false(s.in_module_run);
+    assert_non_null(strstr(s.message, "no input 'nosuch'"));
+    ls_tui_command(f.app, "module enc.layers.1.attn justaword");
+    assert_non_null(strstr(state(&f).message, "NAME=FILE.npy"));
+    snprintf(cmd, sizeof cmd, "module enc.layers.1.attn %s=%s/missing.npy", name, dir);
+    ls_tui_command(f.app, cmd);
+    assert_true(state(&f).message_is_error);
+    assert_non_null(strstr(state(&f).message, "missing.npy"));
+    unlink(good);
+    unlink(bad);
+    rmdir(dir);
+    teardown(&f);
+}
+
 static void test_dump_and_svg(void **st)
 {
     (void)st;
@@ -868,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_edit_and_undo),
         cmocka_unit_test(test_zero_head),
         cmocka_unit_test(test_module_run),
+        cmocka_unit_test(test_module_run_files),
         cmocka_unit_test(test_dump_and_svg),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_sizes),
