@@ -60,6 +60,8 @@ int cmd_bench_tui(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_lesson(int argc, char **argv);
 int cmd_lessons(int argc, char **argv);
+/* man TEMPLATE: the manual page, KEYS filled from the key table (build step) */
+int cmd_man(int argc, char **argv);
 /* bare `layerstep`: the lessons (lesson 01 on a first start) */
 int cli_default(const char *argv0);
 

@@ -17,6 +17,8 @@ static const char *const usage =
     "  run       run the forward pass, one line per named point\n"
     "  dump      write every named point as .npy plus manifest.json\n"
     "  compare   compare two dump directories point by point\n"
+    "  diff      find the first op where a reference dump and this run diverge\n"
+    "  bench     forward times, GEMM efficiency, peak memory (--tui: key times)\n"
     "\n"
     "Run 'layerstep <command> --help' for a command's options; 'man layerstep'\n"
     "for everything.\n";
@@ -36,6 +38,7 @@ static const command commands[] = {
     {"tui", cmd_tui},
     {"lesson", cmd_lesson},
     {"lessons", cmd_lessons},
+    {"man", cmd_man},
 };
 
 int main(int argc, char **argv)

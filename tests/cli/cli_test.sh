@@ -70,5 +70,23 @@ grep -q "no module 'encoder.nope'" "$T/err" && ok "unknown module named" || bad 
 for c in print run dump compare diff; do expect 0 "$c --help" -- "$LS" "$c" --help; done
 expect 2 "unknown command" -- "$LS" frobnicate
 
+# the manual page's KEYS come from the key table: every key line of
+# `tui --help` is in the generated page
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+expect 0 "man page generated" -- "$LS" man "$SRC/layerstep.1.in"
+cp "$T/out" "$T/page.1"
+"$LS" tui --help | sed -n '/^Stepping/,$p' | grep '^  ' | sed 's/^ *//' > "$T/keylines"
+missing=0
+while IFS= read -r line; do
+  # roff escapes '-' as '\-'
+  esc=$(printf '%s' "$line" | sed 's/-/\\-/g')
+  grep -qF -- "$esc" "$T/page.1" || { missing=$((missing + 1)); echo "     not in the page: $line"; }
+done < "$T/keylines"
+[ "$(wc -l < "$T/keylines")" -gt 30 ] && [ "$missing" = 0 ] && ok "every key line is in the man page" || bad "man page keys ($missing missing)"
+grep -q '^\.TH LAYERSTEP' "$T/page.1" && ! grep -q '@KEYS@' "$T/page.1" && ok "page is whole, marker replaced" || bad "man page shape"
+printf '.TH X 1\nno marker\n' > "$T/nomarker.in"
+expect 2 "a template without the KEYS marker is refused" -- "$LS" man "$T/nomarker.in"
+grep -q "nomarker.in" "$T/err" && ok "the refusal names the file" || bad "man refusal message"
+
 if [ "$fails" = 0 ]; then echo "cli: all checks passed"; exit 0; fi
 echo "cli: $fails checks failed"; exit 1
