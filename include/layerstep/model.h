@@ -57,6 +57,10 @@ typedef struct ls_arch {
     /* Optional: per-axis labels (tokens) for a point, NULL if none. */
     const char *(*token_label)(const ls_model *m, const ls_tmap *inputs, const char *point,
                                int axis, int64_t index, char *buf, size_t n);
+    /* Optional (audio models): milliseconds of audio per frame of the
+     * encoder's output (the feature frame shift times the subsampling), so
+     * a frame axis is labelled by when it starts. */
+    double (*frame_ms)(const ls_model *m);
     /* Optional: after a run, print the result for people (decoded words,
      * output shapes).  */
     void (*print_result)(const ls_model *m, const ls_exec *ex, FILE *out);

@@ -1085,6 +1085,18 @@ static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
     fprintf(out, "\n");
 }
 
+/* fbank frames are 10 ms apart (the shift our Kaldi fbank uses); the
+ * input layer's conv strides multiply that */
+static double frame_ms(const ls_model *m)
+{
+    const conformer_cfg *c = ls_model_cfg(m);
+    const sub_desc *d = &SUBS[c->input];
+    double ms = 10.0;
+    for (int i = 0; i < d->n; i++)
+        ms *= d->s[i];
+    return ms;
+}
+
 const ls_arch ls_arch_conformer = {
     .name = "conformer",
     .root_class = "ConformerEncoder",
@@ -1094,5 +1106,6 @@ const ls_arch ls_arch_conformer = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .frame_ms = frame_ms,
     .print_result = print_result,
 };

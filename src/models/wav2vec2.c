@@ -881,6 +881,16 @@ static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
     fprintf(out, "\n");
 }
 
+/* 16 kHz samples; every conv of the extractor strides over the last */
+static double frame_ms(const ls_model *m)
+{
+    const w2v_cfg *c = ls_model_cfg(m);
+    double samples = 1;
+    for (int i = 0; i < c->n_conv; i++)
+        samples *= (double)c->conv[i].stride;
+    return samples / 16.0;
+}
+
 const ls_arch ls_arch_wav2vec2 = {
     .name = "wav2vec2",
     .root_class = "Wav2Vec2Model",
@@ -890,5 +900,6 @@ const ls_arch ls_arch_wav2vec2 = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .frame_ms = frame_ms,
     .print_result = print_result,
 };

@@ -506,7 +506,13 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
         double ms = audio_ms(a);
         if (!time || ms <= 0 || len < 2)
             return NULL;
-        snprintf(buf, n, "%lld:%.0fms", (long long)i, (double)i * ms / (double)len);
+        /* at the encoder's frame rate a frame starts at i * stride (the
+         * convs' receptive field only trims the end); other rates get the
+         * proportional time */
+        double step = a->arch->frame_ms ? a->arch->frame_ms(a->model) : 0;
+        if (!(step > 0 && fabs((double)len - ms / step) <= 3.0))
+            step = ms / (double)len;
+        snprintf(buf, n, "%lld:%.0fms", (long long)i, (double)i * step);
         return buf;
     }
     return NULL;
@@ -1557,6 +1563,81 @@ static void lesson_apply_edit(ls_tui *a, const ls_lesson_action *act)
     edit_cells(a, node, idx, 1, act->value);
 }
 
+/* Gives runs[1] back and closes the run a step's "run" switch opened;
+ * the main run's model labels the axes again. */
+static void lesson_drop_run(ls_tui *a)
+{
+    if (!a->les.run)
+        return;
+    if (a->cur == 1 && a->runs[1].g == a->les.run->g) {
+        run_free(&a->runs[1]);
+        a->cur = 0;
+    }
+    ls_lesson_run_close(a->les.run);
+    free(a->les.run);
+    a->les.run = NULL;
+    a->les.run_start = 0;
+    a->model = a->les.model0;
+    a->inputs = a->les.inputs0;
+    a->arch = a->model ? ls_model_arch(a->model) : NULL;
+    a->maskmemo.valid = false;
+    a->heat.valid = false;
+}
+
+/* Shows the run step i looks at: the main run (runs[0]) for the steps
+ * before the first "run" switch, else the switch's run in runs[1] (the
+ * module-run slot), opened once per stretch of steps. */
+static bool lesson_use_run(ls_tui *a, int i)
+{
+    const ls_lesson *L = a->les.lesson;
+    int start = ls_lesson_run_start(L, i);
+    if (start == 0) {
+        /* the main run is step 0's (ls_lesson_run_open), switch or not */
+        lesson_drop_run(a);
+        return true;
+    }
+    if (a->les.run && a->les.run_start == start && a->cur == 1 && a->runs[1].g == a->les.run->g)
+        return true;
+    ls_error err = {0};
+    if (!a->les.run || a->les.run_start != start) {
+        ls_lesson_run *lr = calloc(1, sizeof *lr);
+        if (!a->les.data_dir[0])
+            ls_error_set(&err, LS_ERR_ARG, "%s: step %d switches runs, but no data directory was given",
+                         L->path, start + 1);
+        if (!lr || err.code || ls_lesson_run_open_at(L, i, a->les.data_dir, &a->exec_opts, lr, &err)) {
+            say(a, true, "lesson: %s", lr ? err.msg : "out of memory");
+            free(lr);
+            return false;
+        }
+        lesson_drop_run(a);
+        a->les.run = lr;
+        a->les.run_start = start;
+    }
+    if (a->cur == 1)
+        run_free(&a->runs[1]);  /* a module run of the user's own */
+    tui_run nr;
+    if (run_init(&nr, a->les.run->g, a->les.run->ex, false, &err)) {
+        say(a, true, "lesson: %s", err.msg);
+        a->cur = 0;
+        return false;
+    }
+    a->runs[1] = nr;
+    a->cur = 1;
+    /* axis labels come from the model and inputs of what is shown; a
+     * module alone has no sentence or clip to label its axes with */
+    a->model = a->les.run->m;
+    a->inputs = a->les.run->module[0] ? NULL : a->les.run->in;
+    a->arch = ls_model_arch(a->model);
+    a->maskmemo.valid = false;
+    a->heat.valid = false;
+    for (int m = 0; m < nr.n_mods; m++)
+        a->runs[1].expanded[m] = a->les.run->module[0] ? ls_graph_module(nr.g, m)->depth <= 2
+                                                        : ls_graph_module(nr.g, m)->depth <= 1;
+    a->runs[1].rows_dirty = true;
+    rows_update(&a->runs[1]);
+    return true;
+}
+
 static void lesson_enter(ls_tui *a, int i)
 {
     const ls_lesson *L = a->les.lesson;
@@ -1570,6 +1651,8 @@ static void lesson_enter(ls_tui *a, int i)
     a->les.edited = false;
     a->les.reason[0] = '\0';
     a->les.cover = a->les.classroom;
+    if (!lesson_use_run(a, i))
+        return;
     tui_run *r = tui_cur(a);
     int node = ls_graph_find(r->g, s->point);
     int need = s->q.kind ? ls_graph_find(r->g, s->q.of) : -1;
@@ -1826,6 +1909,10 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         a->les.classroom = o->classroom;
         if (o->progress)
             snprintf(a->les.progress, sizeof a->les.progress, "%s", o->progress);
+        if (o->data_dir)
+            snprintf(a->les.data_dir, sizeof a->les.data_dir, "%s", o->data_dir);
+        a->les.model0 = a->model;
+        a->les.inputs0 = a->inputs;
         if (!o->title)
             snprintf(a->title, sizeof a->title, "%s", ls_ltext_get(&o->lesson->title, o->lang));
         a->msg[0] = '\0';
@@ -1840,6 +1927,7 @@ void ls_tui_free(ls_tui *a)
     if (!a)
         return;
     run_free(&a->runs[1]);
+    lesson_drop_run(a);
     run_free(&a->runs[0]);
     for (int i = 0; i < a->n_breaks; i++)
         free(a->breaks[i]);
@@ -1957,7 +2045,15 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     rows_update(r);
     ls_canvas_fill(c, 0, 0, c->w, ' ', LS_STY_TITLE);
     int x = ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s", a->title);
-    if (a->cur == 1)
+    if (a->cur == 1 && a->les.run && r->g == a->les.run->g && !a->les.run->module[0])
+        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [run: %s]", a->les.run->model_dir);
+    else if (a->cur == 1 && a->les.run && r->g == a->les.run->g && a->les.run->random)
+        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, random inputs, seed %llu]",
+                         a->les.run->module, (unsigned long long)a->les.run->seed);
+    else if (a->cur == 1 && a->les.run && r->g == a->les.run->g)
+        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, the model's own inputs]",
+                         a->les.run->module);
+    else if (a->cur == 1)
         ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, :main goes back]",
                          ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
     int top = 1, bottom = c->h - 2, ph = bottom - top;

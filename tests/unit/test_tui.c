@@ -14,6 +14,7 @@
 
 #include "layerstep/atomic.h"
 #include "layerstep/attention.h"
+#include "layerstep/model.h"
 #include "layerstep/npy.h"
 #include "layerstep/tui.h"
 
@@ -889,6 +890,49 @@ static void test_menu(void **st)
     ls_menu_free(m);
 }
 
+/* Audio models label frame axes with when each frame starts: after the
+ * Conformer's Subsampling4 a frame is 4 fbank shifts = 40 ms apart, not
+ * duration / frames. */
+static void test_audio_frame_labels(void **st)
+{
+    (void)st;
+    const char *data = getenv("LS_TEST_DATA");
+    if (!data)
+        skip();
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/conformer_small", data);
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    ls_exec *ex;
+    ls_tui *app;
+    ls_error err = {0};
+    assert_int_equal(ls_model_load(dir, &m, &err), LS_OK);
+    assert_int_equal(ls_npy_load_dir(in_dir, &in, &err), LS_OK);
+    assert_int_equal(ls_model_build(m, in, &(ls_build_opts){0}, &g, &err), LS_OK);
+    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &ex, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(ex, in, &err), LS_OK);
+    assert_int_equal(ls_tui_new(g, ex, &(ls_tui_opts){.model = m, .inputs = in}, &app, &err), LS_OK);
+    ls_tui_command(app, "goto encoders.0.self_attn.scores");
+    ls_textcanvas tc;
+    assert_int_equal(ls_textcanvas_init(&tc, 120, 40), LS_OK);
+    ls_tui_set_size(app, 120, 40);
+    ls_tui_draw(app, &tc.c);
+    int s = ls_graph_find(g, "encoders.0.self_attn.scores");
+    assert_true(s >= 0);
+    int64_t frames = ls_graph_node(g, s)->out.shape[3];
+    assert_true(frames >= 3);
+    assert_true(ls_textcanvas_find(&tc, "1:40ms") >= 0);
+    assert_true(ls_textcanvas_find(&tc, "2:80ms") >= 0);
+    ls_textcanvas_free(&tc);
+    ls_tui_free(app);
+    ls_exec_free(ex);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 /* Every key in every state: nothing may crash or leave the app stuck. */
 static void test_any_key_any_state(void **st)
 {
@@ -942,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_keys_file),
         cmocka_unit_test(test_menu),
+        cmocka_unit_test(test_audio_frame_labels),
         cmocka_unit_test(test_any_key_any_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
