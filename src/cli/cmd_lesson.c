@@ -64,7 +64,32 @@ static int find_lesson(const char *num, char *path, size_t size)
     return 0;
 }
 
-static int print_list(int lang, bool numbered)
+/* One lesson's line in a list: "02  Masks and ..." and its progress
+ * mark ("[done]", "[step 3/12]" or ""); *done when finished. */
+static int lesson_entry(const char *path, int lang, const char *prog, char *label, size_t ln,
+                        char *mark, size_t mn, bool *done, ls_error *err)
+{
+    ls_lesson *L;
+    if (ls_lesson_load(path, &L, err))
+        return 2;
+    int step = 0;
+    bool any = false;
+    *done = false;
+    if (prog[0])
+        ls_progress_get(prog, L->id, &step, done, &any);
+    bool zh = lang == LS_LANG_ZH;
+    snprintf(label, ln, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
+    if (*done)
+        snprintf(mark, mn, "%s", zh ? "[已完成]" : "[done]");
+    else if (step > 0)
+        snprintf(mark, mn, zh ? "[第 %d/%d 步]" : "[step %d/%d]", step + 1, L->n_steps);
+    else
+        mark[0] = '\0';
+    ls_lesson_free(L);
+    return 0;
+}
+
+static int print_list(int lang)
 {
     char **paths;
     int n;
@@ -74,24 +99,18 @@ static int print_list(int lang, bool numbered)
         return 2;
     }
     char prog[512] = "";
-    bool have_prog = !ls_progress_path(prog, sizeof prog);
+    if (ls_progress_path(prog, sizeof prog))
+        prog[0] = '\0';
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        ls_lesson *L;
-        if (ls_lesson_load(paths[i], &L, &err)) {
-            fprintf(stderr, "layerstep: %s\n", err.msg);
+        char label[512], mark[64];
+        bool done;
+        if (lesson_entry(paths[i], lang, prog, label, sizeof label, mark, sizeof mark, &done, &err)) {
+            cli_error(err.msg);
             rc = 2;
             continue;
         }
-        int step = 0;
-        bool done = false, any = false;
-        if (have_prog)
-            ls_progress_get(prog, L->id, &step, &done, &any);
-        const char *mark = done ? (lang == LS_LANG_ZH ? "  [已完成]" : "  [done]")
-                         : step ? (lang == LS_LANG_ZH ? "  [进行中]" : "  [started]") : "";
-        (void)numbered;
-        printf("  %-3s %s%s\n", L->id, ls_ltext_get(&L->title, lang), mark);
-        ls_lesson_free(L);
+        printf("  %s%s%s\n", label, mark[0] ? "  " : "", mark);
     }
     ls_lesson_list_free(paths, n);
     return rc;
@@ -123,7 +142,7 @@ int cmd_lessons(int argc, char **argv)
         }
     }
     setlocale(LC_ALL, "");
-    int rc = print_list(lang, false);
+    int rc = print_list(lang);
     printf("\n%s\n", lang == LS_LANG_ZH ? "用 `layerstep lesson N` 开始一课（例如 layerstep lesson 2）"
                                           : "Start one with `layerstep lesson N` (e.g. layerstep lesson 2).");
     return rc;
@@ -277,31 +296,18 @@ static int pick_lesson(int lang, char *path, size_t size)
         return 2;
     }
     char prog[512] = "";
-    bool have_prog = !ls_progress_path(prog, sizeof prog);
+    if (ls_progress_path(prog, sizeof prog))
+        prog[0] = '\0';
     for (int i = 0; i < n && !rc; i++) {
-        ls_lesson *L;
-        if (ls_lesson_load(paths[i], &L, &err)) {
+        char label[512], mark[64];
+        bool done;
+        if (lesson_entry(paths[i], lang, prog, label, sizeof label, mark, sizeof mark, &done, &err) ||
+            ls_menu_add(m, label, mark, &err)) {
             cli_error(err.msg);
             rc = 2;
-            break;
         }
-        int step = 0;
-        bool done = false, any = false;
-        if (have_prog)
-            ls_progress_get(prog, L->id, &step, &done, &any);
-        char label[512], mark[64] = "";
-        snprintf(label, sizeof label, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
-        if (done)
-            snprintf(mark, sizeof mark, "%s", zh ? "[已完成]" : "[done]");
-        else if (step > 0)
-            snprintf(mark, sizeof mark, zh ? "[第 %d/%d 步]" : "[step %d/%d]", step + 1, L->n_steps);
         if (!done && first_open < 0)
             first_open = i;
-        ls_lesson_free(L);
-        if (ls_menu_add(m, label, mark, &err)) {
-            cli_error(err.msg);
-            rc = 2;
-        }
     }
     if (!rc) {
         /* the first lesson not finished yet is where a learner goes on */
@@ -335,7 +341,7 @@ int cli_default(const char *argv0)
     setlocale(LC_ALL, "");
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         printf("%s\n\n", lang == LS_LANG_ZH ? "layerstep 课程：" : "layerstep lessons:");
-        if (print_list(lang, true))
+        if (print_list(lang))
             return 2;
         printf("\n%s\n", lang == LS_LANG_ZH ? "用 `layerstep lesson N` 开始一课（需要终端）"
                                             : "Start one with `layerstep lesson N` (needs a terminal).");
