@@ -4,7 +4,7 @@
  *   ls_lesson_load("lessons/02_masks.json", &L, &err);       // full validation
  *   ls_lesson_run run;
  *   ls_lesson_run_open(L, LS_DATA_DIR, &(ls_exec_opts){.threads = 1}, &run, &err);
- *   ls_lesson_check_points(L, run.g, &err);                  // every point exists
+ *   ls_lesson_check_all(L, &run, &err);                      // every point exists
  *   bool ok = ls_lesson_check(&L->steps[3], run.g, run.ex, NULL, "[2, 8, 6, 64]", why, sizeof why);
  *   ls_lesson_run_close(&run); ls_lesson_free(L);
  *
@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layerstep/model.h"
 
@@ -75,8 +76,28 @@ typedef struct ls_lesson_action {
     int head;                /* head: the head to show */
 } ls_lesson_action;
 
+/* A step's "run": from this step on (until the next step with one) the
+ * steps look at a new run.  Unset fields inherit from the run before:
+ * the model; the input and mode only when the model is the same (a
+ * different model gets its example inputs).  module/random are never
+ * inherited.  A module run is that module alone (ls_graph_extract), fed
+ * seeded random tensors of the shapes it gets in the full run
+ * (random_inputs, as `layerstep run --module P --random-inputs SEED`), or
+ * else the full run's own tensors at its arguments. */
+typedef struct ls_lesson_switch {
+    char *models[4];         /* n_models == 0: the current model */
+    int n_models;
+    bool has_input;
+    char *in_src, *in_tgt, *in_wav, *in_dir;
+    char *mode;
+    char *module;            /* a module path, or NULL: the whole model */
+    bool random;             /* random_inputs given */
+    uint64_t seed;
+} ls_lesson_switch;
+
 typedef struct ls_lesson_step {
     char *point;
+    ls_lesson_switch *run;   /* NULL: the run of the steps before */
     ls_ltext text;
     ls_lesson_show show;
     ls_lesson_question q;
@@ -114,20 +135,48 @@ const char *ls_ltext_get(const ls_ltext *t, int lang);
 int ls_lesson_list(const char *dir, char ***paths, int *n, ls_error *err);
 void ls_lesson_list_free(char **paths, int n);
 
-/* A lesson's model, inputs, graph and executor. */
+/* A lesson's model, inputs, graph and executor: the run one stretch of
+ * steps looks at (from step `start`, see ls_lesson_run_start).  For a
+ * module run g and ex hold the module alone; in stays the full model's
+ * inputs (they fixed the module's shapes). */
 typedef struct ls_lesson_run {
     ls_model *m;
     ls_tmap *in;
     ls_graph *g;
     ls_exec *ex;
     char model_dir[512];
+    int start;               /* the first step of this run's stretch */
+    char module[256];        /* "" for the whole model */
+    bool random;             /* module fed seeded random tensors */
+    uint64_t seed;
+    char data_dir[512];      /* how it was opened, to open the next one */
+    ls_exec_opts eo;
+    bool has_eo;
 } ls_lesson_run;
+/* The run of step 0 (the lesson's model and input, or step 0's "run"). */
 int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
                        ls_lesson_run *run, ls_error *err);
+/* The run step `step` looks at; eo may be NULL (defaults). */
+int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
+                          const ls_exec_opts *eo, ls_lesson_run *run, ls_error *err);
+/* Makes run the one step `step` looks at: nothing if it already is, else
+ * closes it and opens that one (same data dir and executor options).  On
+ * failure run is closed. */
+int ls_lesson_run_switch(const ls_lesson *L, int step, ls_lesson_run *run, ls_error *err);
+/* The step whose "run" step `step` uses: the last step <= step with a
+ * "run", or 0 (the lesson's own run).  Steps with the same start share
+ * one run. */
+int ls_lesson_run_start(const ls_lesson *L, int step);
 void ls_lesson_run_close(ls_lesson_run *run);
-/* Every point and question tensor the lesson names exists in g; an error
- * names the file, the step and the point. */
+/* Every point and question tensor of the steps that look at step 0's run
+ * exists in g (the graph ls_lesson_run_open gave); steps after a "run"
+ * switch are left to ls_lesson_check_all.  An error names the file, the
+ * step and the point. */
 int ls_lesson_check_points(const ls_lesson *L, const ls_graph *g, ls_error *err);
+/* The same for every step, each in its own run: opens every run the
+ * lesson switches to (through `run`, which is back at step 0's run after
+ * a success). */
+int ls_lesson_check_all(const ls_lesson *L, ls_lesson_run *run, ls_error *err);
 
 /* Text with {shape:P} and {dim:P:K} replaced from g's shapes. */
 void ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
@@ -145,7 +194,8 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
 /* The watched value of a direction question (NaN if not computed). */
 double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex);
 
-/* The right answer of step `step`, worked out on run (runs it to the end
+/* The right answer of step `step`, worked out on run (switched first to
+ * the run the step looks at, see ls_lesson_run_switch; runs it to the end
  * first; for a direction question applies the step's edit, reads the
  * answer, then restores the cell and reruns).  For tests and --answers. */
 int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,

@@ -156,6 +156,7 @@ typedef struct ls_tui_opts {
     bool classroom;           /* large narration, a pause at every step */
     int lesson_step;          /* step to start at (resumed progress) */
     const char *progress;     /* progress file to record steps in, or NULL */
+    const char *data_dir;     /* where a step's "run" finds its model (lesson) */
 } ls_tui_opts;
 
 /* Redraw flags returned by ls_tui_feed. */

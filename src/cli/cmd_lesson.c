@@ -238,7 +238,7 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
     ls_lesson_run run;
     int rc = 0;
     ls_tui *app = NULL;
-    if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_points(L, run.g, &err)) {
+    if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
         cli_error(err.msg);
         ls_lesson_free(L);
         if (run.g)
@@ -253,7 +253,7 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
         if (done)
             step = 0;  /* a finished lesson starts over */
     }
-    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang,
+    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang, .data_dir = data_dir(),
                       .classroom = classroom, .lesson_step = step, .progress = prog[0] ? prog : NULL};
     if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
         cli_error(err.msg);

@@ -220,6 +220,87 @@ static int parse_action(const pctx *c, const cJSON *aj, const char *point, ls_le
     return LS_OK;
 }
 
+/* "input": {"src", "tgt"} | {"wav"} | {"dir"} | {} (the model's example
+ * inputs), for the lesson and for a run */
+static int parse_input(const pctx *c, const cJSON *in, const char *where, char **src, char **tgt,
+                       char **wav, char **dir)
+{
+    if (!cJSON_IsObject(in))
+        return perr(c, "%s\"input\" must be an object (src/tgt, wav or dir)", where);
+    int rc;
+    if ((rc = get_str(c, in, "src", false, src)) || (rc = get_str(c, in, "tgt", false, tgt)) ||
+        (rc = get_str(c, in, "wav", false, wav)) || (rc = get_str(c, in, "dir", false, dir)))
+        return rc;
+    if ((*wav && strstr(*wav, "..")) || (*dir && strstr(*dir, "..")))
+        return perr(c, "%s\"input\" paths must stay inside the data directory", where);
+    if (*tgt && !*src)
+        return perr(c, "%sinput: \"tgt\" needs \"src\"", where);
+    return LS_OK;
+}
+
+/* "model": "dir" | ["dir", ...] (first found under data/ wins) */
+static int parse_models(const pctx *c, const cJSON *m, const char *where, char **models, int *n)
+{
+    if (cJSON_IsString(m) && m->valuestring[0]) {
+        if (!(models[(*n)++] = dup_str(m->valuestring)))
+            return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
+    } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) >= 1 && cJSON_GetArraySize(m) <= 4) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, m) {
+            if (!cJSON_IsString(e) || !e->valuestring[0])
+                return perr(c, "%s\"model\" entries must be directory names", where);
+            if (!(models[(*n)++] = dup_str(e->valuestring)))
+                return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
+        }
+    } else {
+        return perr(c, "%s\"model\" must be a directory name under data/ (or a list of 1..4, first found wins)",
+                    where);
+    }
+    for (int i = 0; i < *n; i++)
+        if (strstr(models[i], ".."))
+            return perr(c, "%s\"model\" '%s' must stay inside the data directory", where, models[i]);
+    return LS_OK;
+}
+
+static int parse_switch(const pctx *c, const cJSON *rj, ls_lesson_switch *r)
+{
+    if (!cJSON_IsObject(rj))
+        return perr(c, "\"run\" must be an object (model, input, mode, module, random_inputs)");
+    static const char *const keys[] = {"model", "input", "mode", "module", "random_inputs"};
+    const cJSON *e;
+    cJSON_ArrayForEach(e, rj) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            known |= !strcmp(e->string, keys[i]);
+        if (!known)
+            return perr(c, "run: unknown field \"%s\" (model, input, mode, module, random_inputs)",
+                        e->string);
+    }
+    int rc;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(rj, "model");
+    if (m && (rc = parse_models(c, m, "run: ", r->models, &r->n_models)))
+        return rc;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(rj, "input");
+    if (in) {
+        r->has_input = true;
+        if ((rc = parse_input(c, in, "run: ", &r->in_src, &r->in_tgt, &r->in_wav, &r->in_dir)))
+            return rc;
+    }
+    if ((rc = get_str(c, rj, "mode", false, &r->mode)) || (rc = get_str(c, rj, "module", false, &r->module)))
+        return rc;
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(rj, "random_inputs");
+    if (seed) {
+        if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 || seed->valuedouble > 9e15 ||
+            seed->valuedouble != (double)(int64_t)seed->valuedouble)
+            return perr(c, "run: \"random_inputs\" must be a seed (a non-negative integer)");
+        if (!r->module)
+            return perr(c, "run: \"random_inputs\" needs \"module\" (the module fed random tensors)");
+        r->random = true;
+        r->seed = (uint64_t)seed->valuedouble;
+    }
+    return LS_OK;
+}
+
 static int parse_step(const pctx *c, const cJSON *sj, ls_lesson_step *s)
 {
     if (!cJSON_IsObject(sj))
@@ -238,6 +319,13 @@ static int parse_step(const pctx *c, const cJSON *sj, ls_lesson_step *s)
         if (found < 0)
             return perr(c, "\"show\" must be tensor, heatmap, attention or shape");
         s->show = (ls_lesson_show)found;
+    }
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(sj, "run");
+    if (run) {
+        if (!(s->run = calloc(1, sizeof *s->run)))
+            return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
+        if ((rc = parse_switch(c, run, s->run)))
+            return rc;
     }
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(sj, "question");
     if (q && (rc = parse_question(c, q, s->point, &s->q)))
@@ -260,35 +348,11 @@ static int parse_lesson(const pctx *c0, const cJSON *root, ls_lesson *L)
     if ((rc = get_text(&c, root, "title", true, &L->title)))
         return rc;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-    if (cJSON_IsString(m)) {
-        if (!(L->models[L->n_models++] = dup_str(m->valuestring)))
-            return ls_error_set(c.err, LS_ERR_NOMEM, "out of memory");
-    } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) >= 1 && cJSON_GetArraySize(m) <= 4) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, m) {
-            if (!cJSON_IsString(e) || !e->valuestring[0])
-                return perr(&c, "\"model\" entries must be directory names");
-            if (!(L->models[L->n_models++] = dup_str(e->valuestring)))
-                return ls_error_set(c.err, LS_ERR_NOMEM, "out of memory");
-        }
-    } else {
-        return perr(&c, "\"model\" must be a directory name under data/ (or a list of 1..4, first found wins)");
-    }
-    for (int i = 0; i < L->n_models; i++)
-        if (strstr(L->models[i], ".."))
-            return perr(&c, "\"model\" '%s' must stay inside the data directory", L->models[i]);
+    if ((rc = parse_models(&c, m, "", L->models, &L->n_models)))
+        return rc;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
-    if (in) {
-        if (!cJSON_IsObject(in))
-            return perr(&c, "\"input\" must be an object (src/tgt, wav or dir)");
-        if ((rc = get_str(&c, in, "src", false, &L->in_src)) || (rc = get_str(&c, in, "tgt", false, &L->in_tgt)) ||
-            (rc = get_str(&c, in, "wav", false, &L->in_wav)) || (rc = get_str(&c, in, "dir", false, &L->in_dir)))
-            return rc;
-        if ((L->in_wav && strstr(L->in_wav, "..")) || (L->in_dir && strstr(L->in_dir, "..")))
-            return perr(&c, "\"input\" paths must stay inside the data directory");
-        if (L->in_tgt && !L->in_src)
-            return perr(&c, "input: \"tgt\" needs \"src\"");
-    }
+    if (in && (rc = parse_input(&c, in, "", &L->in_src, &L->in_tgt, &L->in_wav, &L->in_dir)))
+        return rc;
     if ((rc = get_str(&c, root, "mode", false, &L->mode)))
         return rc;
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(root, "steps");
@@ -379,6 +443,17 @@ void ls_lesson_free(ls_lesson *L)
         for (int j = 0; j < s->q.n_choices; j++)
             text_free(&s->q.choices[j]);
         free(s->act.point);
+        if (s->run) {
+            for (int j = 0; j < s->run->n_models; j++)
+                free(s->run->models[j]);
+            free(s->run->in_src);
+            free(s->run->in_tgt);
+            free(s->run->in_wav);
+            free(s->run->in_dir);
+            free(s->run->mode);
+            free(s->run->module);
+            free(s->run);
+        }
     }
     free(L->steps);
     text_free(&L->title);
@@ -451,53 +526,226 @@ void ls_lesson_run_close(ls_lesson_run *r)
     memset(r, 0, sizeof *r);
 }
 
-int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
-                       ls_lesson_run *r, ls_error *err)
+int ls_lesson_run_start(const ls_lesson *L, int step)
+{
+    if (step >= L->n_steps)
+        step = L->n_steps - 1;
+    for (int i = step; i > 0; i--)
+        if (L->steps[i].run)
+            return i;
+    return 0;
+}
+
+/* What a run is made of, after inheriting from the runs before it. */
+typedef struct run_spec {
+    char *const *models;
+    int n_models;
+    const char *src, *tgt, *wav, *dir, *mode, *module;
+    bool random;
+    uint64_t seed;
+} run_spec;
+
+static bool same_models(char *const *a, int na, char *const *b, int nb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return true;
+}
+
+/* The lesson's own run, then every switch up to `start` in order. */
+static void resolve(const ls_lesson *L, int start, run_spec *r)
+{
+    *r = (run_spec){L->models, L->n_models, L->in_src, L->in_tgt, L->in_wav, L->in_dir, L->mode,
+                    NULL, false, 0};
+    for (int i = 0; i <= start && i < L->n_steps; i++) {
+        const ls_lesson_switch *w = L->steps[i].run;
+        if (!w)
+            continue;
+        bool same = !w->n_models || same_models(w->models, w->n_models, r->models, r->n_models);
+        if (w->n_models) {
+            r->models = w->models;
+            r->n_models = w->n_models;
+        }
+        if (w->has_input) {
+            r->src = w->in_src;
+            r->tgt = w->in_tgt;
+            r->wav = w->in_wav;
+            r->dir = w->in_dir;
+        } else if (!same) {
+            r->src = r->tgt = r->wav = r->dir = NULL;  /* another model: its example inputs */
+        }
+        if (w->mode)
+            r->mode = w->mode;
+        else if (!same)
+            r->mode = NULL;
+        r->module = w->module;
+        r->random = w->random;
+        r->seed = w->seed;
+    }
+}
+
+/* Feeds every input of the module graph: seeded N(0,1) floats and the
+ * argument's fill for masks and ids, exactly as `layerstep run --module P
+ * --random-inputs SEED` does (same order, same generator), so a lesson
+ * and the CLI show the same numbers. */
+static int module_random_inputs(ls_lesson_run *r, ls_error *err)
+{
+    ls_arena *a = ls_arena_new(1 << 20);
+    if (!a)
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    ls_rng rng = {r->seed};
+    int rc = LS_OK;
+    for (int i = 0; i < ls_graph_n_nodes(r->g) && !rc; i++) {
+        const ls_node *nd = ls_graph_node(r->g, i);
+        if (nd->op != LS_OP_INPUT)
+            continue;
+        ls_tensor t;
+        rc = ls_tensor_alloc(a, nd->out.dtype, nd->out.ndim, nd->out.shape, &t, err);
+        for (int64_t j = 0; !rc && j < ls_tensor_numel(&t); j++)
+            ls_tensor_set_flat(&t, j, t.dtype == LS_F32 ? ls_rng_normal(&rng) : ls_graph_input_fill(nd));
+        if (!rc)
+            rc = ls_exec_set_input(r->ex, nd->name, &t, err);
+    }
+    ls_arena_free(a);
+    return rc;
+}
+
+/* Feeds every input of the module graph with the tensor the full run
+ * computed there: an argument from its alias "<module>.@<arg>", any
+ * other outside value by its own name. */
+static int module_real_inputs(ls_lesson_run *r, const ls_graph *full, const ls_exec *fex,
+                              ls_error *err)
+{
+    for (int i = 0; i < ls_graph_n_nodes(r->g); i++) {
+        const ls_node *nd = ls_graph_node(r->g, i);
+        if (nd->op != LS_OP_INPUT)
+            continue;
+        char name[600];
+        if (nd->flags & LS_NODE_ARG)
+            snprintf(name, sizeof name, "%s.@%s", r->module, nd->name);
+        else
+            snprintf(name, sizeof name, "%s", nd->name);
+        int src = ls_graph_find(full, name);
+        const ls_tensor *t = src >= 0 ? ls_exec_out(fex, src) : NULL;
+        if (!t)
+            return ls_error_set(err, LS_ERR_MISSING,
+                                "module '%s': the full run has no value for its input '%s' "
+                                "(give \"random_inputs\")", r->module, nd->name);
+        int rc = ls_exec_set_input(r->ex, nd->name, t, err);
+        if (rc)
+            return rc;
+    }
+    return LS_OK;
+}
+
+int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
+                          const ls_exec_opts *eo, ls_lesson_run *r, ls_error *err)
 {
     memset(r, 0, sizeof *r);
+    r->start = ls_lesson_run_start(L, step);
+    snprintf(r->data_dir, sizeof r->data_dir, "%s", data_dir);
+    if (eo) {
+        r->eo = *eo;
+        r->has_eo = true;
+    }
+    run_spec sp;
+    resolve(L, r->start, &sp);
     char cfg[700];
-    for (int i = 0; i < L->n_models && !r->model_dir[0]; i++) {
-        snprintf(cfg, sizeof cfg, "%s/%s/config.json", data_dir, L->models[i]);
+    for (int i = 0; i < sp.n_models && !r->model_dir[0]; i++) {
+        snprintf(cfg, sizeof cfg, "%s/%s/config.json", data_dir, sp.models[i]);
         struct stat st;
         if (!stat(cfg, &st))
-            snprintf(r->model_dir, sizeof r->model_dir, "%s/%s", data_dir, L->models[i]);
+            snprintf(r->model_dir, sizeof r->model_dir, "%s/%s", data_dir, sp.models[i]);
     }
-    if (!r->model_dir[0])
-        return ls_error_set(err, LS_ERR_MISSING, "%s: no model directory '%s' under %s", L->path,
-                            L->models[0], data_dir);
-    int rc = ls_model_load(r->model_dir, &r->m, err);
-    if (rc)
+    ls_graph *full = NULL;
+    ls_exec *fex = NULL;
+    int rc;
+    if (!r->model_dir[0]) {
+        rc = ls_error_set(err, LS_ERR_MISSING, "no model directory '%s' under %s", sp.models[0],
+                          data_dir);
+        goto fail;
+    }
+    if ((rc = ls_model_load(r->model_dir, &r->m, err)))
         goto fail;
     char path[700];
-    if (L->in_dir) {
-        snprintf(path, sizeof path, "%s/%s", r->model_dir, L->in_dir);
+    if (sp.dir) {
+        snprintf(path, sizeof path, "%s/%s", r->model_dir, sp.dir);
         rc = ls_npy_load_dir(path, &r->in, err);
     } else {
-        r->in = ls_tmap_new(L->in_wav ? L->in_wav : L->in_src ? "lesson text" : "example inputs");
+        r->in = ls_tmap_new(sp.wav ? sp.wav : sp.src ? "lesson text" : "example inputs");
         if (!r->in)
             rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory");
-        else if (L->in_wav) {
-            snprintf(path, sizeof path, "%s/%s", data_dir, L->in_wav);
+        else if (sp.wav) {
+            snprintf(path, sizeof path, "%s/%s", data_dir, sp.wav);
             rc = ls_audio_model_inputs(r->m, path, r->in, err);
-        } else if (L->in_src) {
-            rc = ls_transformer_text_inputs(r->m, L->in_src, L->in_tgt, r->in, err);
+        } else if (sp.src) {
+            rc = ls_transformer_text_inputs(r->m, sp.src, sp.tgt, r->in, err);
         } else if (ls_model_arch(r->m)->example_inputs) {
             rc = ls_model_arch(r->m)->example_inputs(r->m, r->in, err);
         }
     }
     if (rc)
         goto fail;
-    const char *mode = L->mode ? L->mode : (L->in_src && !L->in_tgt ? "greedy" : NULL);
+    const char *mode = sp.mode ? sp.mode : (sp.src && !sp.tgt ? "greedy" : NULL);
     ls_build_opts bo = {.mode = mode};
-    if ((rc = ls_model_build(r->m, r->in, &bo, &r->g, err)) || (rc = ls_exec_new(r->g, eo, &r->ex, err)) ||
-        (rc = ls_exec_set_inputs(r->ex, r->in, err)))
+    if (!sp.module) {
+        if ((rc = ls_model_build(r->m, r->in, &bo, &r->g, err)) ||
+            (rc = ls_exec_new(r->g, eo, &r->ex, err)) || (rc = ls_exec_set_inputs(r->ex, r->in, err)))
+            goto fail;
+        return LS_OK;
+    }
+    /* one module: the full graph fixes its shapes (and, without random
+     * inputs, computes the tensors it is fed) */
+    snprintf(r->module, sizeof r->module, "%s", sp.module);
+    r->random = sp.random;
+    r->seed = sp.seed;
+    if ((rc = ls_model_build(r->m, r->in, &bo, &full, err)))
         goto fail;
+    if (!r->random && ((rc = ls_exec_new(full, eo, &fex, err)) ||
+                       (rc = ls_exec_set_inputs(fex, r->in, err)) || (rc = ls_exec_run(fex, err))))
+        goto fail;
+    if ((rc = ls_graph_extract(full, sp.module, &r->g, err)) || (rc = ls_exec_new(r->g, eo, &r->ex, err)))
+        goto fail;
+    rc = r->random ? module_random_inputs(r, err) : module_real_inputs(r, full, fex, err);
+    if (rc)
+        goto fail;
+    ls_exec_free(fex);
+    ls_graph_free(full);
     return LS_OK;
 fail:
-    ls_error_prefix(err, "%s", L->path);
+    ls_exec_free(fex);
+    ls_graph_free(full);
+    if (L->steps[r->start].run)
+        ls_error_prefix(err, "%s: step %d: run", L->path, r->start + 1);
+    else
+        ls_error_prefix(err, "%s", L->path);
     ls_lesson_run_close(r);
     return rc ? rc : LS_ERR_INTERNAL;
 }
+
+int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
+                       ls_lesson_run *r, ls_error *err)
+{
+    return ls_lesson_run_open_at(L, 0, data_dir, eo, r, err);
+}
+
+int ls_lesson_run_switch(const ls_lesson *L, int step, ls_lesson_run *r, ls_error *err)
+{
+    if (r->g && r->start == ls_lesson_run_start(L, step))
+        return LS_OK;
+    char dir[sizeof r->data_dir];
+    snprintf(dir, sizeof dir, "%s", r->data_dir);
+    ls_exec_opts eo = r->eo;
+    bool has_eo = r->has_eo;
+    ls_lesson_run_close(r);
+    return ls_lesson_run_open_at(L, step, dir, has_eo ? &eo : NULL, r, err);
+}
+
+/* Points of the steps [from, to) in g. */
+static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, ls_error *err);
 
 /* idx (n numbers) names a cell of t */
 static bool index_inside(const ls_tensor *t, int n, const int64_t *idx)
@@ -512,7 +760,31 @@ static bool index_inside(const ls_tensor *t, int n, const int64_t *idx)
 
 int ls_lesson_check_points(const ls_lesson *L, const ls_graph *g, ls_error *err)
 {
-    for (int i = 0; i < L->n_steps; i++) {
+    int to = 1;
+    while (to < L->n_steps && !L->steps[to].run)
+        to++;
+    return check_steps(L, 0, to, g, err);
+}
+
+int ls_lesson_check_all(const ls_lesson *L, ls_lesson_run *r, ls_error *err)
+{
+    for (int from = 0; from < L->n_steps;) {
+        int to = from + 1;
+        while (to < L->n_steps && !L->steps[to].run)
+            to++;
+        int rc = ls_lesson_run_switch(L, from, r, err);
+        if (!rc)
+            rc = check_steps(L, from, to, r->g, err);
+        if (rc)
+            return rc;
+        from = to;
+    }
+    return ls_lesson_run_switch(L, 0, r, err);
+}
+
+static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, ls_error *err)
+{
+    for (int i = from; i < to; i++) {
         const ls_lesson_step *s = &L->steps[i];
         const char *names[3] = {s->point, s->q.kind ? s->q.of : NULL, s->act.point};
         for (int k = 0; k < 3; k++)
@@ -854,6 +1126,9 @@ int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans,
     if (step < 0 || step >= L->n_steps)
         return ls_error_set(err, LS_ERR_RANGE, "%s: no step %d", L->path, step + 1);
     const ls_lesson_step *s = &L->steps[step];
+    int rc0 = ls_lesson_run_switch(L, step, run, err);
+    if (rc0)
+        return rc0;
     if (!ls_exec_done(run->ex) && ls_exec_run(run->ex, err))
         return err ? err->code : LS_ERR_INTERNAL;
     if (s->q.kind != LS_Q_DIRECTION)

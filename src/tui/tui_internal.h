@@ -137,6 +137,13 @@ struct ls_tui {
         double before;           /* the watched value before that edit */
         char reason[1400];
         char progress[512];
+        /* a step's "run" switch: the run it opened (shown in runs[1]),
+         * from step run_start; the main run's model to go back to */
+        struct ls_lesson_run *run;
+        int run_start;
+        const ls_model *model0;
+        const ls_tmap *inputs0;
+        char data_dir[512];
     } les;
     /* heat range of the last drawn slice */
     struct {

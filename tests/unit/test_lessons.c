@@ -14,6 +14,8 @@
 
 #include "layerstep/atomic.h"
 #include "layerstep/lesson.h"
+#include "layerstep/npy.h"
+#include "layerstep/tui.h"
 
 static const char *root(void)
 {
@@ -45,10 +47,13 @@ static void check_lesson(const char *path)
     ls_exec_opts eo = {.threads = 1};
     if (ls_lesson_run_open(L, data, &eo, &run, &err))
         fail_msg("%s", err.msg);
-    if (ls_lesson_check_points(L, run.g, &err))
+    if (ls_lesson_check_all(L, &run, &err))
         fail_msg("%s", err.msg);
     for (int i = 0; i < L->n_steps; i++) {
         const ls_lesson_step *s = &L->steps[i];
+        /* a step's "run" switch: its text and question are about that run */
+        if (ls_lesson_run_switch(L, i, &run, &err))
+            fail_msg("%s", err.msg);
         /* every live fact the narration quotes resolves */
         for (int lang = 0; lang < LS_LANG_COUNT; lang++) {
             char text[4096];
@@ -209,6 +214,290 @@ static void test_parse_and_hostile_edit(void **state)
     assert_non_null(strstr(err.msg, "mem/x.json: not valid JSON (near line 3)"));
 }
 
+/* ---- a step's "run" switch ---- */
+
+#define T2 "{\"en\":\"x\",\"zh\":\"x\"}"
+#define SHAPEQ(of) "\"question\":{\"kind\":\"shape\",\"of\":\"" of "\",\"prompt\":" T2 ",\"why\":" T2 "}"
+
+/* Five stretches over the fixtures in tests/data, each naming a point
+ * only its own run has: the toy Transformer; MHA (another model: its
+ * example inputs); the Conformer; its encoders.0.self_attn alone on
+ * seeded random inputs ("query" is an input only there); and
+ * encoders.1.self_attn alone on the tensors the full run feeds it. */
+static const char switch_lesson[] =
+    "{\"title\":" T2 ",\"model\":\"transformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+    "{\"point\":\"encoder.layers.0.enc_self_attn.q\",\"text\":" T2 "," SHAPEQ("encoder.layers.0.enc_self_attn.q") "},"
+    "{\"point\":\"kpm.scores\",\"run\":{\"model\":\"mha_small\"},\"text\":{\"en\":\"q is {shape:kpm.q}\",\"zh\":\"x\"},"
+    SHAPEQ("kpm.q") "},"
+    "{\"point\":\"kpm.attn\",\"text\":" T2 "},"
+    "{\"point\":\"encoders.0.self_attn.matrix_bd\",\"run\":{\"model\":[\"nothing_here\",\"conformer_small\"],"
+    "\"input\":{\"dir\":\"inputs\"}},\"text\":" T2 "," SHAPEQ("encoders.0.self_attn.matrix_bd") "},"
+    "{\"point\":\"encoders.0.self_attn.scores\",\"run\":{\"module\":\"encoders.0.self_attn\",\"random_inputs\":7},"
+    "\"text\":" T2 "," SHAPEQ("query") "},"
+    "{\"point\":\"encoders.1.self_attn.linear_out\",\"run\":{\"module\":\"encoders.1.self_attn\"},"
+    "\"text\":" T2 "," SHAPEQ("pos_emb") "}]}";
+
+static ls_lesson *parse_switch_lesson(void)
+{
+    ls_lesson *L;
+    ls_error err = {0};
+    if (ls_lesson_parse(switch_lesson, sizeof switch_lesson - 1, "mem/09_switch.json", &L, &err))
+        fail_msg("%s", err.msg);
+    return L;
+}
+
+static void fixtures_dir(char *buf, size_t n) { snprintf(buf, n, "%s/tests/data", root()); }
+
+/* The full run of model dir `name` on its inputs/ (or example inputs). */
+static void open_full(const char *name, bool inputs_dir, ls_model **m, ls_tmap **in, ls_graph **g,
+                      ls_exec **ex)
+{
+    char dir[700], path[800];
+    fixtures_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ls_error err = {0};
+    assert_int_equal(ls_model_load(path, m, &err), LS_OK);
+    if (inputs_dir) {
+        snprintf(path, sizeof path, "%s/%s/inputs", dir, name);
+        assert_int_equal(ls_npy_load_dir(path, in, &err), LS_OK);
+    } else {
+        *in = ls_tmap_new("example");
+        assert_int_equal(ls_model_arch(*m)->example_inputs(*m, *in, &err), LS_OK);
+    }
+    assert_int_equal(ls_model_build(*m, *in, NULL, g, &err), LS_OK);
+    assert_int_equal(ls_exec_new(*g, &(ls_exec_opts){.threads = 1}, ex, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(*ex, *in, &err), LS_OK);
+    assert_int_equal(ls_exec_run(*ex, &err), LS_OK);
+}
+
+static void close_full(ls_model *m, ls_tmap *in, ls_graph *g, ls_exec *ex)
+{
+    ls_exec_free(ex);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
+/* "[2, 4, 6, 8]", as a shape question's answer reads */
+static const char *shape_of(const ls_graph *g, const char *name, char buf[64])
+{
+    int node = ls_graph_find(g, name);
+    if (node < 0)
+        fail_msg("no '%s' in the full run", name);
+    const ls_tensor *t = &ls_graph_node(g, node)->out;
+    size_t k = (size_t)snprintf(buf, 64, "[");
+    for (int d = 0; d < t->ndim; d++)
+        k += (size_t)snprintf(buf + k, 64 - k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    snprintf(buf + k, 64 - k, "]");
+    return buf;
+}
+
+static const ls_tensor *out_of(const ls_lesson_run *r, const char *name)
+{
+    int node = ls_graph_find(r->g, name);
+    if (node < 0)
+        fail_msg("no '%s' in the run of step %d", name, r->start + 1);
+    const ls_tensor *t = ls_exec_out(r->ex, node);
+    assert_non_null(t);
+    return t;
+}
+
+static void assert_same_values(const ls_tensor *a, const ls_tensor *b, double tol)
+{
+    assert_int_equal(ls_tensor_numel(a), ls_tensor_numel(b));
+    for (int64_t i = 0; i < ls_tensor_numel(a); i++)
+        if (fabs(ls_tensor_get_flat(a, i) - ls_tensor_get_flat(b, i)) > tol)
+            fail_msg("element %lld: %g vs %g", (long long)i, ls_tensor_get_flat(a, i),
+                     ls_tensor_get_flat(b, i));
+}
+
+static void test_run_switch_stretches(void **state)
+{
+    (void)state;
+    ls_lesson *L = parse_switch_lesson();
+    assert_non_null(L->steps[1].run);
+    assert_null(L->steps[2].run);
+    int starts[] = {0, 1, 1, 3, 4, 5};
+    for (int i = 0; i < L->n_steps; i++)
+        assert_int_equal(ls_lesson_run_start(L, i), starts[i]);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_error err = {0};
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    assert_int_equal(run.start, 0);
+    /* ignoring the switch, step 2's point would be missing from step 1's run */
+    assert_true(ls_graph_find(run.g, "kpm.scores") < 0);
+    assert_true(ls_graph_find(run.g, "encoders.0.self_attn.matrix_bd") < 0);
+    assert_int_equal(ls_lesson_check_points(L, run.g, &err), LS_OK);  /* step 1's stretch only */
+    if (ls_lesson_check_all(L, &run, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(run.start, 0);  /* back at step 1's run */
+
+    /* the narration of a switched step quotes its own run */
+    assert_int_equal(ls_lesson_run_switch(L, 2, &run, &err), LS_OK);
+    assert_int_equal(run.start, 1);
+    assert_non_null(strstr(run.model_dir, "mha_small"));
+    char text[256];
+    ls_lesson_expand(ls_ltext_get(&L->steps[1].text, LS_LANG_EN), run.g, text, sizeof text);
+
+    /* every answer comes from the step's own run */
+    char ans[5][64];
+    const int qsteps[] = {0, 1, 3, 4, 5};
+    for (int k = 0; k < 5; k++) {
+        if (ls_lesson_solve(L, qsteps[k], &run, ans[k], sizeof ans[k], &err))
+            fail_msg("step %d: %s", qsteps[k] + 1, err.msg);
+        assert_int_equal(run.start, qsteps[k]);
+    }
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    ls_exec *ex;
+    char want[64], shape[64];
+    /* MHA on its example inputs: another model gets its own inputs */
+    open_full("mha_small", false, &m, &in, &g, &ex);
+    snprintf(want, sizeof want, "%s", shape_of(g, "kpm.q", shape));
+    close_full(m, in, g, ex);
+    assert_string_equal(ans[1], want);
+    assert_non_null(strstr(text, want));
+    open_full("transformer_small", true, &m, &in, &g, &ex);
+    assert_string_equal(ans[0], shape_of(g, "encoder.layers.0.enc_self_attn.q", shape));
+    close_full(m, in, g, ex);
+    /* the Conformer on the inputs the switch gave; a module's arguments
+     * have the shapes the full run feeds it */
+    open_full("conformer_small", true, &m, &in, &g, &ex);
+    assert_string_equal(ans[2], shape_of(g, "encoders.0.self_attn.matrix_bd", shape));
+    assert_string_equal(ans[3], shape_of(g, "encoders.0.self_attn.@query", shape));
+    assert_string_equal(ans[4], shape_of(g, "encoders.1.self_attn.@pos_emb", shape));
+    close_full(m, in, g, ex);
+
+    /* the random module run is `layerstep run --module P --random-inputs 7`:
+     * seeded N(0,1) floats in input order, masks the argument's fill */
+    assert_int_equal(ls_lesson_run_switch(L, 4, &run, &err), LS_OK);
+    assert_string_equal(run.module, "encoders.0.self_attn");
+    assert_true(run.random);
+    ls_rng rng = {7};
+    const ls_tensor *q = out_of(&run, "query");
+    for (int64_t i = 0; i < ls_tensor_numel(q); i++)
+        assert_true(ls_tensor_get_flat(q, i) == (double)ls_rng_normal(&rng));
+    const ls_tensor *mask = out_of(&run, "mask");
+    for (int64_t i = 0; i < ls_tensor_numel(mask); i++)
+        assert_true(ls_tensor_get_flat(mask, i) == 1);  /* WeNet: True = valid */
+
+    /* without random_inputs the module gets the full run's own tensors,
+     * so its output is the full run's output there */
+    assert_int_equal(ls_lesson_run_switch(L, 5, &run, &err), LS_OK);
+    assert_false(run.random);
+    assert_int_equal(ls_exec_run(run.ex, &err), LS_OK);
+    open_full("conformer_small", true, &m, &in, &g, &ex);
+    assert_same_values(out_of(&run, "query"),
+                       ls_exec_out(ex, ls_graph_find(g, "encoders.1.self_attn.@query")), 0);
+    assert_same_values(out_of(&run, "encoders.1.self_attn.linear_out"),
+                       ls_exec_out(ex, ls_graph_find(g, "encoders.1.self_attn.linear_out")), 1e-5);
+    close_full(m, in, g, ex);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
+/* Bad "run" fields are refused at load, naming the file and the step;
+ * a module the model lacks, when the run opens. */
+static void test_run_switch_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *run, *msg;
+    } cases[] = {
+        {"[1]", "mem/x.json: step 2: \"run\" must be an object"},
+        {"{\"modle\":\"m\"}", "mem/x.json: step 2: run: unknown field \"modle\""},
+        {"{\"model\":3}", "mem/x.json: step 2: run: \"model\" must be a directory name"},
+        {"{\"model\":\"../etc\"}", "step 2: run: \"model\" '../etc' must stay inside"},
+        {"{\"input\":\"a.wav\"}", "step 2: run: \"input\" must be an object"},
+        {"{\"input\":{\"wav\":\"../a.wav\"}}", "step 2: run: \"input\" paths must stay inside"},
+        {"{\"module\":\"\"}", "step 2: \"module\" must be a non-empty string"},
+        {"{\"random_inputs\":3}", "step 2: run: \"random_inputs\" needs \"module\""},
+        {"{\"module\":\"a\",\"random_inputs\":-1}", "step 2: run: \"random_inputs\" must be a seed"},
+        {"{\"module\":\"a\",\"random_inputs\":1.5}", "step 2: run: \"random_inputs\" must be a seed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"title\":" T2 ",\"model\":\"m\",\"steps\":[{\"point\":\"a\",\"text\":" T2 "},"
+                 "{\"point\":\"b\",\"text\":" T2 ",\"run\":%s}]}", cases[i].run);
+        ls_lesson *L;
+        ls_error err = {0};
+        assert_int_not_equal(ls_lesson_parse(text, strlen(text), "mem/x.json", &L, &err), LS_OK);
+        if (!strstr(err.msg, cases[i].msg))
+            fail_msg("run %s: got '%s', expected '%s'", cases[i].run, err.msg, cases[i].msg);
+    }
+    static const char nomod[] =
+        "{\"title\":" T2 ",\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"encoders.0\",\"text\":" T2 "},"
+        "{\"point\":\"query\",\"text\":" T2 ",\"run\":{\"module\":\"encoders.9.self_attn\",\"random_inputs\":1}}]}";
+    ls_lesson *L;
+    ls_error err = {0};
+    assert_int_equal(ls_lesson_parse(nomod, sizeof nomod - 1, "mem/y.json", &L, &err), LS_OK);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    assert_int_not_equal(ls_lesson_check_all(L, &run, &err), LS_OK);
+    if (!strstr(err.msg, "mem/y.json: step 2: run: no module 'encoders.9.self_attn'"))
+        fail_msg("got '%s'", err.msg);
+    assert_null(run.g);  /* a failed switch leaves the run closed */
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
+/* The TUI walks the same stretches: each step's point is selected in the
+ * run its switch opened (in the module-run slot), and a step without a
+ * switch goes back to the main run. */
+static void test_run_switch_tui(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"title\":" T2 ",\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"encoders.0.self_attn.matrix_bd\",\"text\":" T2 "},"
+        "{\"point\":\"kpm.attn\",\"run\":{\"model\":\"mha_small\"},\"text\":" T2 "},"
+        "{\"point\":\"encoders.0.self_attn.scores\",\"run\":{\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},"
+        "\"module\":\"encoders.0.self_attn\",\"random_inputs\":3},\"text\":" T2 "},"
+        "{\"point\":\"query\",\"text\":" T2 "}]}";
+    ls_lesson *L;
+    ls_error err = {0};
+    assert_int_equal(ls_lesson_parse(text, sizeof text - 1, "mem/08_t.json", &L, &err), LS_OK);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    ls_tui *app;
+    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .data_dir = data,
+                      .exec = {.threads = 1}};
+    assert_int_equal(ls_tui_new(run.g, run.ex, &to, &app, &err), LS_OK);
+    ls_tui_set_size(app, 120, 40);
+    const char *want[] = {"encoders.0.self_attn.matrix_bd", "kpm.attn", "encoders.0.self_attn.scores",
+                          "query"};
+    const ls_graph *seen[4];
+    for (int i = 0; i < 4; i++) {
+        ls_tui_state st;
+        ls_tui_get_state(app, &st);
+        assert_int_equal(st.lesson_step, i);
+        const ls_graph *g = ls_tui_graph(app);
+        seen[i] = g;
+        int node = ls_graph_find(g, want[i]);
+        if (node < 0)
+            fail_msg("step %d: no '%s' in the graph shown", i + 1, want[i]);
+        assert_int_equal(st.selected, node);
+        assert_true(ls_exec_computed(ls_tui_exec(app), node));
+        assert_int_equal(st.in_module_run, i > 0);
+        ls_tui_feed(app, 'n');
+    }
+    assert_ptr_equal(seen[0], run.g);
+    assert_ptr_not_equal(seen[1], run.g);
+    assert_ptr_equal(seen[2], seen[3]);  /* one run for the stretch */
+    ls_tui_free(app);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
 static void test_progress(void **state)
 {
     (void)state;
@@ -245,6 +534,9 @@ int main(void)
         cmocka_unit_test(test_lesson02_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_run_switch_stretches),
+        cmocka_unit_test(test_run_switch_errors),
+        cmocka_unit_test(test_run_switch_tui),
         cmocka_unit_test(test_parse_and_hostile_edit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
