@@ -47,9 +47,20 @@ typedef struct ls_exec_opts {
      * valid; ls_exec_out returns NULL for the others, edit/rerun refuse.
      * For timing a run without tracing; hooks still see every output. */
     bool reuse_buffers;
+    /* With reuse_buffers: outputs of nodes whose name matches this glob
+     * are kept too (a view's storage with it), so `run --only GLOB` keeps
+     * only the points it lists.  NULL: only the results. */
+    const char *keep;
 } ls_exec_opts;
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err);
+/* Bytes of outputs ls_exec_new(g, opts) would allocate, worked out
+ * without allocating (what a memory limit compares against): every
+ * computed output and input, or with reuse_buffers the buffers its plan
+ * takes (each rounded up to the arena's 64-byte alignment). */
+size_t ls_exec_plan_bytes(const ls_graph *g, const ls_exec_opts *opts);
+/* Bytes of outputs this executor allocated (ls_exec_plan_bytes's count). */
+size_t ls_exec_bytes(const ls_exec *ex);
 void ls_exec_free(ls_exec *ex);
 const ls_graph *ls_exec_graph(const ls_exec *ex);
 

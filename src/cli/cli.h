@@ -32,6 +32,9 @@ typedef struct cli_opts {
     double atol, rtol;
     int threads;
     size_t max_memory;        /* --max-memory; 0 until parsed = half of RAM */
+    /* run/dump: with --only, keep only the outputs of matching points
+     * (the others' buffers are reused; hooks still see every node) */
+    bool only_keeps;
     const char *positional[4];
     int n_positional;
 } cli_opts;
@@ -44,10 +47,11 @@ int cli_load(const cli_opts *o, ls_model **m, ls_tmap **inputs);
 /* Builds the graph and an executor with inputs set. */
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **g, ls_exec **ex);
 void cli_error(const char *msg);
-/* Refuses a run whose weights + every traced tensor exceed --max-memory:
- * prints the estimate and a hint, returns 2.  Called before any
- * activation is allocated. */
-int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g);
+/* Refuses a run whose weights + the tensors its executor (options eo)
+ * keeps exceed --max-memory: prints the estimate and a hint, returns 2.
+ * Called before any activation is allocated. */
+int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
+                     const ls_exec_opts *eo);
 
 int cmd_print(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -25,12 +25,14 @@ static const char *const run_help =
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
     "  --mode MODE         transformer: teacher (default) or greedy\n"
     "  --module PATH       run only this module, fed from the inputs\n"
-    "  --only GLOB         list only points whose name matches GLOB\n"
+    "  --only GLOB         list only points whose name matches GLOB; only those\n"
+    "                      (and the results) stay in memory, other buffers are reused\n"
     "  --stats             add min/max/mean/std\n"
     "  --all               list internal nodes and weights too\n"
     "  --reference         use the plain reference loops only\n"
     "  --max-memory SIZE   refuse a run needing more (weights + every traced\n"
-    "                      tensor); default half of physical memory\n";
+    "                      tensor, or with --only the kept ones); default half\n"
+    "                      of physical memory\n";
 
 static const char *const dump_help =
     "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"
@@ -90,6 +92,7 @@ static int run_or_dump(int argc, char **argv, bool dump)
     ls_exec *ex = NULL;
     ls_dump *d = NULL;
     ls_error err = {0};
+    o.only_keeps = true;
     if ((rc = cli_prepare(&o, m, in, &g, &ex)))
         goto done;
     ls_trace tr = {.out = stdout, .only = o.only, .stats = o.stats, .all = o.all};

@@ -67,19 +67,23 @@ static const char *human(size_t b, char buf[32])
     return buf;
 }
 
-int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g)
+int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
+                     const ls_exec_opts *eo)
 {
     size_t limit = o->max_memory ? o->max_memory : ls_model_default_max_memory();
-    size_t w = ls_model_weight_bytes(m), act = ls_graph_activation_bytes(g);
+    size_t w = ls_model_weight_bytes(m), act = ls_exec_plan_bytes(g, eo);
     size_t total = w > SIZE_MAX - act ? SIZE_MAX : w + act;
     if (total <= limit)
         return 0;
     char b0[32], b1[32], b2[32], b3[32];
     fprintf(stderr,
-            "layerstep: %s: this run needs about %s (weights %s + traced tensors %s), more "
-            "than --max-memory %s; try a shorter input, --module PATH to run one module, or a "
-            "larger --max-memory\n",
-            ls_model_dir(m), human(total, b0), human(w, b1), human(act, b2), human(limit, b3));
+            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s), more "
+            "than --max-memory %s; try a shorter input, %s--module PATH to run one module, "
+            "or a larger --max-memory\n",
+            ls_model_dir(m), human(total, b0), human(w, b1), eo && eo->reuse_buffers ? "kept" : "traced",
+            human(act, b2), human(limit, b3),
+            !o->only_keeps ? "" : o->only ? "a narrower --only GLOB, "
+                                          : "--only GLOB to keep only the points you need, ");
     return 2;
 }
 
@@ -313,12 +317,16 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         return 2;
     }
     const char *env_ref = getenv("LAYERSTEP_REFERENCE"); /* the kernels' test oracle */
-    if (cli_check_memory(o, m, g)) {
+    ls_exec_opts eo = {.reference = o->reference || (env_ref && !strcmp(env_ref, "1")),
+                       .threads = o->threads};
+    if (o->only_keeps && o->only) {
+        eo.reuse_buffers = true;
+        eo.keep = o->only;
+    }
+    if (cli_check_memory(o, m, g, &eo)) {
         ls_graph_free(g);
         return 2;
     }
-    ls_exec_opts eo = {.reference = o->reference || (env_ref && !strcmp(env_ref, "1")),
-                       .threads = o->threads};
     ls_exec *ex;
     if (ls_exec_new(g, &eo, &ex, &err)) {
         cli_error(err.msg);

@@ -1,5 +1,6 @@
 #include "layerstep/exec.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,31 +41,54 @@ static bool is_leaf(const ls_exec *ex, int i)
 typedef struct free_buf {
     void *p;
     size_t bytes;
+    int owner;               /* the storage node that gave it back */
 } free_buf;
 
-static int plan_reuse(ls_exec *ex, ls_exec **out, ls_error *err)
+/* What ls_arena_alloc hands out for `bytes` (64-byte aligned, never 0). */
+static size_t arena_bytes(size_t bytes)
+{
+    return bytes ? (bytes + 63) & ~(size_t)63 : 64;
+}
+
+/* The reuse plan, walked once: with `alloc` the buffers are taken from
+ * the arena; without it (ls_exec_plan_bytes) only their bytes are added
+ * up in *bytes, through the same decisions. */
+static int plan_walk(ls_exec *ex, const char *keep, bool alloc, size_t *bytes, ls_error *err)
 {
     const int n = ex->n;
-    ex->last_use = malloc((size_t)(n ? n : 1) * sizeof *ex->last_use);
     free_buf *fl = malloc((size_t)(n ? n : 1) * sizeof *fl);
+    unsigned char *read = calloc((size_t)(n ? n : 1), 1);
+    size_t *cap = calloc((size_t)(n ? n : 1), sizeof *cap); /* bytes of the buffer node i holds */
     int n_free = 0, rc = LS_OK;
-    if (!ex->last_use || !fl) {
+    if (!fl || !read || !cap) {
         free(fl);
-        ls_exec_free(ex);
+        free(read);
+        free(cap);
         return ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
     }
     for (int i = 0; i < n; i++) {
         const ls_node *nd = ls_graph_node(ex->g, i);
         ex->storage[i] = ls_op_kind_of(nd->op) == LS_KIND_VIEW ? ex->storage[nd->in[0]] : i;
         ex->last_use[i] = -1;
-        for (int j = 0; j < nd->n_in; j++)
+        for (int j = 0; j < nd->n_in; j++) {
             ex->last_use[ex->storage[nd->in[j]]] = i;
+            read[nd->in[j]] = 1;
+        }
     }
+    /* a result (read by no node) keeps its storage, also when it is a
+     * view of another node's buffer ("greedy_decoder" is an alias) */
+    for (int i = 0; i < n; i++)
+        if (!read[i] && ls_op_kind_of(ls_graph_node(ex->g, i)->op) == LS_KIND_VIEW)
+            ex->last_use[ex->storage[i]] = n;
+    free(read);
     for (int i = 0; i < n; i++) {
         const ls_node *nd = ls_graph_node(ex->g, i);
         ls_op_kind k = ls_op_kind_of(nd->op);
         if (ex->last_use[i] < 0 || k == LS_KIND_LEAF)
             ex->last_use[i] = n; /* leaves and results stay */
+        /* a kept point keeps the storage it reads (its own, or a view's base) */
+        if (keep && nd->name && ls_glob_match(keep, nd->name))
+            ex->last_use[ex->storage[i]] = n;
         if (nd->op == LS_OP_CONST) {
             ex->out[i] = nd->out;
             ex->computed[i] = 1;
@@ -78,13 +102,23 @@ static int plan_reuse(ls_exec *ex, ls_exec **out, ls_error *err)
                 if (fl[f].bytes >= need && (best < 0 || fl[f].bytes < fl[best].bytes))
                     best = f;
             if (best >= 0 && need > 0 && nd->op != LS_OP_INPUT) { /* inputs are set before a run */
+                /* the whole buffer goes back later, not just what this
+                 * output uses of it, or a big buffer would shrink on
+                 * every reuse */
                 t.data = fl[best].p;
+                cap[i] = fl[best].bytes;
                 fl[best] = fl[--n_free];
                 ex->out[i] = t;
+            } else if (!alloc) {
+                ex->out[i] = t;
+                cap[i] = need;
+                *bytes += arena_bytes(need);
             } else if ((rc = ls_tensor_alloc(ex->arena, nd->out.dtype, nd->out.ndim,
                                              nd->out.shape, &ex->out[i], err))) {
                 ls_error_prefix(err, "allocating '%s'", nd->name);
                 break;
+            } else {
+                cap[i] = need;
             }
             if (nd->op == LS_OP_INPUT)
                 ex->computed[i] = 1;
@@ -97,12 +131,21 @@ static int plan_reuse(ls_exec *ex, ls_exec **out, ls_error *err)
                 continue;
             bool dup = false; /* the same storage read twice by node i */
             for (int f = 0; f < n_free; f++)
-                dup |= fl[f].p == ex->out[s].data;
-            if (!dup && ex->out[s].data)
-                fl[n_free++] = (free_buf){ex->out[s].data, ls_tensor_nbytes(&ex->out[s])};
+                dup |= fl[f].owner == s;
+            if (!dup && cap[s] > 0)
+                fl[n_free++] = (free_buf){ex->out[s].data, cap[s], s};
         }
     }
     free(fl);
+    free(cap);
+    return rc;
+}
+
+static int plan_reuse(ls_exec *ex, const char *keep, ls_exec **out, ls_error *err)
+{
+    ex->last_use = malloc((size_t)(ex->n ? ex->n : 1) * sizeof *ex->last_use);
+    int rc = ex->last_use ? plan_walk(ex, keep, true, NULL, err)
+                          : ls_error_set(err, LS_ERR_NOMEM, "out of memory creating the executor");
     if (rc) {
         ls_exec_free(ex);
         return rc;
@@ -110,6 +153,33 @@ static int plan_reuse(ls_exec *ex, ls_exec **out, ls_error *err)
     *out = ex;
     return LS_OK;
 }
+
+size_t ls_exec_plan_bytes(const ls_graph *g, const ls_exec_opts *opts)
+{
+    size_t sum = 0;
+    int n = ls_graph_n_nodes(g);
+    if (!opts || !opts->reuse_buffers) {
+        for (int i = 0; i < n; i++) {
+            const ls_node *nd = ls_graph_node(g, i);
+            if (ls_op_kind_of(nd->op) == LS_KIND_COMPUTE || nd->op == LS_OP_INPUT)
+                sum += arena_bytes(ls_tensor_nbytes(&nd->out));
+        }
+        return sum;
+    }
+    size_t m = (size_t)(n ? n : 1);
+    ls_exec ex = {.g = g, .n = n, .out = calloc(m, sizeof *ex.out), .computed = calloc(m, 1),
+                  .storage = calloc(m, sizeof *ex.storage), .last_use = calloc(m, sizeof *ex.last_use)};
+    if (!ex.out || !ex.computed || !ex.storage || !ex.last_use ||
+        plan_walk(&ex, opts->keep, false, &sum, NULL))
+        sum = SIZE_MAX; /* cannot tell: as if too big */
+    free(ex.out);
+    free(ex.computed);
+    free(ex.storage);
+    free(ex.last_use);
+    return sum;
+}
+
+size_t ls_exec_bytes(const ls_exec *ex) { return ls_arena_used(ex->arena); }
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err)
 {
@@ -146,7 +216,7 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
         return err ? err->code : LS_ERR_NOMEM;
     }
     if (ex->reuse)
-        return plan_reuse(ex, out, err);
+        return plan_reuse(ex, opts->keep, out, err);
     /* Every stored output is allocated now: a run never allocates, and
      * every tensor stays available for stepping back. */
     for (int i = 0; i < ex->n; i++) {

@@ -105,7 +105,23 @@ PY
 check "absurd config sizes refused before random weights are made" 2 "absurd_sizes/config.json: random weights for this config would take [0-9.]+ GiB, more than the memory limit" -- run --model "$T/absurd_sizes"
 
 # --- memory limit ---
-check "--max-memory: refused with the estimate and a hint" 2 "transformer_small: this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\), more than --max-memory 100.0 KiB; try a shorter input, --module" -- run --model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs" --max-memory 100K
+check "--max-memory: refused with the estimate and a hint" 2 "transformer_small: this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\), more than --max-memory 100.0 KiB; try a shorter input, --only GLOB to keep only the points you need, --module" -- run --model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs" --max-memory 100K
+# --only keeps only the points it lists (the other buffers are reused), and
+# the estimate counts only those: a run refused at 250K passes with --only
+# at the same limit, and lists the same values as the full run
+TS=(--model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs")
+check "--max-memory 250K: the full run is refused" 2 "this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\), more than --max-memory 250.0 KiB" -- run "${TS[@]}" --max-memory 250K
+check "--max-memory 100K with --only: still too big, hint to narrow --only" 2 "kept tensors [0-9.]+ KiB\), more than --max-memory 100.0 KiB; try a shorter input, a narrower --only GLOB" -- run "${TS[@]}" --only '*.attn' --max-memory 100K
+n=$((n + 1))
+if "$LS" run "${TS[@]}" --only '*.attn' --stats --max-memory 250K >"$T/only" 2>"$T/err" &&
+   "$LS" run "${TS[@]}" --stats >"$T/full" 2>/dev/null &&
+   [ "$(grep -c '\.attn ' "$T/only")" -ge 4 ] && grep -q '^teacher-forced' "$T/only" &&
+   diff <(grep '\.attn ' "$T/full") <(grep '\.attn ' "$T/only") >/dev/null &&
+   diff <(grep '^teacher-forced\|^greedy_decoder\[\|^loss (' "$T/full") <(grep '^teacher-forced\|^greedy_decoder\[\|^loss (' "$T/only") >/dev/null; then
+  ok "--max-memory 250K with --only '*.attn': runs, same values as the full run ($(grep -c '\.attn ' "$T/only") points)"
+else
+  bad "--max-memory 250K with --only '*.attn' did not pass with the full run's values"; sed 's/^/     /' "$T/err" | head -3
+fi
 
 # --- audio ---
 w() { $MK wav "$T/$1.wav" "${2:-$1}" ${3:-} || bad "making $1.wav"; }  # w NAME [KIND [SAMPLES]]

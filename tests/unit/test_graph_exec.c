@@ -6,9 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layerstep/exec.h"
+#include "layerstep/model.h"
+#include "layerstep/npy.h"
 
 /* x[2,3] -> fc (Linear 3->4, weight from a map, no bias) -> relu "act"
  *   -> head: view [2,2,2] -> transpose(1,2) "split" -> *2 "scaled"
@@ -282,6 +286,63 @@ static void test_glob(void **state)
     assert_false(ls_glob_match("scores", "encoders.0.scores"));
 }
 
+/* `run --only GLOB` (issue 9): reuse_buffers with keep.  On the real
+ * transformer_small fixture: the planned bytes are what the executor
+ * allocates, keeping only "*.attn" plans far less than keeping all, the
+ * kept points and the results survive the run with the full run's
+ * values, and the others are gone (their buffers were reused). */
+static void test_reuse_keep_plan(void **state)
+{
+    (void)state;
+    const char *data = getenv("LS_TEST_DATA");
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/transformer_small", data ? data : "tests/data");
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_error err = {0};
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
+        ls_model_build(m, in, NULL, &g, &err))
+        fail_msg("%s", err.msg);
+    const ls_exec_opts opts[4] = {{.threads = 1},
+                                  {.threads = 1, .reuse_buffers = true},
+                                  {.threads = 1, .reuse_buffers = true, .keep = "*.attn"},
+                                  {.threads = 1, .reuse_buffers = true, .keep = "*"}};
+    ls_exec *ex[4];
+    size_t plan[4];
+    for (int k = 0; k < 4; k++) {
+        plan[k] = ls_exec_plan_bytes(g, &opts[k]);
+        if (ls_exec_new(g, &opts[k], &ex[k], &err) || ls_exec_set_inputs(ex[k], in, &err) ||
+            ls_exec_run(ex[k], &err))
+            fail_msg("%s", err.msg);
+        assert_int_equal(plan[k], ls_exec_bytes(ex[k]));
+    }
+    assert_true(plan[1] <= plan[2] && plan[2] < plan[0] / 2);
+    assert_true(plan[3] <= plan[0]);
+    int kept = 0, gone = 0;
+    for (int i = 0; i < ls_graph_n_nodes(g); i++) {
+        const ls_node *nd = ls_graph_node(g, i);
+        const ls_tensor *full = ls_exec_out(ex[0], i), *only = ls_exec_out(ex[2], i);
+        bool attn = nd->name && ls_glob_match("*.attn", nd->name);
+        if (attn || !strcmp(nd->name ? nd->name : "", "loss")) {
+            assert_non_null(only);
+            assert_memory_equal(full->data, only->data, ls_tensor_nbytes(full));
+            kept++;
+        }
+        /* keep = "*": every output, as the kept layout */
+        assert_true(!ls_exec_out(ex[3], i) == !full);
+        gone += full && !only;
+    }
+    assert_true(kept >= 5);
+    assert_true(gone > 20);
+    for (int k = 0; k < 4; k++)
+        ls_exec_free(ex[k]);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_build_errors_are_sticky),
         cmocka_unit_test(test_repeated_module_calls),
         cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_reuse_keep_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
