@@ -24,7 +24,42 @@ typedef struct mha_cfg {
     bool bias;
     int n_cases;
     char cases[MHA_MAX_CASES][32];
+    /* example inputs: x [batch, length, E] seeded N(0,1), a causal
+     * attn_mask or none, key lengths (a key_padding_mask) or none */
+    int64_t ex_batch, ex_length, ex_seed;
+    bool ex_causal;
+    int n_ex_lengths;
+    int64_t ex_lengths[64];
 } mha_cfg;
+
+/* "example_inputs": {"batch", "length", "seed", "causal", "key_lengths"},
+ * every field optional (2, 6, 7, true, none). */
+static int parse_example(const cJSON *c, const char *f, mha_cfg *cfg, ls_error *err)
+{
+    int rc;
+    if ((rc = ls_json_int_opt(c, "example_inputs.batch", f, 1, 64, 2, &cfg->ex_batch, err)) ||
+        (rc = ls_json_int_opt(c, "example_inputs.length", f, 1, 4096, 6, &cfg->ex_length, err)) ||
+        (rc = ls_json_int_opt(c, "example_inputs.seed", f, 0, INT64_MAX, 7, &cfg->ex_seed, err)) ||
+        (rc = ls_json_bool_opt(c, "example_inputs.causal", f, true, &cfg->ex_causal, err)))
+        return rc;
+    const cJSON *kl = ls_json_at(c, "example_inputs.key_lengths");
+    if (!kl)
+        return LS_OK;
+    if (!cJSON_IsArray(kl) || cJSON_GetArraySize(kl) != cfg->ex_batch)
+        return ls_error_set(err, LS_ERR_FORMAT,
+                            "%s: 'example_inputs.key_lengths' must be an array of one length per batch item (%lld)",
+                            f, (long long)cfg->ex_batch);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, kl) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 1 || e->valuedouble > (double)cfg->ex_length ||
+            e->valuedouble != (double)(int64_t)e->valuedouble)
+            return ls_error_set(err, LS_ERR_RANGE,
+                                "%s: 'example_inputs.key_lengths' entries must be 1..%lld (the length)",
+                                f, (long long)cfg->ex_length);
+        cfg->ex_lengths[cfg->n_ex_lengths++] = (int64_t)e->valuedouble;
+    }
+    return LS_OK;
+}
 
 static int mha_parse(ls_model *m, ls_error *err)
 {
@@ -46,6 +81,8 @@ static int mha_parse(ls_model *m, ls_error *err)
                           f, (long long)cfg->embed_dim, (long long)cfg->num_heads);
         goto fail;
     }
+    if ((rc = parse_example(c, f, cfg, err)))
+        goto fail;
     if (!batch_first) {
         rc = ls_error_set(err, LS_ERR_RANGE, "%s: only batch_first=true is supported", f);
         goto fail;
@@ -230,29 +267,100 @@ static int mha_build(const ls_model *m, const ls_tmap *in, const ls_build_opts *
     return LS_OK;
 }
 
+/* Seeded N(0,1) x (the generator --random-inputs uses) of the configured
+ * size, with a causal attn_mask and/or a key_padding_mask from key
+ * lengths (True = a padded key) as the config asks. */
 static int mha_example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
 {
     const mha_cfg *cfg = ls_model_cfg(m);
-    int64_t B = 2, T = 6, E = cfg->embed_dim;
-    ls_rng r = {7};
-    ls_tensor x, am;
+    int64_t B = cfg->ex_batch, T = cfg->ex_length, E = cfg->embed_dim;
+    ls_rng r = {(uint64_t)cfg->ex_seed};
+    ls_tensor x, am, kpm;
     int rc = ls_tensor_alloc(ls_tmap_arena(out), LS_F32, 3, (int64_t[]){B, T, E}, &x, err);
     if (rc)
         return rc;
     for (int64_t i = 0; i < B * T * E; i++)
         ((float *)x.data)[i] = ls_rng_normal(&r);
-    rc = ls_tensor_alloc(ls_tmap_arena(out), LS_BOOL, 2, (int64_t[]){T, T}, &am, err);
-    if (rc)
-        return rc;
-    for (int64_t i = 0; i < T; i++)
-        for (int64_t j = 0; j < T; j++)
-            ((unsigned char *)am.data)[i * T + j] = j > i;
     char name[96];
     snprintf(name, sizeof name, "%s.x", cfg->cases[0]);
     if ((rc = ls_tmap_put_ref(out, name, &x, err)))
         return rc;
-    snprintf(name, sizeof name, "%s.attn_mask", cfg->cases[0]);
-    return ls_tmap_put_ref(out, name, &am, err);
+    if (cfg->ex_causal) {
+        rc = ls_tensor_alloc(ls_tmap_arena(out), LS_BOOL, 2, (int64_t[]){T, T}, &am, err);
+        if (rc)
+            return rc;
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0; j < T; j++)
+                ((unsigned char *)am.data)[i * T + j] = j > i;
+        snprintf(name, sizeof name, "%s.attn_mask", cfg->cases[0]);
+        if ((rc = ls_tmap_put_ref(out, name, &am, err)))
+            return rc;
+    }
+    if (cfg->n_ex_lengths) {
+        rc = ls_tensor_alloc(ls_tmap_arena(out), LS_BOOL, 2, (int64_t[]){B, T}, &kpm, err);
+        if (rc)
+            return rc;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < T; j++)
+                ((unsigned char *)kpm.data)[b * T + j] = j >= cfg->ex_lengths[b];
+        snprintf(name, sizeof name, "%s.key_padding_mask", cfg->cases[0]);
+        if ((rc = ls_tmap_put_ref(out, name, &kpm, err)))
+            return rc;
+    }
+    return LS_OK;
+}
+
+/* ---- seeded random weights (a config without a weights file) ----
+ * torch's own init for nn.MultiheadAttention: in_proj_weight xavier
+ * uniform U(+-sqrt(6 / (E + 3E))), out_proj.weight U(+-1/sqrt(E)),
+ * both biases 0.  One walk counts bytes, the other fills. */
+typedef struct mha_rw {
+    ls_tmap *w;  /* NULL: only count */
+    ls_rng rng;
+    ls_error *err;
+    int rc;
+    uint64_t bytes;
+} mha_rw;
+
+static void mha_put(mha_rw *s, const char *name, int ndim, int64_t rows, int64_t cols, double bound)
+{
+    uint64_t n = (uint64_t)rows * (uint64_t)cols * sizeof(float);
+    s->bytes = s->bytes > UINT64_MAX - n ? UINT64_MAX : s->bytes + n;
+    if (!s->w || s->rc)
+        return;
+    ls_tensor t;
+    int64_t shape[2] = {rows, cols};
+    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, ndim, shape, &t, s->err)))
+        return;
+    float *d = t.data;
+    for (int64_t i = 0; i < rows * cols; i++)
+        d[i] = bound > 0 ? (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound) : 0.0f;
+    s->rc = ls_tmap_put_ref(s->w, name, &t, s->err);
+}
+
+static void mha_all_weights(mha_rw *s, const mha_cfg *c)
+{
+    const int64_t E = c->embed_dim;
+    mha_put(s, "in_proj_weight", 2, 3 * E, E, sqrt(6.0 / (double)(4 * E)));
+    if (c->bias)
+        mha_put(s, "in_proj_bias", 1, 3 * E, 1, 0);
+    mha_put(s, "out_proj.weight", 2, E, E, 1.0 / sqrt((double)E));
+    if (c->bias)
+        mha_put(s, "out_proj.bias", 1, E, 1, 0);
+}
+
+static int mha_random_weights(ls_model *m, uint64_t seed, ls_error *err)
+{
+    mha_rw s = {ls_model_weights(m), {seed}, err, LS_OK, 0};
+    mha_all_weights(&s, ls_model_cfg(m));
+    return s.rc;
+}
+
+static uint64_t mha_random_weights_bytes(const ls_model *m)
+{
+    mha_rw s = {NULL, {0}, NULL, LS_OK, 0};
+    mha_all_weights(&s, ls_model_cfg(m));
+    return s.bytes;
 }
 
 const ls_arch ls_arch_mha = {
@@ -261,4 +369,6 @@ const ls_arch ls_arch_mha = {
     .parse_config = mha_parse,
     .build = mha_build,
     .example_inputs = mha_example_inputs,
+    .random_weights = mha_random_weights,
+    .random_weights_bytes = mha_random_weights_bytes,
 };

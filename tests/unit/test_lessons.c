@@ -144,6 +144,135 @@ static void test_lesson02_facts(void **state)
     ls_lesson_free(L);
 }
 
+static bool has_point(const ls_lesson_run *r, const char *fmt, int k)
+{
+    char name[128];
+    snprintf(name, sizeof name, fmt, k);
+    return ls_graph_find(r->g, name) >= 0;
+}
+
+/* Lessons 03 and 05 narrate facts of the two wav2vec2 builds that no
+ * question can ask: which conv blocks have a norm, and where the
+ * transformer's own LayerNorm runs.  Checked here on the runs the lessons
+ * open, with the answers the narration relies on. */
+static void test_wav2vec2_lesson_facts(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"03_wav2vec2_features.json", "05_wav2vec2_encoder.json"};
+    char path[600], data[600], ans[256];
+    snprintf(data, sizeof data, "%s/data", root());
+    for (int f = 0; f < 2; f++) {
+        snprintf(path, sizeof path, "%s/lessons/%s", root(), files[f]);
+        ls_error err = {0};
+        ls_lesson *L;
+        assert_int_equal(ls_lesson_load(path, &L, &err), LS_OK);
+        ls_lesson_run run;
+        assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+        int seen_gn = 0, seen_ln = 0;
+        for (int i = 0; i < L->n_steps; i++) {
+            const ls_lesson_step *s = &L->steps[i];
+            if (ls_lesson_run_switch(L, i, &run, &err))
+                fail_msg("%s: step %d: %s", path, i + 1, err.msg);
+            bool ln = strstr(run.model_dir, "wav2vec2_base_ln") != NULL;
+            seen_ln += ln;
+            seen_gn += !ln;
+            /* group_norm: a norm on block 0 only; layer_norm: on all 7 */
+            assert_true(has_point(&run, "feature_extractor.conv_layers.%d.layer_norm", 0));
+            for (int k = 1; k < 7; k++)
+                assert_int_equal(has_point(&run, "feature_extractor.conv_layers.%d.layer_norm", k), ln);
+            /* post-norm: encoder.transformer.layer_norm before layer 0;
+             * pre-norm: after layer 11, and the layer starts with its norm */
+            int top = ls_graph_find(run.g, "encoder.transformer.layer_norm");
+            int l0 = ls_graph_find(run.g, "encoder.transformer.layers.0.attention.q_proj");
+            int l11 = ls_graph_find(run.g, "encoder.transformer.layers.11.feed_forward");
+            int n0 = ls_graph_find(run.g, "encoder.transformer.layers.0.layer_norm");
+            assert_true(top >= 0 && l0 >= 0 && l11 >= 0 && n0 >= 0);
+            assert_true(ln ? top > l11 : top < l0);
+            assert_true(ln ? n0 < l0 : n0 > l0);
+            if (!s->q.kind)
+                continue;
+            assert_int_equal(ls_lesson_solve(L, i, &run, ans, sizeof ans, &err), LS_OK);
+            if (s->q.kind == LS_Q_DIRECTION && f == 0)
+                /* GroupNorm: another channel is untouched; LayerNorm: the
+                 * frame's other channels are pulled toward 0 */
+                assert_string_equal(ans, ln ? "rises" : "same");
+            if (s->q.kind == LS_Q_DIRECTION && f == 1)
+                assert_string_equal(ans, "falls");
+            if (s->q.kind == LS_Q_MASKED)
+                assert_string_equal(ans, "46 47 48");   /* 15000 samples -> 46 frames of 49 */
+        }
+        assert_true(seen_gn > 0 && seen_ln > 0);
+        ls_lesson_run_close(&run);
+        ls_lesson_free(L);
+    }
+}
+
+/* Lesson 01 at the walkthrough's sizes: the article-size plain MHA with
+ * seeded random weights and a seeded [1, 32, 512] example input. */
+static void test_lesson01_facts(void **state)
+{
+    (void)state;
+    char path[600], data[600];
+    snprintf(path, sizeof path, "%s/lessons/01_self_attention.json", root());
+    snprintf(data, sizeof data, "%s/data", root());
+    ls_error err = {0};
+    ls_lesson *L;
+    assert_int_equal(ls_lesson_load(path, &L, &err), LS_OK);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    assert_string_equal(ls_model_weights_note(run.m), "random weights, seed 1");
+    /* the example input is --random-inputs' generator with the config's seed */
+    const ls_tensor *x = ls_tmap_get(run.in, "mha.x");
+    assert_non_null(x);
+    assert_int_equal(x->ndim, 3);
+    assert_true(x->shape[0] == 1 && x->shape[1] == 32 && x->shape[2] == 512);
+    ls_rng rng = {1};
+    for (int64_t i = 0; i < ls_tensor_numel(x); i++)
+        assert_true(ls_tensor_get_flat(x, i) == (double)ls_rng_normal(&rng));
+    /* torch's init: xavier in_proj, zero biases */
+    const ls_tensor *w = ls_tmap_get(ls_model_weights(run.m), "in_proj_weight");
+    const ls_tensor *b = ls_tmap_get(ls_model_weights(run.m), "in_proj_bias");
+    assert_non_null(w);
+    assert_non_null(b);
+    double bound = sqrt(6.0 / (4.0 * 512)), mx = 0;
+    for (int64_t i = 0; i < ls_tensor_numel(w); i++)
+        mx = fmax(mx, fabs(ls_tensor_get_flat(w, i)));
+    assert_true(mx <= bound && mx > 0.9 * bound);
+    for (int64_t i = 0; i < ls_tensor_numel(b); i++)
+        assert_true(ls_tensor_get_flat(b, i) == 0);
+    char ans[256];
+    bool seen_split = false, seen_mask = false, seen_join = false;
+    for (int i = 0; i < L->n_steps; i++) {
+        const ls_lesson_step *s = &L->steps[i];
+        if (!s->q.kind)
+            continue;
+        assert_int_equal(ls_lesson_solve(L, i, &run, ans, sizeof ans, &err), LS_OK);
+        if (!strcmp(s->point, "mha.q") && s->q.kind == LS_Q_SHAPE) {
+            assert_string_equal(ans, "[1, 8, 32, 64]");  /* [b, 32, 512] -> [b, 8, 32, 64] */
+            seen_split = true;
+        }
+        if (!strcmp(s->q.of, "mha.mask")) {
+            assert_string_equal(ans, "28 29 30 31");     /* key_lengths [28] */
+            seen_mask = true;
+        }
+        if (!strcmp(s->point, "mha.context")) {
+            assert_string_equal(ans, "[1, 32, 512]");    /* and back */
+            seen_join = true;
+        }
+    }
+    assert_true(seen_split && seen_mask && seen_join);
+    /* the walkthrough's order: split, scores, mask, softmax, V, join, out */
+    static const char *const order[] = {"mha.q", "mha.scores", "mha.mask", "mha.attn", "mha.v",
+                                        "mha.context", "mha.out_proj"};
+    int k = 0;
+    for (int i = 0; i < L->n_steps && k < 7; i++)
+        if (!strcmp(L->steps[i].point, order[k]))
+            k++;
+    assert_int_equal(k, 7);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
 static void write_file(const char *path, const char *text)
 {
     assert_int_equal(ls_atomic_write_file(path, text, strlen(text), NULL), LS_OK);
@@ -531,7 +660,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_lesson),
+        cmocka_unit_test(test_lesson01_facts),
         cmocka_unit_test(test_lesson02_facts),
+        cmocka_unit_test(test_wav2vec2_lesson_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_run_switch_stretches),
