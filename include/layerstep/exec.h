@@ -51,6 +51,11 @@ typedef struct ls_exec_opts {
      * are kept too (a view's storage with it), so `run --only GLOB` keeps
      * only the points it lists.  NULL: only the results. */
     const char *keep;
+    /* Refuse outputs past this many bytes (0: no limit): ls_exec_new
+     * fails when its plan needs more, and so does an edit that has to
+     * copy a weight.  How --max-memory bounds the TUI's edits and module
+     * runs, and how tests make an allocation really fail. */
+    size_t max_bytes;
 } ls_exec_opts;
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err);

@@ -52,6 +52,9 @@ void cli_error(const char *msg);
  * Called before any activation is allocated. */
 int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
                      const ls_exec_opts *eo);
+/* What an executor may allocate under an explicit --max-memory (the
+ * limit less the weights, at least 1); 0 without one. */
+size_t cli_exec_budget(const cli_opts *o, const ls_model *m);
 
 int cmd_print(int argc, char **argv);
 int cmd_run(int argc, char **argv);

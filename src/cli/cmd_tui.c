@@ -89,7 +89,10 @@ int cmd_tui(int argc, char **argv)
     if ((rc = cli_load(&o, &m, &in)) || (rc = cli_prepare(&o, m, in, &g, &ex)))
         goto done;
     ls_tui_opts to = {.model = m, .inputs = in, .breaks = o.breaks, .n_breaks = o.n_breaks,
-                      .seed = o.seed, .exec = {.reference = o.reference, .threads = o.threads}};
+                      .seed = o.seed,
+                      /* module runs get the --max-memory budget too */
+                      .exec = {.reference = o.reference, .threads = o.threads,
+                               .max_bytes = cli_exec_budget(&o, m)}};
     if (ls_tui_new(g, ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;

@@ -87,6 +87,14 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
     return 2;
 }
 
+size_t cli_exec_budget(const cli_opts *o, const ls_model *m)
+{
+    size_t w = ls_model_weight_bytes(m);
+    if (!o->max_memory)
+        return 0;
+    return o->max_memory > w ? o->max_memory - w : 1;
+}
+
 int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
 {
     memset(o, 0, sizeof *o);
@@ -323,6 +331,9 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         eo.reuse_buffers = true;
         eo.keep = o->only;
     }
+    /* an explicit limit also bounds what the run allocates later (the
+     * TUI's edits copy weights) */
+    eo.max_bytes = cli_exec_budget(o, m);
     if (cli_check_memory(o, m, g, &eo)) {
         ls_graph_free(g);
         return 2;

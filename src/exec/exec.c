@@ -215,6 +215,16 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
         ls_exec_free(ex);
         return err ? err->code : LS_ERR_NOMEM;
     }
+    if (opts && opts->max_bytes) {
+        size_t need = ls_exec_plan_bytes(g, opts);
+        if (need > opts->max_bytes) {
+            ls_exec_free(ex);
+            return ls_error_set(err, LS_ERR_NOMEM,
+                                "out of memory: the tensors of this run need %zu bytes, more "
+                                "than the memory limit of %zu", need, opts->max_bytes);
+        }
+        ls_arena_set_limit(ex->arena, opts->max_bytes);
+    }
     if (ex->reuse)
         return plan_reuse(ex, opts->keep, out, err);
     /* Every stored output is allocated now: a run never allocates, and
@@ -438,8 +448,11 @@ ls_tensor *ls_exec_edit(ls_exec *ex, int node, ls_error *err)
     if (sn->op == LS_OP_CONST && !ex->pinned[s]) {
         /* copy on first edit: the model's weights stay untouched */
         ls_tensor copy;
-        if (ls_tensor_contiguous(ex->arena, &ex->out[s], &copy, err))
+        if (ls_tensor_contiguous(ex->arena, &ex->out[s], &copy, NULL)) {
+            ls_error_set(err, LS_ERR_NOMEM, "out of memory copying '%s' (%zu bytes) to edit it",
+                         sn->name, ls_tensor_nbytes(&ex->out[s]));
             return NULL;
+        }
         ex->out[s] = copy;
         refresh_views(ex);
     }

@@ -105,6 +105,7 @@ static void draw(const ls_screen_view *v, bool colour)
 typedef struct recorder {
     char *s;
     size_t n, cap;
+    bool failed;  /* out of memory: a partial recording is not written */
 } recorder;
 
 static void record_key(recorder *r, int key)
@@ -115,8 +116,10 @@ static void record_key(recorder *r, int key)
     if (r->n + k + 2 > r->cap) {
         size_t cap = r->cap * 2 + k + 256;
         char *ns = realloc(r->s, cap);
-        if (!ns)
+        if (!ns) {
+            r->failed = true;
             return;
+        }
         r->s = ns;
         r->cap = cap;
     }
@@ -240,7 +243,10 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
     int code = sig ? 128 + sig : 0;
     if (recp) {
         ls_error e2 = {0};
-        if (ls_atomic_write_file(o->record, rec.s ? rec.s : "", rec.n, &e2)) {
+        if (rec.failed)
+            ls_error_set(&e2, LS_ERR_NOMEM, "%s: out of memory recording the keys; not written",
+                         o->record);
+        if (rec.failed || ls_atomic_write_file(o->record, rec.s ? rec.s : "", rec.n, &e2)) {
             *err = e2;
             code = code ? code : 2;
         }

@@ -110,6 +110,7 @@ check "--max-memory: refused with the estimate and a hint" 2 "transformer_small:
 # the estimate counts only those: a run refused at 250K passes with --only
 # at the same limit, and lists the same values as the full run
 TS=(--model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs")
+check "tui --max-memory: refused before the terminal starts, one line" 2 "this run needs about [0-9.]+ KiB .* more than --max-memory 100.0 KiB" -- tui "${TS[@]}" --max-memory 100K
 check "--max-memory 250K: the full run is refused" 2 "this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\), more than --max-memory 250.0 KiB" -- run "${TS[@]}" --max-memory 250K
 check "--max-memory 100K with --only: still too big, hint to narrow --only" 2 "kept tensors [0-9.]+ KiB\), more than --max-memory 100.0 KiB; try a shorter input, a narrower --only GLOB" -- run "${TS[@]}" --only '*.attn' --max-memory 100K
 n=$((n + 1))

@@ -33,7 +33,14 @@ static const float X[24] = {0.1f, 0.2f, -0.3f, 0.4f, 1.0f, -1.0f, 0.5f, 0.0f,
                             0.3f, 0.3f, 0.3f, -0.9f, -0.2f, 0.7f, 0.1f, 0.0f,
                             0.5f, -0.5f, 0.2f, 0.8f, 0.9f, 0.1f, -0.4f, 0.6f};
 
-static void build(fx *f)
+/* limits: 0 = none; main_fit = the main executor may allocate exactly
+ * what its run needs (so a weight edit, which copies, cannot); module =
+ * the byte limit of module runs */
+static void build_limited(fx *f, bool main_fit, size_t module);
+
+static void build(fx *f) { build_limited(f, false, 0); }
+
+static void build_limited(fx *f, bool main_fit, size_t module)
 {
     memset(f, 0, sizeof *f);
     f->w = ls_tmap_new("toy.safetensors");
@@ -74,13 +81,17 @@ static void build(fx *f)
     f->g = g;
     ls_error err = {0};
     /* one thread: these tests are about the UI, not the kernels */
-    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &f->ex, &err), LS_OK);
+    ls_exec_opts eo = {.threads = 1};
+    if (main_fit)
+        eo.max_bytes = ls_exec_plan_bytes(g, &eo);
+    assert_int_equal(ls_exec_new(g, &eo, &f->ex, &err), LS_OK);
     ls_tensor xt = ls_tensor_make(LS_F32, 3, (int64_t[]){2, 3, 4}, (void *)X);
     int64_t lv[2] = {3, 2};
     ls_tensor lt = ls_tensor_make(LS_I64, 1, (int64_t[]){2}, lv);
     assert_int_equal(ls_exec_set_input(f->ex, "x", &xt, &err), LS_OK);
     assert_int_equal(ls_exec_set_input(f->ex, "lens", &lt, &err), LS_OK);
-    assert_int_equal(ls_tui_new(g, f->ex, &(ls_tui_opts){.seed = 7, .exec = {.threads = 1}}, &f->app, &err), LS_OK);
+    assert_int_equal(ls_tui_new(g, f->ex, &(ls_tui_opts){.seed = 7, .exec = {.threads = 1, .max_bytes = module}},
+                                &f->app, &err), LS_OK);
     assert_int_equal(ls_textcanvas_init(&f->tc, 80, 24), LS_OK);
     ls_tui_set_size(f->app, 80, 24);
 }
@@ -605,6 +616,50 @@ static void test_module_run(void **st)
     teardown(&f);
 }
 
+/* An allocation that really fails (issue 9): module runs get a byte
+ * limit through the TUI's executor options (as --max-memory gives them),
+ * too small for the module's executor.  The run is refused with the
+ * reason on the status line, the main run stays as it was, and the
+ * debugger goes on answering keys. */
+static void test_out_of_memory(void **st)
+{
+    (void)st;
+    fx f;
+    build_limited(&f, true, 256);
+    keys(&f, "c");
+    assert_true(ls_exec_done(f.ex));
+    ls_tui_command(f.app, "module enc.layers.1.attn");
+    assert_false(state(&f).in_module_run);
+    assert_true(state(&f).message_is_error);
+    assert_true(screen_has(&f, "module: out of memory: the tensors of this run need"));
+    assert_true(ls_tui_graph(f.app) == f.g);
+    /* the M key on a module row takes the same way */
+    keys(&f, "sss");
+    ls_tui_feed(f.app, LS_KEY_HOME);
+    keys(&f, "jjM");
+    assert_false(state(&f).in_module_run);
+    assert_true(screen_has(&f, "module: out of memory"));
+    /* still answering: an edit needs no new memory, rerun and undo work */
+    go(&f, "x");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    keys(&f, "=5");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(state(&f).n_edits, 1);
+    assert_false(state(&f).message_is_error);
+    assert_true(screen_has(&f, "EDITED"));
+    keys(&f, "u");
+    assert_int_equal(state(&f).n_edits, 0);
+    /* the same module runs once the limit allows it */
+    ls_tui_free(f.app);
+    ls_error err = {0};
+    assert_int_equal(ls_tui_new(f.g, f.ex, &(ls_tui_opts){.seed = 7, .exec = {.threads = 1, .max_bytes = 1 << 20}},
+                                &f.app, &err), LS_OK);
+    ls_tui_set_size(f.app, 80, 24);
+    ls_tui_command(f.app, "module enc.layers.1.attn");
+    assert_true(state(&f).in_module_run);
+    teardown(&f);
+}
+
 /* ":module PATH NAME=FILE.npy": the module gets the file's tensor for
  * that input (the rest random); a wrong file is refused by name. */
 static void test_module_run_files(void **st)
@@ -980,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_edit_and_undo),
         cmocka_unit_test(test_zero_head),
         cmocka_unit_test(test_module_run),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_module_run_files),
         cmocka_unit_test(test_dump_and_svg),
         cmocka_unit_test(test_help),
