@@ -19,6 +19,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "random_weights.h"
 
 /* RelPositionalEncoding's table length (max_len=5000 in WeNet). */
 #define PE_MAX_LEN 5000
@@ -896,122 +897,60 @@ static int example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
     return ls_tmap_put(out, "xs_lens", &l, err);
 }
 
-typedef struct rw {
-    ls_tmap *w;
-    ls_rng rng;
-    ls_error *err;
-    int rc;
-    bool dry;        /* only add up `bytes`, allocate nothing */
-    uint64_t bytes;
-} rw;
-
-/* Saturating byte count of a float32 tensor of this shape: what a dry
- * pass adds up, so a config with absurd sizes is refused before anything
- * is allocated. */
-static uint64_t shape_bytes(int ndim, const int64_t *shape)
-{
-    uint64_t n = sizeof(float);
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || (shape[i] > 0 && n > UINT64_MAX / (uint64_t)shape[i]))
-            return UINT64_MAX;
-        n *= (uint64_t)shape[i];
-    }
-    return n;
-}
-
-
-/* bound > 0: U(-bound, bound) (PyTorch's Linear/Conv default with
- * bound = 1/sqrt(fan_in)); otherwise the constant fill. */
-static void rw_put(rw *s, const char *prefix, const char *key, int ndim, const int64_t *shape,
-                   double bound, float fill)
-{
-    if (s->rc)
-        return;
-    if (s->dry) {
-        uint64_t b = shape_bytes(ndim, shape);
-        s->bytes = b > UINT64_MAX - s->bytes ? UINT64_MAX : s->bytes + b;
-        return;
-    }
-    char name[256];
-    snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", key);
-    ls_tensor t;
-    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, ndim, shape, &t, s->err)))
-        return;
-    float *d = t.data;
-    const int64_t n = ls_tensor_numel(&t);
-    for (int64_t i = 0; i < n; i++)
-        d[i] = bound > 0 ? (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound) : fill;
-    s->rc = ls_tmap_put_ref(s->w, name, &t, s->err);
-}
-
-static void rw_linear(rw *s, const char *prefix, int64_t in, int64_t out, bool bias)
-{
-    const double bound = 1.0 / sqrt((double)in);
-    rw_put(s, prefix, "weight", 2, (int64_t[]){out, in}, bound, 0);
-    if (bias)
-        rw_put(s, prefix, "bias", 1, &out, bound, 0);
-}
-
-static void rw_norm(rw *s, const char *prefix, int64_t d)
-{
-    rw_put(s, prefix, "weight", 1, &d, 0, 1.0f);
-    rw_put(s, prefix, "bias", 1, &d, 0, 0.0f);
-}
-
-static void rw_ffn(rw *s, const conformer_cfg *c, const char *prefix)
+static void rw_ffn(ls_rw *s, const conformer_cfg *c, const char *prefix)
 {
     char k[256];
     snprintf(k, sizeof k, "%s.w_1", prefix);
-    rw_linear(s, k, c->output_size, c->linear_units, c->mlp_bias);
+    ls_rw_linear(s, k, c->output_size, c->linear_units, c->mlp_bias);
     snprintf(k, sizeof k, "%s.w_2", prefix);
-    rw_linear(s, k, c->linear_units, c->output_size, c->mlp_bias);
+    ls_rw_linear(s, k, c->linear_units, c->output_size, c->mlp_bias);
 }
 
-static int rw_fill(const ls_model *m, rw *s_)
+static int rw_fill(const ls_model *m, ls_rw *s_)
 {
     const conformer_cfg *c = ls_model_cfg(m);
     const int64_t D = c->output_size, F = c->input_size, H = c->heads, dk = D / H;
     const int64_t I = c->conv_inner_factor * D / 2, K = c->kernel;
     const sub_desc *sd = &SUBS[c->input];
-    rw s = *s_;
+    ls_rw s = *s_;
     char k[256];
     /* identity CMVN: mean 0, istd 1 */
-    rw_put(&s, "global_cmvn", "mean", 1, &F, 0, 0.0f);
-    rw_put(&s, "global_cmvn", "istd", 1, &F, 0, 1.0f);
+    ls_rw_put(&s, "global_cmvn", "mean", 1, &F, 0, 0.0f);
+    ls_rw_put(&s, "global_cmvn", "istd", 1, &F, 0, 1.0f);
     if (c->input == IN_LINEAR) {
-        rw_linear(&s, "embed.out.0", F, D, true);
-        rw_norm(&s, "embed.out.1", D);
+        ls_rw_linear(&s, "embed.out.0", F, D, true);
+        ls_rw_norm(&s, "embed.out.1", D);
     } else {
         int64_t cin = 1;
         for (int i = 0; i < sd->n; i++) {
             const int64_t kk = sd->k[i];
             const double bound = 1.0 / sqrt((double)(cin * kk * kk));
             snprintf(k, sizeof k, "embed.conv.%d", 2 * i);
-            rw_put(&s, k, "weight", 4, (int64_t[]){D, cin, kk, kk}, bound, 0);
-            rw_put(&s, k, "bias", 1, &D, bound, 0);
+            ls_rw_put(&s, k, "weight", 4, (int64_t[]){D, cin, kk, kk}, bound, 0);
+            ls_rw_put(&s, k, "bias", 1, &D, bound, 0);
             cin = D;
         }
-        rw_linear(&s, c->input == IN_CONV2D ? "embed.out.0" : "embed.linear",
+        ls_rw_linear(&s, c->input == IN_CONV2D ? "embed.out.0" : "embed.linear",
                   D * sub_len(sd, F), D, true);
     }
-    rw_norm(&s, "after_norm", D);
+    ls_rw_norm(&s, "after_norm", D);
     for (int64_t l = 0; l < c->num_blocks; l++) {
         char p[128];
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_q", (long long)l);
-        rw_linear(&s, p, D, D, c->q_bias);
+        ls_rw_linear(&s, p, D, D, c->q_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_k", (long long)l);
-        rw_linear(&s, p, D, D, c->k_bias);
+        ls_rw_linear(&s, p, D, D, c->k_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_v", (long long)l);
-        rw_linear(&s, p, D, D, c->v_bias);
+        ls_rw_linear(&s, p, D, D, c->v_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_out", (long long)l);
-        rw_linear(&s, p, D, D, true);
+        ls_rw_linear(&s, p, D, D, true);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_pos", (long long)l);
-        rw_linear(&s, p, D, D, false);
+        ls_rw_linear(&s, p, D, D, false);
         /* xavier_uniform_ on [H, d_k]: fan_in d_k, fan_out H */
         snprintf(p, sizeof p, "encoders.%lld.self_attn", (long long)l);
         const double xb = sqrt(6.0 / (double)(H + dk));
-        rw_put(&s, p, "pos_bias_u", 2, (int64_t[]){H, dk}, xb, 0);
-        rw_put(&s, p, "pos_bias_v", 2, (int64_t[]){H, dk}, xb, 0);
+        ls_rw_put(&s, p, "pos_bias_u", 2, (int64_t[]){H, dk}, xb, 0);
+        ls_rw_put(&s, p, "pos_bias_v", 2, (int64_t[]){H, dk}, xb, 0);
         snprintf(p, sizeof p, "encoders.%lld.feed_forward", (long long)l);
         rw_ffn(&s, c, p);
         if (c->macaron) {
@@ -1022,23 +961,23 @@ static int rw_fill(const ls_model *m, rw *s_)
             double b1 = 1.0 / sqrt((double)D), bdw = 1.0 / sqrt((double)K),
                    b2 = 1.0 / sqrt((double)I);
             snprintf(p, sizeof p, "encoders.%lld.conv_module.pointwise_conv1", (long long)l);
-            rw_put(&s, p, "weight", 3, (int64_t[]){2 * I, D, 1}, b1, 0);
+            ls_rw_put(&s, p, "weight", 3, (int64_t[]){2 * I, D, 1}, b1, 0);
             if (c->conv_bias)
-                rw_put(&s, p, "bias", 1, (int64_t[]){2 * I}, b1, 0);
+                ls_rw_put(&s, p, "bias", 1, (int64_t[]){2 * I}, b1, 0);
             snprintf(p, sizeof p, "encoders.%lld.conv_module.depthwise_conv", (long long)l);
-            rw_put(&s, p, "weight", 3, (int64_t[]){I, 1, K}, bdw, 0);
+            ls_rw_put(&s, p, "weight", 3, (int64_t[]){I, 1, K}, bdw, 0);
             if (c->conv_bias)
-                rw_put(&s, p, "bias", 1, &I, bdw, 0);
+                ls_rw_put(&s, p, "bias", 1, &I, bdw, 0);
             snprintf(p, sizeof p, "encoders.%lld.conv_module.norm", (long long)l);
-            rw_norm(&s, p, I);
+            ls_rw_norm(&s, p, I);
             if (!c->cnn_layer_norm) {
-                rw_put(&s, p, "running_mean", 1, &I, 0, 0.0f);
-                rw_put(&s, p, "running_var", 1, &I, 0, 1.0f);
+                ls_rw_put(&s, p, "running_mean", 1, &I, 0, 0.0f);
+                ls_rw_put(&s, p, "running_var", 1, &I, 0, 1.0f);
             }
             snprintf(p, sizeof p, "encoders.%lld.conv_module.pointwise_conv2", (long long)l);
-            rw_put(&s, p, "weight", 3, (int64_t[]){D, I, 1}, b2, 0);
+            ls_rw_put(&s, p, "weight", 3, (int64_t[]){D, I, 1}, b2, 0);
             if (c->conv_bias)
-                rw_put(&s, p, "bias", 1, &D, b2, 0);
+                ls_rw_put(&s, p, "bias", 1, &D, b2, 0);
         }
         static const char *const NORMS[] = {"norm_ff", "norm_mha", "norm_ff_macaron", "norm_conv",
                                             "norm_final"};
@@ -1046,7 +985,7 @@ static int rw_fill(const ls_model *m, rw *s_)
             if ((n == 2 && !c->macaron) || (n >= 3 && !c->use_cnn))
                 continue;
             snprintf(p, sizeof p, "encoders.%lld.%s", (long long)l, NORMS[n]);
-            rw_norm(&s, p, D);
+            ls_rw_norm(&s, p, D);
         }
     }
     *s_ = s;
@@ -1055,13 +994,15 @@ static int rw_fill(const ls_model *m, rw *s_)
 
 static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    rw s = {ls_model_weights(m), {seed}, err, LS_OK, false, 0};
+    ls_rw s;
+    ls_rw_init(&s, ls_model_weights(m), seed, err);
     return rw_fill(m, &s);
 }
 
 static uint64_t random_weights_bytes(const ls_model *m)
 {
-    rw s = {NULL, {0}, NULL, LS_OK, true, 0};
+    ls_rw s;
+    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
     rw_fill(m, &s);
     return s.bytes;
 }

@@ -23,6 +23,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/transformer.h"
+#include "random_weights.h"
 
 #define TF_MAX_VOCAB 4096
 #define TF_WORD 32
@@ -601,34 +602,16 @@ static const char *tf_token_label(const ls_model *m, const ls_tmap *inputs, cons
 /* ---- seeded random weights (for configs without a weights file) ----
  * PyTorch's defaults: nn.Embedding N(0,1), nn.Linear (no bias here)
  * U(-1/sqrt(in), 1/sqrt(in)).  Both calls walk the same list of weights,
- * one to add up bytes, one to fill. */
-typedef struct tf_rw {
-    ls_tmap *w;       /* NULL: only count */
-    ls_rng rng;
-    ls_error *err;
-    int rc;
-    uint64_t bytes;
-} tf_rw;
-
-static void tf_put(tf_rw *s, const char *name, int64_t rows, int64_t cols, bool normal)
+ * one to add up bytes, one to fill (src/models/random_weights.c). */
+static void tf_put(ls_rw *s, const char *name, int64_t rows, int64_t cols, bool normal)
 {
-    uint64_t n = (uint64_t)rows * (uint64_t)cols * sizeof(float);
-    s->bytes = s->bytes > UINT64_MAX - n ? UINT64_MAX : s->bytes + n;
-    if (!s->w || s->rc)
-        return;
-    ls_tensor t;
-    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, 2, (int64_t[]){rows, cols}, &t,
-                                 s->err)))
-        return;
-    float *d = t.data;
-    const double bound = 1.0 / sqrt((double)cols);
-    for (int64_t i = 0; i < rows * cols; i++)
-        d[i] = normal ? ls_rng_normal(&s->rng)
-                      : (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound);
-    s->rc = ls_tmap_put_ref(s->w, name, &t, s->err);
+    if (normal)
+        ls_rw_normal(s, name, "", 2, (int64_t[]){rows, cols});
+    else
+        ls_rw_put(s, name, "", 2, (int64_t[]){rows, cols}, 1.0 / sqrt((double)cols), 0);
 }
 
-static void tf_attn_weights(tf_rw *s, const tf_cfg *c, const char *prefix)
+static void tf_attn_weights(ls_rw *s, const tf_cfg *c, const char *prefix)
 {
     char k[160];
     const int64_t D = c->d_model, H = c->n_heads;
@@ -641,7 +624,7 @@ static void tf_attn_weights(tf_rw *s, const tf_cfg *c, const char *prefix)
     tf_put(s, k, D, H * c->d_v, false);
 }
 
-static void tf_all_weights(tf_rw *s, const tf_cfg *c)
+static void tf_all_weights(ls_rw *s, const tf_cfg *c)
 {
     char k[160];
     const int64_t D = c->d_model;
@@ -667,14 +650,16 @@ static void tf_all_weights(tf_rw *s, const tf_cfg *c)
 
 static int tf_random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    tf_rw s = {ls_model_weights(m), {seed}, err, LS_OK, 0};
+    ls_rw s;
+    ls_rw_init(&s, ls_model_weights(m), seed, err);
     tf_all_weights(&s, ls_model_cfg(m));
     return s.rc;
 }
 
 static uint64_t tf_random_weights_bytes(const ls_model *m)
 {
-    tf_rw s = {NULL, {0}, NULL, LS_OK, 0};
+    ls_rw s;
+    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
     tf_all_weights(&s, ls_model_cfg(m));
     return s.bytes;
 }

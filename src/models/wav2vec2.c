@@ -69,6 +69,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "random_weights.h"
 
 #define W2V_MAX_CONV 32
 #define W2V_EXTRACTOR_EPS 1e-5 /* torch's GroupNorm / LayerNorm default */
@@ -722,103 +723,33 @@ static int example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
     return rc;
 }
 
-typedef struct rw {
-    ls_tmap *w;
-    ls_rng rng;
-    ls_error *err;
-    int rc;
-    bool dry;        /* only add up `bytes`, allocate nothing */
-    uint64_t bytes;
-} rw;
-
-/* Saturating byte count of a float32 tensor of this shape: what a dry
- * pass adds up, so a config with absurd sizes is refused before anything
- * is allocated. */
-static uint64_t shape_bytes(int ndim, const int64_t *shape)
-{
-    uint64_t n = sizeof(float);
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || (shape[i] > 0 && n > UINT64_MAX / (uint64_t)shape[i]))
-            return UINT64_MAX;
-        n *= (uint64_t)shape[i];
-    }
-    return n;
-}
-
-
-/* U(-bound, bound), PyTorch's default for Linear and Conv weights and
- * biases (bound = 1/sqrt(fan_in)); bound 0 with fill: a constant. */
-static float *rw_put(rw *s, const char *name, int ndim, const int64_t *shape, double bound,
-                     float fill)
-{
-    if (s->rc)
-        return NULL;
-    if (s->dry) {
-        uint64_t b = shape_bytes(ndim, shape);
-        s->bytes = b > UINT64_MAX - s->bytes ? UINT64_MAX : s->bytes + b;
-        return NULL;
-    }
-    ls_tensor t;
-    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, ndim, shape, &t, s->err)))
-        return NULL;
-    float *d = t.data;
-    int64_t n = ls_tensor_numel(&t);
-    for (int64_t i = 0; i < n; i++)
-        d[i] = bound > 0 ? (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound) : fill;
-    if ((s->rc = ls_tmap_put_ref(s->w, name, &t, s->err)))
-        return NULL;
-    return d;
-}
-
-static void rw_linear(rw *s, const char *prefix, int64_t in, int64_t out)
-{
-    char k[256];
-    double bound = 1.0 / sqrt((double)in);
-    snprintf(k, sizeof k, "%s.weight", prefix);
-    rw_put(s, k, 2, (int64_t[]){out, in}, bound, 0);
-    snprintf(k, sizeof k, "%s.bias", prefix);
-    rw_put(s, k, 1, (int64_t[]){out}, bound, 0);
-}
-
-static void rw_norm(rw *s, const char *prefix, int64_t d)
-{
-    char k[256];
-    snprintf(k, sizeof k, "%s.weight", prefix);
-    rw_put(s, k, 1, (int64_t[]){d}, 0, 1.0f);
-    snprintf(k, sizeof k, "%s.bias", prefix);
-    rw_put(s, k, 1, (int64_t[]){d}, 0, 0.0f);
-}
-
-static int rw_fill(const ls_model *m, rw *s_)
+static int rw_fill(const ls_model *m, ls_rw *s_)
 {
     const w2v_cfg *c = ls_model_cfg(m);
-    rw s = *s_;
+    ls_rw s = *s_;
     char k[256];
     int64_t c_in = 1;
     for (int i = 0; i < c->n_conv; i++) {
         const w2v_conv *cv = &c->conv[i];
         double bound = 1.0 / sqrt((double)(c_in * cv->kernel));
-        snprintf(k, sizeof k, "feature_extractor.conv_layers.%d.conv.weight", i);
-        rw_put(&s, k, 3, (int64_t[]){cv->out, c_in, cv->kernel}, bound, 0);
-        if (c->conv_bias) {
-            snprintf(k, sizeof k, "feature_extractor.conv_layers.%d.conv.bias", i);
-            rw_put(&s, k, 1, (int64_t[]){cv->out}, bound, 0);
-        }
+        snprintf(k, sizeof k, "feature_extractor.conv_layers.%d.conv", i);
+        ls_rw_put(&s, k, "weight", 3, (int64_t[]){cv->out, c_in, cv->kernel}, bound, 0);
+        if (c->conv_bias)
+            ls_rw_put(&s, k, "bias", 1, (int64_t[]){cv->out}, bound, 0);
         if (!c->group_norm || i == 0) {
             snprintf(k, sizeof k, "feature_extractor.conv_layers.%d.layer_norm", i);
-            rw_norm(&s, k, cv->out);
+            ls_rw_norm(&s, k, cv->out);
         }
         c_in = cv->out;
     }
     const int64_t E = c->embed, K = c->pos_kernel, G = c->pos_groups;
-    rw_norm(&s, "encoder.feature_projection.layer_norm", c_in);
-    rw_linear(&s, "encoder.feature_projection.projection", c_in, E);
+    ls_rw_norm(&s, "encoder.feature_projection.layer_norm", c_in);
+    ls_rw_linear(&s, "encoder.feature_projection.projection", c_in, E, true);
     /* weight_norm starts from the conv's own init with g = ||v|| per tap */
     double bound = 1.0 / sqrt((double)(E / G * K));
-    const float *v = rw_put(&s, "encoder.transformer.pos_conv_embed.conv.weight_v", 3,
-                            (int64_t[]){E, E / G, K}, bound, 0);
-    float *g = rw_put(&s, "encoder.transformer.pos_conv_embed.conv.weight_g", 3,
-                      (int64_t[]){1, 1, K}, 0, 0.0f);
+    const char *pc = "encoder.transformer.pos_conv_embed.conv";
+    const float *v = ls_rw_put(&s, pc, "weight_v", 3, (int64_t[]){E, E / G, K}, bound, 0);
+    float *g = ls_rw_put(&s, pc, "weight_g", 3, (int64_t[]){1, 1, K}, 0, 0.0f);
     if (v && g)
         for (int64_t j = 0; j < K; j++) {
             double ss = 0;
@@ -826,42 +757,44 @@ static int rw_fill(const ls_model *m, rw *s_)
                 ss += (double)v[i * K + j] * v[i * K + j];
             g[j] = (float)sqrt(ss);
         }
-    rw_put(&s, "encoder.transformer.pos_conv_embed.conv.bias", 1, (int64_t[]){E}, bound, 0);
-    rw_norm(&s, "encoder.transformer.layer_norm", E);
+    ls_rw_put(&s, pc, "bias", 1, (int64_t[]){E}, bound, 0);
+    ls_rw_norm(&s, "encoder.transformer.layer_norm", E);
     static const char *const proj[] = {"k_proj", "v_proj", "q_proj", "out_proj"};
     for (int64_t l = 0; l < c->layers; l++) {
         char p[128];
         for (int j = 0; j < 4; j++) {
             snprintf(p, sizeof p, "encoder.transformer.layers.%lld.attention.%s", (long long)l,
                      proj[j]);
-            rw_linear(&s, p, E, E);
+            ls_rw_linear(&s, p, E, E, true);
         }
         snprintf(p, sizeof p, "encoder.transformer.layers.%lld.layer_norm", (long long)l);
-        rw_norm(&s, p, E);
+        ls_rw_norm(&s, p, E);
         snprintf(p, sizeof p, "encoder.transformer.layers.%lld.feed_forward.intermediate_dense",
                  (long long)l);
-        rw_linear(&s, p, E, c->ff);
+        ls_rw_linear(&s, p, E, c->ff, true);
         snprintf(p, sizeof p, "encoder.transformer.layers.%lld.feed_forward.output_dense",
                  (long long)l);
-        rw_linear(&s, p, c->ff, E);
+        ls_rw_linear(&s, p, c->ff, E, true);
         snprintf(p, sizeof p, "encoder.transformer.layers.%lld.final_layer_norm", (long long)l);
-        rw_norm(&s, p, E);
+        ls_rw_norm(&s, p, E);
     }
     if (c->aux_num_out > 0)
-        rw_linear(&s, "aux", E, c->aux_num_out);
+        ls_rw_linear(&s, "aux", E, c->aux_num_out, true);
     *s_ = s;
     return s.rc;
 }
 
 static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    rw s = {ls_model_weights(m), {seed}, err, LS_OK, false, 0};
+    ls_rw s;
+    ls_rw_init(&s, ls_model_weights(m), seed, err);
     return rw_fill(m, &s);
 }
 
 static uint64_t random_weights_bytes(const ls_model *m)
 {
-    rw s = {NULL, {0}, NULL, LS_OK, true, 0};
+    ls_rw s;
+    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
     rw_fill(m, &s);
     return s.bytes;
 }
