@@ -199,7 +199,9 @@ int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_er
          * -Wformat-truncation quiet */
         if (snprintf(m->note, sizeof m->note, "weights from %s", wpath) >= (int)sizeof m->note)
             m->note[sizeof m->note - 2] = '~';
-    } else if (m->arch->random_weights) {
+    } else if (m->arch->random_weights && ls_json_at(m->config, "random_weights_seed")) {
+        /* only on request: a trained model whose weights file is missing
+         * must not quietly run on random numbers */
         int64_t seed = 0;
         rc = ls_json_int_opt(m->config, "random_weights_seed", m->config_path, 0, INT64_MAX, 0,
                              &seed, err);
@@ -235,8 +237,10 @@ int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_er
         ls_arena_set_limit(ls_tmap_arena(m->weights), 0);
         snprintf(m->note, sizeof m->note, "random weights, seed %lld", (long long)seed);
     } else {
-        rc = ls_error_set(err, LS_ERR_MISSING, "%s: no weights.safetensors in the model directory",
-                          dir);
+        rc = ls_error_set(err, LS_ERR_MISSING, "%s: no weights.safetensors in the model directory%s",
+                          dir, m->arch->random_weights
+                                   ? " (for seeded random weights, put \"random_weights_seed\": N in config.json)"
+                                   : "");
         goto fail;
     }
     *out = m;
