@@ -639,11 +639,13 @@ static int conv1d_mod(ls_graph *g, const char *name, int x, int64_t in, int64_t 
 /* ConvolutionModule on x [B,T,D]; pad is [B,1,T] True = padded frame.
  *   [B,T,D] -> [B,D,T] -> zero pad -> pw1 [B,2I,T] -> GLU [B,I,T]
  *   -> depthwise K -> norm -> act -> pw2 [B,D,T] -> zero pad -> [B,T,D] */
-static int conv_module(ls_graph *g, const conformer_cfg *c, int x, int pad, int64_t B)
+static int conv_module(ls_graph *g, const conformer_cfg *c, int x, int pad, int64_t B,
+                       int *x_zeroed)
 {
     const int64_t D = c->output_size, I = c->conv_inner_factor * D / 2, K = c->kernel;
     enter(g, "conv_module");
     int y = ls_g_masked_fill(g, ls_g_transpose(g, x, 1, 2, NULL), pad, 0.0f, NULL);
+    *x_zeroed = y;
     int64_t dw_pad = (K - 1) / 2;
     int cache = -1;
     ls_op_params p;
@@ -723,7 +725,14 @@ static int encoder_layer(ls_graph *g, const conformer_cfg *c, int64_t l, int x, 
     int cache = -1;
     if (c->use_cnn) {
         y = pre ? layer_norm(g, "norm_conv", x, D, eps) : x;
-        y = conv_module(g, c, y, pad, B);
+        int zeroed;
+        y = conv_module(g, c, y, pad, B, &zeroed);
+        /* WeNet zeroes the padded frames with masked_fill_ on a transposed
+         * view of the module's input, in place: without normalize_before
+         * that input is the residual itself, whose padded frames are then
+         * zero in the sum below (they never reach valid frames) */
+        if (!pre)
+            x = ls_g_transpose(g, zeroed, 1, 2, NULL);
         if (c->causal && c->kernel > 1 && ls_graph_ok(g)) {
             char full[512];
             snprintf(full, sizeof full, "%s.conv_module.1", ls_graph_scope(g));

@@ -330,6 +330,59 @@ static void test_variants(void **state)
     run_variant(SMALL ", \"rel_shift\": true, \"attention_heads\": 4", 90, true);
 }
 
+/* WeNet's ConvolutionModule zeroes the padded frames in place on a view of
+ * its input.  Without normalize_before that input is the residual itself,
+ * so at padded frames norm_conv sees 0 + 0 and gives its bias; the padded
+ * frames of norm_mha (the conv input) are not zero.  Found by
+ * tools/compare_wenet_dims.py against WeNet. */
+static void test_post_norm_padding(void **state)
+{
+    (void)state;
+    tmpdir d;
+    write_config(&d, SMALL ", \"normalize_before\": false");
+    ls_model *m = load(d.path);
+    ls_tmap *example;
+    ls_graph *g0 = build_example(m, &example);
+    ls_graph_free(g0);
+    ls_tmap *inputs = padded_pair(example);
+    ls_tmap_free(example);
+    ls_graph *g = NULL;
+    ls_error err = {0};
+    assert_int_equal(ls_model_build(m, inputs, NULL, &g, &err), LS_OK);
+    ls_exec *ex = NULL;
+    assert_int_equal(ls_exec_new(g, NULL, &ex, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(ex, inputs, &err), LS_OK);
+    assert_int_equal(ls_exec_run(ex, &err), LS_OK);
+    const ls_tensor *mk = ls_exec_out(ex, ls_graph_find(g, "output.1"));
+    const ls_tensor *bias = ls_tmap_get(ls_graph_weights(g), "encoders.1.norm_conv.bias");
+    const ls_tensor *nc = ls_exec_out(ex, ls_graph_find(g, "encoders.1.norm_conv"));
+    const ls_tensor *nm = ls_exec_out(ex, ls_graph_find(g, "encoders.1.norm_mha"));
+    assert_non_null(mk);
+    assert_non_null(bias);
+    assert_non_null(nc);
+    assert_non_null(nm);
+    const int64_t T = nc->shape[1], D = nc->shape[2];
+    int padded = 0;
+    for (int64_t t = 0; t < T; t++) {
+        if (ls_tensor_get(mk, (int64_t[]){1, 0, t}) != 0)
+            continue;
+        padded++;
+        double nm_abs = 0;
+        for (int64_t c = 0; c < D; c++) {
+            assert_float_equal(ls_tensor_get(nc, (int64_t[]){1, t, c}),
+                               ls_tensor_get_flat(bias, c), 1e-6);
+            nm_abs += fabs(ls_tensor_get(nm, (int64_t[]){1, t, c}));
+        }
+        assert_true(nm_abs > 1e-3);
+    }
+    assert_true(padded >= 2);
+    ls_exec_free(ex);
+    ls_graph_free(g);
+    ls_tmap_free(inputs);
+    ls_model_free(m);
+    remove_dir(&d);
+}
+
 /* Transformer-XL's shift, checked against its definition on the same
  * unshifted product: out[i][j] = padded[T + i*T + j] where
  * padded[r*(T+1) + c] = c ? bd[r][c-1] : 0. */
@@ -474,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_article),
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_rel_shift),
+        cmocka_unit_test(test_post_norm_padding),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_input_errors),
     };
