@@ -1,7 +1,8 @@
 /* libFuzzer target: bytes as a lesson file (ls_lesson_parse, no temp
  * file).  A lesson that parses is then checked against the toy
  * Transformer the bundled lessons use (data/toy_transformer_trained, its
- * inputs), whatever model it names: every point is looked up
+ * inputs), whatever model it names, up to its first step with a "run"
+ * switch (the parser still reads every step): every point is looked up
  * (ls_lesson_check_points), every text expanded into a roomy and a tiny
  * buffer, and every question solved on the live run (a direction
  * question edits a tensor, reruns, restores) and checked against the
@@ -42,7 +43,9 @@ static void expand(const ls_ltext *t, const ls_graph *g)
 
 static void walk(const ls_lesson *L, ls_lesson_run *run)
 {
-    for (int i = 0; i < L->n_steps; i++) {
+    /* the steps before the first "run" switch: the others look at runs
+     * of other models, which would make one input cost seconds */
+    for (int i = 0; i < L->n_steps && ls_lesson_run_start(L, i) == 0; i++) {
         const ls_lesson_step *s = &L->steps[i];
         expand(&s->text, run->g);
         if (!s->q.kind)
