@@ -193,37 +193,78 @@ static void test_text_round_trip(void **state)
 /* diff: a reference with a planted fault (a wrong scale in one attention's
  * scores; one flipped mask cell), every later op computed from it.  diff of
  * a clean run names the planted op LOCAL and the ops after it inherited. */
-static void planted(const char *node_name, double scale, const char *want_local)
+
+/* The teacher-forced run of transformer_small on its fixture inputs. */
+static void teacher_run(run *r)
 {
-    run bad;
-    start(&bad, "transformer_small");
-    ls_tmap_free(bad.in);
+    start(r, "transformer_small");
+    ls_tmap_free(r->in);
     char dir[512];
     ls_golden_path("transformer_small/inputs", dir, sizeof dir);
-    assert_int_equal(ls_npy_load_dir(dir, &bad.in, NULL), LS_OK);
-    go(&bad, "teacher");
-    int node = ls_graph_find(bad.g, node_name);
-    assert_true(node >= 0);
-    ls_tensor *t = ls_exec_edit(bad.ex, node, NULL);
-    assert_non_null(t);
-    for (int64_t i = 0; i < ls_tensor_numel(t); i++)
-        ls_tensor_set_flat(t, i, ls_tensor_get_flat(t, i) * scale);
-    assert_int_equal(ls_exec_rerun(bad.ex, node, NULL), LS_OK);
-    ls_tmap *ref = ls_tmap_new("planted");
+    assert_int_equal(ls_npy_load_dir(dir, &r->in, NULL), LS_OK);
+    go(r, "teacher");
+}
+
+/* plant edits one tensor of a finished run and reruns downstream */
+typedef void (*plant_fn)(run *bad, const void *arg);
+
+/* *ref: every point of a run with plant's fault; *d: the diff of the
+ * clean run r (left running for the caller, with r.g naming d's rows). */
+static void diff_planted(plant_fn plant, const void *arg, run *r, ls_tmap **ref, ls_diff **d)
+{
+    run bad;
+    teacher_run(&bad);
+    plant(&bad, arg);
+    *ref = ls_tmap_new("planted");
     for (int i = 0; i < ls_graph_n_nodes(bad.g); i++)
         if (ls_node_is_point(ls_graph_node(bad.g, i)))
-            ls_tmap_put(ref, ls_graph_node(bad.g, i)->name, ls_exec_out(bad.ex, i), NULL);
+            ls_tmap_put(*ref, ls_graph_node(bad.g, i)->name, ls_exec_out(bad.ex, i), NULL);
     stop(&bad);
+    teacher_run(r);
+    assert_int_equal(ls_diff_run(r->ex, *ref, &(ls_cmp_opts){1e-5, 1e-4}, d, NULL), LS_OK);
+    assert_true((*d)->first_local >= 0);
+}
 
+typedef struct scale_plant {
+    const char *node;
+    double scale;
+} scale_plant;
+
+static void plant_scale(run *bad, const void *arg)
+{
+    const scale_plant *p = arg;
+    int node = ls_graph_find(bad->g, p->node);
+    assert_true(node >= 0);
+    ls_tensor *t = ls_exec_edit(bad->ex, node, NULL);
+    assert_non_null(t);
+    for (int64_t i = 0; i < ls_tensor_numel(t); i++)
+        ls_tensor_set_flat(t, i, ls_tensor_get_flat(t, i) * p->scale);
+    assert_int_equal(ls_exec_rerun(bad->ex, node, NULL), LS_OK);
+}
+
+/* unmask one padded source position: mask[0,0,4] */
+static void plant_unmask(run *bad, const void *mask_name)
+{
+    int node = ls_graph_find(bad->g, mask_name);
+    assert_true(node >= 0);
+    /* the [B,S,S] mask repeats one row per query: edit the [B,S] pad flags */
+    int storage = ls_exec_storage_node(bad->ex, node);
+    ls_tensor *flags = ls_exec_edit(bad->ex, storage, NULL);
+    assert_non_null(flags);
+    assert_int_equal((int)ls_tensor_get_flat(flags, 4), 1); /* "P" is masked */
+    ls_tensor_set_flat(flags, 4, 0);
+    assert_int_equal(ls_exec_rerun(bad->ex, storage, NULL), LS_OK);
+}
+
+static void test_diff_wrong_scale(void **state)
+{
+    (void)state;
+    const scale_plant p = {"decoder.layers.0.dec_enc_attn.scores", 1.25};
     run r;
-    start(&r, "transformer_small");
-    ls_tmap_free(r.in);
-    assert_int_equal(ls_npy_load_dir(dir, &r.in, NULL), LS_OK);
-    go(&r, "teacher");
+    ls_tmap *ref;
     ls_diff *d;
-    assert_int_equal(ls_diff_run(r.ex, ref, &(ls_cmp_opts){1e-5, 1e-4}, &d, NULL), LS_OK);
-    assert_true(d->first_local >= 0);
-    assert_string_equal(ls_graph_node(r.g, d->rows[d->first_local].node)->name, want_local);
+    diff_planted(plant_scale, &p, &r, &ref, &d);
+    assert_string_equal(ls_graph_node(r.g, d->rows[d->first_local].node)->name, p.node);
     int local = 0, inherited = 0;
     for (int i = 0; i < d->n; i++) {
         if (d->rows[i].verdict == LS_DIFF_LOCAL)
@@ -242,48 +283,14 @@ static void planted(const char *node_name, double scale, const char *want_local)
     stop(&r);
 }
 
-static void test_diff_wrong_scale(void **state)
-{
-    (void)state;
-    planted("decoder.layers.0.dec_enc_attn.scores", 1.25,
-            "decoder.layers.0.dec_enc_attn.scores");
-}
-
 static void test_diff_wrong_mask_cell(void **state)
 {
     (void)state;
-    /* unmask one padded source position: encoder.enc_self_attn_mask[0,0,4] */
-    run bad;
-    start(&bad, "transformer_small");
-    ls_tmap_free(bad.in);
-    char dir[512];
-    ls_golden_path("transformer_small/inputs", dir, sizeof dir);
-    assert_int_equal(ls_npy_load_dir(dir, &bad.in, NULL), LS_OK);
-    go(&bad, "teacher");
     const char *mask_name = "encoder.enc_self_attn_mask";
-    int node = ls_graph_find(bad.g, mask_name);
-    assert_true(node >= 0);
-    /* the [B,S,S] mask repeats one row per query: edit the [B,S] pad flags */
-    int storage = ls_exec_storage_node(bad.ex, node);
-    ls_tensor *flags = ls_exec_edit(bad.ex, storage, NULL);
-    assert_non_null(flags);
-    assert_int_equal((int)ls_tensor_get_flat(flags, 4), 1); /* "P" is masked */
-    ls_tensor_set_flat(flags, 4, 0);
-    assert_int_equal(ls_exec_rerun(bad.ex, storage, NULL), LS_OK);
-    ls_tmap *ref = ls_tmap_new("planted");
-    for (int i = 0; i < ls_graph_n_nodes(bad.g); i++)
-        if (ls_node_is_point(ls_graph_node(bad.g, i)))
-            ls_tmap_put(ref, ls_graph_node(bad.g, i)->name, ls_exec_out(bad.ex, i), NULL);
-    stop(&bad);
-
     run r;
-    start(&r, "transformer_small");
-    ls_tmap_free(r.in);
-    assert_int_equal(ls_npy_load_dir(dir, &r.in, NULL), LS_OK);
-    go(&r, "teacher");
+    ls_tmap *ref;
     ls_diff *d;
-    assert_int_equal(ls_diff_run(r.ex, ref, &(ls_cmp_opts){1e-5, 1e-4}, &d, NULL), LS_OK);
-    assert_true(d->first_local >= 0);
+    diff_planted(plant_unmask, mask_name, &r, &ref, &d);
     assert_string_equal(ls_graph_node(r.g, d->rows[d->first_local].node)->name, mask_name);
     for (int i = 0; i < d->n; i++) {
         const char *n = ls_graph_node(r.g, d->rows[i].node)->name;
