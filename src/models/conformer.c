@@ -364,7 +364,8 @@ static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
         declare_linear(g, "linear_q", D, D, c->q_bias);
         declare_linear(g, "linear_k", D, D, c->k_bias);
         declare_linear(g, "linear_v", D, D, c->v_bias);
-        declare_linear(g, "linear_out", D, D, true);
+        /* WeNet gives linear_out query_bias's bias switch */
+        declare_linear(g, "linear_out", D, D, c->q_bias);
         declare_dropout(g, "dropout", c->att_dropout_rate);
         declare_linear(g, "linear_pos", D, D, false);
         ls_graph_end(g, -1);
@@ -607,7 +608,7 @@ static int self_attn(ls_graph *g, const conformer_cfg *c, int x, int pos_emb, in
         snprintf(name, sizeof name, "%s.attn", ls_graph_scope(g));
         dropout(g, "dropout", ls_graph_find(g, name));
     }
-    int y = linear(g, "linear_out", ctx, D, D, true);
+    int y = linear(g, "linear_out", ctx, D, D, c->q_bias);
     ls_graph_alias(g, k, "1.0");
     ls_graph_alias(g, v, "1.1");
     *k_out = k;
@@ -952,7 +953,7 @@ static int rw_fill(const ls_model *m, ls_rw *s_)
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_v", (long long)l);
         ls_rw_linear(&s, p, D, D, c->v_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_out", (long long)l);
-        ls_rw_linear(&s, p, D, D, true);
+        ls_rw_linear(&s, p, D, D, c->q_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_pos", (long long)l);
         ls_rw_linear(&s, p, D, D, false);
         /* xavier_uniform_ on [H, d_k]: fan_in d_k, fan_out H */

@@ -383,6 +383,44 @@ static void test_post_norm_padding(void **state)
     remove_dir(&d);
 }
 
+/* Which bias tensors the model asks for: WeNet builds linear_out with
+ * query_bias's switch (nn.Linear(inner_dim, n_feat, bias=query_bias)), so
+ * a checkpoint made with query_bias false has no linear_out.bias.  Found by
+ * tools/compare_wenet_dims.py against WeNet. */
+static void expect_biases(const char *conf, const char *const *have, const char *const *lack)
+{
+    tmpdir d;
+    write_config(&d, conf);
+    ls_model *m = load(d.path);
+    ls_tmap *inputs;
+    ls_graph *g = build_example(m, &inputs);
+    const ls_tmap *w = ls_graph_weights(g);
+    for (const char *const *k = have; *k; k++)
+        if (!ls_tmap_get(w, *k))
+            fail_msg("%s: no weight '%s'", conf, *k);
+    for (const char *const *k = lack; *k; k++)
+        if (ls_tmap_get(w, *k))
+            fail_msg("%s: unexpected weight '%s'", conf, *k);
+    ls_graph_free(g);
+    ls_tmap_free(inputs);
+    ls_model_free(m);
+    remove_dir(&d);
+}
+
+static void test_bias_switches(void **state)
+{
+    (void)state;
+    const char *const out_b = "encoders.0.self_attn.linear_out.bias";
+    expect_biases(SMALL ", \"query_bias\": false",
+                  (const char *const[]){"encoders.0.self_attn.linear_k.bias",
+                                        "encoders.0.self_attn.linear_v.bias", NULL},
+                  (const char *const[]){"encoders.0.self_attn.linear_q.bias", out_b, NULL});
+    expect_biases(SMALL ", \"key_bias\": false, \"value_bias\": false",
+                  (const char *const[]){"encoders.0.self_attn.linear_q.bias", out_b, NULL},
+                  (const char *const[]){"encoders.0.self_attn.linear_k.bias",
+                                        "encoders.0.self_attn.linear_v.bias", NULL});
+}
+
 /* Transformer-XL's shift, checked against its definition on the same
  * unshifted product: out[i][j] = padded[T + i*T + j] where
  * padded[r*(T+1) + c] = c ? bd[r][c-1] : 0. */
@@ -528,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_rel_shift),
         cmocka_unit_test(test_post_norm_padding),
+        cmocka_unit_test(test_bias_switches),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_input_errors),
     };
