@@ -25,6 +25,8 @@
 #include "layerstep/model.h"
 #include "layerstep/npy.h"
 
+#include "tmpdir.h"
+
 /* ---- helpers ---- */
 
 typedef struct fx {
@@ -35,9 +37,7 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/ls_test_audio.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir))
+    if (!f || test_tmpdir_make(f->dir, sizeof f->dir, "audio"))
         return -1;
     f->a = ls_arena_new(1 << 20);
     *state = f;
@@ -47,19 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    DIR *d = opendir(f->dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            char p[600];
-            snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    test_tmpdir_remove(f->dir);
     ls_arena_free(f->a);
     free(f);
     return 0;

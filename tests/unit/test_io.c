@@ -26,6 +26,8 @@
 #include "layerstep/tensor.h"
 #include "layerstep/tmap.h"
 
+#include "tmpdir.h"
+
 /* ---- helpers ---- */
 
 typedef struct fx {
@@ -35,39 +37,16 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/ls_test_io.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir))
+    if (!f || test_tmpdir_make(f->dir, sizeof f->dir, "io"))
         return -1;
     *state = f;
     return 0;
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static int teardown(void **state)
 {
     fx *f = *state;
-    remove_tree(f->dir);
+    test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
