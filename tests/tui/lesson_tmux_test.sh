@@ -6,33 +6,9 @@
 #   lesson_tmux_test.sh LAYERSTEP_BINARY
 set -u
 BIN=$1
-SOCK=ls_lesson_test_$$
-TMP=$(mktemp -d)
-T="tmux -L $SOCK -f /dev/null"
-FAILS=0
+. "$(dirname "$0")/lib.sh" lesson
 export XDG_STATE_HOME=$TMP/state
 
-cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
-# A session that lives for the whole test keeps the tmux server up: when
-# the last session is killed the server exits, and a new-session racing
-# with that shutdown fails with "server exited unexpectedly".
-$T new-session -d -s keepalive "sleep 3600" || { echo "tmux cannot start"; exit 1; }
-
-fail() { echo "FAIL: $*"; echo "---- screen ----"; screen; echo "----------------"; FAILS=$((FAILS + 1)); }
-ok() { echo "ok: $*"; }
-screen() { $T capture-pane -p -t main 2>/dev/null; }
-wait_for() {
-    local i n=$(( ${2:-10} * 10 ))
-    for ((i = 0; i < n; i++)); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-expect() { if wait_for "$1" "${3:-10}"; then ok "$2"; else fail "$2 (no '$1' on screen)"; fi; }
-keys() { $T send-keys -t main "$@"; sleep 0.15; }
 start() {
     $T kill-session -t main 2>/dev/null
     printf '%q ' "$BIN" lesson "$@" > "$TMP/cmd"
