@@ -808,7 +808,8 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
             return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: '%s' has no dim %d", L->path, i + 1,
                                 s->q.of, s->q.dim);
         /* the edit writes at its index: a cell outside the tensor would
-         * write outside it (found by fuzz_lesson) */
+         * write outside it (found writing fuzz_lesson's seeds; ASan cannot see a
+         * write that stays inside the arena) */
         int en = s->act.kind == LS_ACT_EDIT ? ls_graph_find(g, s->act.point) : -1;
         if (en >= 0 && !index_inside(&ls_graph_node(g, en)->out, s->act.n_index, s->act.index))
             return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: edit index is not a cell of '%s' (%d dims)",
