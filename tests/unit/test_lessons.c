@@ -308,7 +308,7 @@ static void test_errors_name_file_and_step(void **state)
 /* A lesson parsed from memory (not NUL-terminated) whose edit names a
  * cell outside its tensor is refused before anything is written: by the
  * point check and by solve (which `lesson --answers` calls without it).
- * Found by fuzz_lesson: the edit wrote outside the mask. */
+ * Found writing fuzz_lesson's seeds: the edit wrote outside the mask. */
 static void test_parse_and_hostile_edit(void **state)
 {
     (void)state;
