@@ -1023,6 +1023,18 @@ static bool module_files(ls_tui *a, char *args, char **names, char **files, int 
     return true;
 }
 
+/* A lesson's "run" switch may have put its own model on the axis labels
+ * (lesson_use_run); the main run, and modules cut from it, label with the
+ * main run's model again. */
+static void main_labels(ls_tui *a)
+{
+    if (!a->les.run)
+        return;
+    a->model = a->les.model0;
+    a->inputs = a->les.inputs0;
+    a->arch = a->model ? ls_model_arch(a->model) : NULL;
+}
+
 static void module_run(ls_tui *a, const char *path_arg)
 {
     tui_run *main_run = &a->runs[0];
@@ -1112,6 +1124,7 @@ static void module_run(ls_tui *a, const char *path_arg)
         run_free(&a->runs[1]);
     a->runs[1] = nr;
     a->cur = 1;
+    main_labels(a);
     a->maskmemo.valid = false;
     a->heat.valid = false;
     a->row = a->col = a->grid_top = a->grid_left = 0;
@@ -1133,6 +1146,7 @@ static void module_back(ls_tui *a)
     }
     run_free(&a->runs[1]);
     a->cur = 0;
+    main_labels(a);
     a->maskmemo.valid = false;
     a->heat.valid = false;
     say(a, false, "back in the main run");

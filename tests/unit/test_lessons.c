@@ -589,7 +589,8 @@ static void test_run_switch_tui(void **state)
         "{\"point\":\"kpm.attn\",\"run\":{\"model\":\"mha_small\"},\"text\":" T2 "},"
         "{\"point\":\"encoders.0.self_attn.scores\",\"run\":{\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},"
         "\"module\":\"encoders.0.self_attn\",\"random_inputs\":3},\"text\":" T2 "},"
-        "{\"point\":\"query\",\"text\":" T2 "}]}";
+        "{\"point\":\"query\",\"text\":" T2 "},"
+        "{\"point\":\"encoders.0.self_attn.attn\",\"text\":" T2 "}]}";
     ls_lesson *L;
     ls_error err = {0};
     assert_int_equal(ls_lesson_parse(text, sizeof text - 1, "mem/08_t.json", &L, &err), LS_OK);
@@ -617,11 +618,28 @@ static void test_run_switch_tui(void **state)
         assert_int_equal(st.selected, node);
         assert_true(ls_exec_computed(ls_tui_exec(app), node));
         assert_int_equal(st.in_module_run, i > 0);
-        ls_tui_feed(app, 'n');
+        if (i < 3)
+            ls_tui_feed(app, 'n');
     }
     assert_ptr_equal(seen[0], run.g);
     assert_ptr_not_equal(seen[1], run.g);
     assert_ptr_equal(seen[2], seen[3]);  /* one run for the stretch */
+    /* :main leaves the switched run for the main one; step 5, in the same
+     * stretch, puts that run back (kept, not reopened) */
+    const char *cmd = ":main";
+    for (const char *c = cmd; *c; c++)
+        ls_tui_feed(app, *c);
+    ls_tui_feed(app, LS_KEY_ENTER);
+    ls_tui_state st;
+    ls_tui_get_state(app, &st);
+    assert_false(st.in_module_run);
+    assert_ptr_equal(ls_tui_graph(app), run.g);
+    ls_tui_feed(app, 'n');
+    ls_tui_get_state(app, &st);
+    assert_int_equal(st.lesson_step, 4);
+    assert_true(st.in_module_run);
+    assert_ptr_equal(ls_tui_graph(app), seen[3]);
+    assert_int_equal(st.selected, ls_graph_find(seen[3], "encoders.0.self_attn.attn"));
     ls_tui_free(app);
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
