@@ -75,6 +75,33 @@ static int mha_parse(ls_model *m, ls_error *err)
         (rc = ls_json_bool_opt(c, "kwargs.bias", f, true, &cfg->bias, err)) ||
         (rc = ls_json_bool_opt(c, "kwargs.batch_first", f, true, &batch_first, err)))
         goto fail;
+    /* torch's other switches change the math (an extra key, separate
+     * projections): refused, not ignored, so such a model cannot run wrong */
+    bool bias_kv = false, zero_attn = false;
+    if ((rc = ls_json_bool_opt(c, "kwargs.add_bias_kv", f, false, &bias_kv, err)) ||
+        (rc = ls_json_bool_opt(c, "kwargs.add_zero_attn", f, false, &zero_attn, err)))
+        goto fail;
+    if (bias_kv || zero_attn) {
+        rc = ls_error_set(err, LS_ERR_RANGE, "%s: 'kwargs.%s' = true is not supported", f,
+                          bias_kv ? "add_bias_kv" : "add_zero_attn");
+        goto fail;
+    }
+    static const char *const KVDIM[] = {"kwargs.kdim", "kwargs.vdim"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = ls_json_at(c, KVDIM[i]);
+        int64_t dim;
+        if (!v || cJSON_IsNull(v))
+            continue;
+        if ((rc = ls_json_int(c, KVDIM[i], f, 1, 1 << 16, &dim, err)))
+            goto fail;
+        if (dim != cfg->embed_dim) {
+            rc = ls_error_set(err, LS_ERR_RANGE,
+                              "%s: '%s' = %lld is not supported (only null or embed_dim %lld: "
+                              "one packed in_proj_weight)",
+                              f, KVDIM[i], (long long)dim, (long long)cfg->embed_dim);
+            goto fail;
+        }
+    }
     if (cfg->embed_dim % cfg->num_heads) {
         rc = ls_error_set(err, LS_ERR_RANGE,
                           "%s: 'kwargs.embed_dim' (%lld) must be divisible by 'kwargs.num_heads' (%lld)",
