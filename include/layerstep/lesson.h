@@ -152,6 +152,7 @@ typedef struct ls_lesson_run {
     char data_dir[512];      /* how it was opened, to open the next one */
     ls_exec_opts eo;
     bool has_eo;
+    bool borrowed;           /* m belongs to someone else (open_shared) */
 } ls_lesson_run;
 /* The run of step 0 (the lesson's model and input, or step 0's "run"). */
 int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
@@ -159,9 +160,15 @@ int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_o
 /* The run step `step` looks at; eo may be NULL (defaults). */
 int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
                           const ls_exec_opts *eo, ls_lesson_run *run, ls_error *err);
+/* The same, borrowing `share` (not copied, must outlive run) when the run
+ * needs that model directory, instead of loading its weights again. */
+int ls_lesson_run_open_shared(const ls_lesson *L, int step, const char *data_dir,
+                              const ls_exec_opts *eo, const ls_model *share, ls_lesson_run *run,
+                              ls_error *err);
 /* Makes run the one step `step` looks at: nothing if it already is, else
- * closes it and opens that one (same data dir and executor options).  On
- * failure run is closed. */
+ * closes it and opens that one (same data dir and executor options; the
+ * model is kept if the new run uses the same directory).  On failure run
+ * is closed. */
 int ls_lesson_run_switch(const ls_lesson *L, int step, ls_lesson_run *run, ls_error *err);
 /* The step whose "run" step `step` uses: the last step <= step with a
  * "run", or 0 (the lesson's own run).  Steps with the same start share

@@ -522,7 +522,8 @@ void ls_lesson_run_close(ls_lesson_run *r)
     ls_exec_free(r->ex);
     ls_graph_free(r->g);
     ls_tmap_free(r->in);
-    ls_model_free(r->m);
+    if (!r->borrowed)
+        ls_model_free(r->m);
     memset(r, 0, sizeof *r);
 }
 
@@ -641,8 +642,13 @@ static int module_real_inputs(ls_lesson_run *r, const ls_graph *full, const ls_e
     return LS_OK;
 }
 
-int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
-                          const ls_exec_opts *eo, ls_lesson_run *r, ls_error *err)
+/* Opens the run of `step`.  `reuse` (may be NULL) is a loaded model: when
+ * the run needs that directory it is used instead of loading the weights
+ * again (a copy of the article Conformer's random weights is 0.3 GiB),
+ * owned by the run if `own` (else borrowed), and freed here if `own` and
+ * not needed. */
+static int open_run(const ls_lesson *L, int step, const char *data_dir, const ls_exec_opts *eo,
+                    ls_model *reuse, bool own, ls_lesson_run *r, ls_error *err)
 {
     memset(r, 0, sizeof *r);
     r->start = ls_lesson_run_start(L, step);
@@ -668,8 +674,16 @@ int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
                           data_dir);
         goto fail;
     }
-    if ((rc = ls_model_load(r->model_dir, &r->m, err)))
+    if (reuse && !strcmp(ls_model_dir(reuse), r->model_dir)) {
+        r->m = reuse;
+        r->borrowed = !own;
+        reuse = NULL;
+    } else if ((rc = ls_model_load(r->model_dir, &r->m, err))) {
         goto fail;
+    }
+    if (reuse && own)
+        ls_model_free(reuse);
+    reuse = NULL;
     char path[700];
     if (sp.dir) {
         snprintf(path, sizeof path, "%s/%s", r->model_dir, sp.dir);
@@ -716,6 +730,8 @@ int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
     ls_graph_free(full);
     return LS_OK;
 fail:
+    if (reuse && own)
+        ls_model_free(reuse);
     ls_exec_free(fex);
     ls_graph_free(full);
     if (L->steps[r->start].run)
@@ -724,6 +740,20 @@ fail:
         ls_error_prefix(err, "%s", L->path);
     ls_lesson_run_close(r);
     return rc ? rc : LS_ERR_INTERNAL;
+}
+
+int ls_lesson_run_open_at(const ls_lesson *L, int step, const char *data_dir,
+                          const ls_exec_opts *eo, ls_lesson_run *r, ls_error *err)
+{
+    return open_run(L, step, data_dir, eo, NULL, false, r, err);
+}
+
+int ls_lesson_run_open_shared(const ls_lesson *L, int step, const char *data_dir,
+                              const ls_exec_opts *eo, const ls_model *share, ls_lesson_run *r,
+                              ls_error *err)
+{
+    /* borrowed, never written: builds only read the model */
+    return open_run(L, step, data_dir, eo, (ls_model *)share, false, r, err);
 }
 
 int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
@@ -740,8 +770,12 @@ int ls_lesson_run_switch(const ls_lesson *L, int step, ls_lesson_run *r, ls_erro
     snprintf(dir, sizeof dir, "%s", r->data_dir);
     ls_exec_opts eo = r->eo;
     bool has_eo = r->has_eo;
+    /* the model goes on to the next run if it needs the same one */
+    ls_model *m = r->m;
+    bool borrowed = r->borrowed;
+    r->m = NULL;
     ls_lesson_run_close(r);
-    return ls_lesson_run_open_at(L, step, dir, has_eo ? &eo : NULL, r, err);
+    return open_run(L, step, dir, has_eo ? &eo : NULL, m, !borrowed, r, err);
 }
 
 /* Points of the steps [from, to) in g. */

@@ -1618,7 +1618,9 @@ static bool lesson_use_run(ls_tui *a, int i)
         if (!a->les.data_dir[0])
             ls_error_set(&err, LS_ERR_ARG, "%s: step %d switches runs, but no data directory was given",
                          L->path, start + 1);
-        if (!lr || err.code || ls_lesson_run_open_at(L, i, a->les.data_dir, &a->exec_opts, lr, &err)) {
+        /* the main run's model is shared when the switch keeps it */
+        if (!lr || err.code ||
+            ls_lesson_run_open_shared(L, i, a->les.data_dir, &a->exec_opts, a->les.model0, lr, &err)) {
             say(a, true, "lesson: %s", lr ? err.msg : "out of memory");
             free(lr);
             return false;

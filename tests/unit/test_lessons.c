@@ -500,6 +500,26 @@ static void test_run_switch_stretches(void **state)
     assert_string_equal(ans[4], shape_of(g, "encoders.1.self_attn.@pos_emb", shape));
     close_full(m, in, g, ex);
 
+    /* a switch that keeps the model keeps the loaded weights */
+    assert_int_equal(ls_lesson_run_switch(L, 3, &run, &err), LS_OK);
+    const ls_model *conformer = run.m;
+    assert_int_equal(ls_lesson_run_switch(L, 4, &run, &err), LS_OK);
+    assert_ptr_equal(run.m, conformer);
+    assert_false(run.borrowed);
+    /* open_shared borrows a model it can use, and leaves it alive */
+    ls_lesson_run other;
+    assert_int_equal(ls_lesson_run_open_shared(L, 5, data, &(ls_exec_opts){.threads = 1}, run.m,
+                                               &other, &err), LS_OK);
+    assert_ptr_equal(other.m, run.m);
+    assert_true(other.borrowed);
+    ls_lesson_run_close(&other);
+    assert_int_equal(ls_lesson_run_open_shared(L, 1, data, &(ls_exec_opts){.threads = 1}, run.m,
+                                               &other, &err), LS_OK);
+    assert_ptr_not_equal(other.m, run.m);  /* MHA: its own model */
+    assert_false(other.borrowed);
+    ls_lesson_run_close(&other);
+    assert_non_null(ls_model_dir(run.m));
+
     /* the random module run is `layerstep run --module P --random-inputs 7`:
      * seeded N(0,1) floats in input order, masks the argument's fill */
     assert_int_equal(ls_lesson_run_switch(L, 4, &run, &err), LS_OK);
