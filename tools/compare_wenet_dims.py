@@ -72,6 +72,9 @@ CONFIGS = [
 LARGE = [  # WeNet's aishell / librispeech u2++ conformer shapes
     ({"output_size": 256, "attention_heads": 4, "linear_units": 2048, "num_blocks": 12,
       "cnn_module_kernel": 15}, 80, 35, (400, 257)),
+    # the Conformer article's size (data/conformer_article)
+    ({"output_size": 512, "attention_heads": 8, "linear_units": 2048, "num_blocks": 12,
+      "cnn_module_kernel": 15}, 80, 42, (363, 250)),
 ]
 
 
@@ -266,7 +269,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("layerstep", help="path to the layerstep executable")
     ap.add_argument("--wenet", required=True, help="a WeNet checkout (the repository root)")
-    ap.add_argument("--large", action="store_true", help="add a 256 x 12-block model")
+    ap.add_argument("--large", action="store_true", help="add 256 and 512 (article) x 12-block models")
     ap.add_argument("--keep", help="keep the files of the last configuration in this new dir")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
