@@ -65,6 +65,7 @@ for ((s = SWITCH + 1; s <= STEPS; s++)); do
         keys -l "$ans"
         keys Enter
         if wait_for "答对了" 30; then ok "step $s: '$ans' is right (zh)"; else fail "step $s: '$ans' refused (zh)"; fi
+        if [ "$ans" = rises ]; then expect "edited 1 cell of mask" "the hand-made mask is set in the module run"; fi
     fi
     keys Enter
 done
