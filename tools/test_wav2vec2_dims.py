@@ -83,6 +83,10 @@ CONFIGS = [
     ({"extractor_mode": "layer_norm", "encoder_num_heads": 1}, 29, (777,), False),
 ]
 
+# also checked in the transformers layout: a CTC model (group_norm, post-norm)
+# and a bare Wav2Vec2Model (no lm_head; conv bias, pre-norm, 4 conv layers)
+HF_SEEDS = (21, 23)
+
 # torchaudio's wav2vec2_base / wav2vec2_large_lv60k shapes (95M / 315M
 # parameters): with --large only, too heavy for every test run
 LARGE = [
@@ -179,6 +183,88 @@ def dump_internals(model, wav, lengths, ref):
     return len(extra)
 
 
+def write_hf_model(hdir, model, kw, parametrized, **extra):
+    """The same model as a Hugging Face transformers directory: config.json
+    with model_type and Wav2Vec2Config names (the inverse of torchaudio's
+    import_huggingface _get_config), model.safetensors with transformers'
+    names (the submodules' own names under wav2vec2. / lm_head., or bare for
+    a Wav2Vec2Model without a CTC head); the positional conv's weight norm
+    as weight_g/weight_v or, with parametrized, torch's parametrizations."""
+    os.makedirs(hdir)
+    ctc = kw["aux_num_out"] is not None
+    pre = "wav2vec2." if ctc else ""
+    sd = {}
+    for k, v in model.state_dict().items():
+        if parametrized:
+            k = k.replace("pos_conv_embed.conv.weight_g",
+                          "pos_conv_embed.conv.parametrizations.weight.original0")
+            k = k.replace("pos_conv_embed.conv.weight_v",
+                          "pos_conv_embed.conv.parametrizations.weight.original1")
+        for a, b in (("feature_extractor.", pre + "feature_extractor."),
+                     ("encoder.feature_projection.", pre + "feature_projection."),
+                     ("encoder.transformer.", pre + "encoder."), ("aux.", "lm_head.")):
+            if k.startswith(a):
+                k = b + k[len(a):]
+                break
+        sd[k] = v.detach().numpy().astype(np.float32)
+    sd[pre + "masked_spec_embed"] = np.ones(kw["encoder_embed_dim"], np.float32)
+    convs = kw["extractor_conv_layer_config"]
+    cfg = {"model_type": "wav2vec2",
+           "architectures": ["Wav2Vec2ForCTC" if ctc else "Wav2Vec2Model"],
+           "feat_extract_norm": kw["extractor_mode"].replace("_norm", ""),
+           "conv_dim": [c[0] for c in convs], "conv_kernel": [c[1] for c in convs],
+           "conv_stride": [c[2] for c in convs], "num_feat_extract_layers": len(convs),
+           "conv_bias": kw["extractor_conv_bias"], "hidden_size": kw["encoder_embed_dim"],
+           "num_conv_pos_embeddings": kw["encoder_pos_conv_kernel"],
+           "num_conv_pos_embedding_groups": kw["encoder_pos_conv_groups"],
+           "num_hidden_layers": kw["encoder_num_layers"],
+           "num_attention_heads": kw["encoder_num_heads"],
+           "intermediate_size": kw["encoder_ff_interm_features"],
+           "do_stable_layer_norm": kw["encoder_layer_norm_first"], "layer_norm_eps": 1e-5,
+           "hidden_act": "gelu", "feat_extract_activation": "gelu",
+           "vocab_size": kw["aux_num_out"] or 32}
+    cfg.update(extra)
+    safetensors_np.write(os.path.join(hdir, "model.safetensors"), sd)
+    with open(os.path.join(hdir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
+def check_hf(exe, tmp, model, kw, ref, inputs, ours):
+    """The transformers layout of the model must give the same points as the
+    torchaudio one, and the switches torchaudio's importer ignores must be
+    refused.  Returns the number of failures."""
+    fails = 0
+    for parametrized in (False, True):
+        hdir = os.path.join(tmp, f"hf{int(parametrized)}")
+        write_hf_model(hdir, model, kw, parametrized)
+        out = os.path.join(tmp, f"hf{int(parametrized)}_dump")
+        r = subprocess.run([exe, "dump", "--model", hdir, "--inputs", inputs, "--out", out],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            r = subprocess.run([exe, "compare", out, ref], capture_output=True, text=True)
+        lines = r.stdout.splitlines()
+        # every point of the torchaudio-layout run must exist and match here
+        have = {os.path.splitext(f)[0] for f in os.listdir(out)} if os.path.isdir(out) else set()
+        want = {os.path.splitext(f)[0] for f in os.listdir(ours) if f.endswith(".npy")}
+        good = r.returncode == 0 and want <= have
+        print(f"  {'ok  ' if good else 'FAIL'} transformers layout "
+              f"({'parametrizations' if parametrized else 'weight_g/v'}): "
+              f"{lines[-1] if lines else r.stderr.strip()}")
+        fails += not good
+    for extra, needle in (({"hidden_act": "relu"}, "hidden_act"),
+                          ({"feat_extract_activation": "gelu_new"}, "feat_extract_activation"),
+                          ({"add_adapter": True}, "add_adapter")):
+        hdir = os.path.join(tmp, "hf_" + needle)
+        write_hf_model(hdir, model, kw, False, **extra)
+        r = subprocess.run([exe, "run", "--model", hdir, "--inputs", inputs],
+                           capture_output=True, text=True)
+        good = r.returncode != 0 and needle in r.stderr and "not supported" in r.stderr
+        print(f"  {'ok  ' if good else 'FAIL'} transformers {extra} refused: "
+              f"{r.stderr.strip() or 'ran'}")
+        fails += not good
+    return fails
+
+
 def out_lengths(kw, n):
     for _, k, s in kw["extractor_conv_layer_config"]:
         n = (n - k) // s + 1
@@ -255,6 +341,8 @@ def main():
             if not good:
                 print("\n".join(ln for ln in lines if not ln.endswith(" pass"))[:3000])
                 fails += 1
+            if (seed in HF_SEEDS):
+                fails += check_hf(exe, tmp, model, kw, ref, os.path.join(mdir, "inputs"), ours)
     return 1 if fails else 0
 
 

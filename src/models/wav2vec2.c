@@ -234,6 +234,24 @@ static int parse_hf(const cJSON *root, const char *file, w2v_cfg *c, ls_error *e
         (rc = ls_json_num_opt(root, "activation_dropout", file, 0, 1, 0.1, &c->p_ff, err)) ||
         (rc = ls_json_num_opt(root, "hidden_dropout", file, 0, 1, 0.1, &c->p_out, err)))
         return rc;
+    /* switches that change the forward and torchaudio's importer ignores:
+     * refused, so such a model cannot run with the wrong math */
+    static const char *const ACTS[] = {"hidden_act", "feat_extract_activation"};
+    for (int i = 0; i < 2; i++) {
+        char act[32];
+        if ((rc = ls_json_str_opt(root, ACTS[i], file, "gelu", act, sizeof act, err)))
+            return rc;
+        if (strcmp(act, "gelu"))
+            return ls_error_set(err, LS_ERR_RANGE,
+                                "%s: '%s' = \"%s\" is not supported (only \"gelu\", erf GELU)",
+                                file, ACTS[i], act);
+    }
+    bool adapter;
+    if ((rc = ls_json_bool_opt(root, "add_adapter", file, false, &adapter, err)))
+        return rc;
+    if (adapter)
+        return ls_error_set(err, LS_ERR_RANGE,
+                            "%s: 'add_adapter' = true is not supported (no adapter layers)", file);
     c->n_conv = n;
     for (int i = 0; i < n; i++)
         c->conv[i] = (w2v_conv){dim[i], kern[i], stride[i]};
