@@ -57,10 +57,12 @@ typedef struct ls_arch {
     /* Optional: per-axis labels (tokens) for a point, NULL if none. */
     const char *(*token_label)(const ls_model *m, const ls_tmap *inputs, const char *point,
                                int axis, int64_t index, char *buf, size_t n);
-    /* Optional (audio models): milliseconds of audio per frame of the
-     * encoder's output (the feature frame shift times the subsampling), so
-     * a frame axis is labelled by when it starts. */
-    double (*frame_ms)(const ls_model *m);
+    /* Optional (audio models): the frame rates a time axis can have for
+     * an input of `ms` milliseconds, one per stage (samples or fbank
+     * frames, then after each strided conv): n[i] frames, step[i] ms
+     * apart, frame j starting at j * step[i].  Returns the count (<= max).
+     * An axis as long as n[i] is labelled with times; others are not. */
+    int (*time_rates)(const ls_model *m, double ms, int64_t *n, double *step, int max);
     /* Optional: after a run, print the result for people (decoded words,
      * output shapes).  */
     void (*print_result)(const ls_model *m, const ls_exec *ex, FILE *out);

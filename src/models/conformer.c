@@ -1036,16 +1036,26 @@ static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
     fprintf(out, "\n");
 }
 
-/* fbank frames are 10 ms apart (the shift our Kaldi fbank uses); the
- * input layer's conv strides multiply that */
-static double frame_ms(const ls_model *m)
+/* fbank frames are 10 ms apart (the shift our Kaldi fbank uses); each
+ * conv of the input layer strides over them */
+static int time_rates(const ls_model *m, double ms, int64_t *n, double *step, int max)
 {
     const conformer_cfg *c = ls_model_cfg(m);
     const sub_desc *d = &SUBS[c->input];
-    double ms = 10.0;
-    for (int i = 0; i < d->n; i++)
-        ms *= d->s[i];
-    return ms;
+    int k = 0;
+    int64_t t = (int64_t)(ms / 10.0 + 0.5);
+    double st = 10.0;
+    if (k < max) {
+        n[k] = t;
+        step[k++] = st;
+    }
+    for (int i = 0; i < d->n && k < max && t >= d->k[i]; i++) {
+        t = (t - d->k[i]) / d->s[i] + 1;
+        st *= d->s[i];
+        n[k] = t;
+        step[k++] = st;
+    }
+    return k;
 }
 
 const ls_arch ls_arch_conformer = {
@@ -1057,6 +1067,6 @@ const ls_arch ls_arch_conformer = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
-    .frame_ms = frame_ms,
+    .time_rates = time_rates,
     .print_result = print_result,
 };

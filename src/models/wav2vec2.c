@@ -832,14 +832,24 @@ static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
     fprintf(out, "\n");
 }
 
-/* 16 kHz samples; every conv of the extractor strides over the last */
-static double frame_ms(const ls_model *m)
+/* 16 kHz samples, then every conv of the extractor (no padding) */
+static int time_rates(const ls_model *m, double ms, int64_t *n, double *step, int max)
 {
     const w2v_cfg *c = ls_model_cfg(m);
-    double samples = 1;
-    for (int i = 0; i < c->n_conv; i++)
-        samples *= (double)c->conv[i].stride;
-    return samples / 16.0;
+    int k = 0;
+    int64_t t = (int64_t)(ms * 16.0 + 0.5);
+    double st = 1.0 / 16.0;
+    if (k < max) {
+        n[k] = t;
+        step[k++] = st;
+    }
+    for (int i = 0; i < c->n_conv && k < max && t >= c->conv[i].kernel; i++) {
+        t = (t - c->conv[i].kernel) / c->conv[i].stride + 1;
+        st *= (double)c->conv[i].stride;
+        n[k] = t;
+        step[k++] = st;
+    }
+    return k;
 }
 
 const ls_arch ls_arch_wav2vec2 = {
@@ -851,6 +861,6 @@ const ls_arch ls_arch_wav2vec2 = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
-    .frame_ms = frame_ms,
+    .time_rates = time_rates,
     .print_result = print_result,
 };

@@ -499,21 +499,23 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
             return NULL;
         return a->arch->token_label(a->model, a->inputs, nd->name, axis, i, buf, n);
     }
-    if (is_audio(a)) {
-        /* a time axis: the rows of [B,T,C] or both axes of [B,H,T,T] */
-        bool time = (s->t->ndim == 3 && axis == 0) ||
-                    (s->t->ndim == 4 && s->t->shape[2] == s->t->shape[3]);
-        double ms = audio_ms(a);
-        if (!time || ms <= 0 || len < 2)
-            return NULL;
-        /* at the encoder's frame rate a frame starts at i * stride (the
-         * convs' receptive field only trims the end); other rates get the
-         * proportional time */
-        double step = a->arch->frame_ms ? a->arch->frame_ms(a->model) : 0;
-        if (!(step > 0 && fabs((double)len - ms / step) <= 3.0))
-            step = ms / (double)len;
-        snprintf(buf, n, "%lld:%.0fms", (long long)i, (double)i * step);
-        return buf;
+    if (is_audio(a) && a->arch->time_rates) {
+        /* a time axis is one as long as the input at one of the model's
+         * frame rates: [B,T,C] rows, [B,C,T] columns, both of [B,H,T,T];
+         * a frame starts at i * step (receptive fields only trim the end) */
+        double ms = audio_ms(a), step[16];
+        int64_t frames[16];
+        int k = ms > 0 ? a->arch->time_rates(a->model, ms, frames, step, 16) : 0;
+        for (int r = 0; r < k; r++)
+            if (frames[r] == len && len >= 2) {
+                double t = (double)i * step[r];
+                /* whole milliseconds where the rate allows (10, 20, 40 ms) */
+                if (step[r] == floor(step[r]))
+                    snprintf(buf, n, "%lld:%.0fms", (long long)i, t);
+                else
+                    snprintf(buf, n, "%lld:%.1fms", (long long)i, t);
+                return buf;
+            }
     }
     return NULL;
 }

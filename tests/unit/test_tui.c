@@ -17,6 +17,7 @@
 #include "layerstep/model.h"
 #include "layerstep/npy.h"
 #include "layerstep/tui.h"
+#include "../../src/tui/tui_internal.h" /* axis labels are internal */
 
 /* x[2,3,4], lens[2] -> enc: pad mask -> layers.{0,1}: attn (W_Q linear,
  * heads 2 x 2, scores, mask, attn, context) -> out linear */
@@ -988,6 +989,62 @@ static void test_audio_frame_labels(void **st)
     ls_model_free(m);
 }
 
+/* wav2vec2's extractor tensors are [B, C, T]: time is the columns (at that
+ * conv's rate), the channels are not times */
+static void test_audio_channels_first_labels(void **st)
+{
+    (void)st;
+    const char *data = getenv("LS_TEST_DATA");
+    if (!data)
+        skip();
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/wav2vec2_small", data);
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    ls_exec *ex;
+    ls_tui *app;
+    ls_error err = {0};
+    assert_int_equal(ls_model_load(dir, &m, &err), LS_OK);
+    assert_int_equal(ls_npy_load_dir(in_dir, &in, &err), LS_OK);
+    assert_int_equal(ls_model_build(m, in, &(ls_build_opts){0}, &g, &err), LS_OK);
+    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &ex, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(ex, in, &err), LS_OK);
+    assert_int_equal(ls_tui_new(g, ex, &(ls_tui_opts){.model = m, .inputs = in}, &app, &err), LS_OK);
+    /* the last conv block: channels x frames, frames 5*2*2 samples apart */
+    int node = ls_graph_find(g, "feature_extractor.conv_layers.2");
+    assert_true(node >= 0);
+    const ls_tensor *wav = ls_tmap_get(in, "waveforms");
+    assert_non_null(wav);
+    ls_tui_command(app, "goto feature_extractor.conv_layers.2");
+    ls_tui_state s;
+    ls_tui_get_state(app, &s);
+    assert_int_equal(s.selected, node);
+    tui_slice sl;
+    const ls_tensor *t = ls_exec_out(ex, node);
+    assert_non_null(t);
+    tui_slice_of(app, t, &sl);
+    char buf[64];
+    /* rows are channels: no time label */
+    assert_null(tui_axis_label(app, node, &sl, 0, 1, buf, sizeof buf));
+    assert_non_null(tui_axis_label(app, node, &sl, 1, 2, buf, sizeof buf));
+    assert_string_equal(buf, "2:2.5ms");
+    /* the encoder's [B, T, C] rows are frames at the same rate */
+    node = ls_graph_find(g, "feature_extractor");
+    ls_tui_command(app, "goto feature_extractor");
+    t = ls_exec_out(ex, node);
+    tui_slice_of(app, t, &sl);
+    assert_non_null(tui_axis_label(app, node, &sl, 0, 4, buf, sizeof buf));
+    assert_string_equal(buf, "4:5.0ms");
+    assert_null(tui_axis_label(app, node, &sl, 1, 1, buf, sizeof buf));
+    ls_tui_free(app);
+    ls_exec_free(ex);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 /* Every key in every state: nothing may crash or leave the app stuck. */
 static void test_any_key_any_state(void **st)
 {
@@ -1043,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_keys_file),
         cmocka_unit_test(test_menu),
         cmocka_unit_test(test_audio_frame_labels),
+        cmocka_unit_test(test_audio_channels_first_labels),
         cmocka_unit_test(test_any_key_any_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
