@@ -103,7 +103,7 @@ static void fill_bias(float *o, int64_t batches, int64_t OC, int64_t len, const 
  * [g*Cg, (g+1)*Cg).  For each tap k the valid t range is computed once,
  * leaving a branch-free inner loop. */
 static void conv1d_direct(const ls_tensor *x, const ls_tensor *w, int stride, int pad,
-                          int groups, ls_tensor *out)
+                          int groups, ls_tensor *out, const ls_op_ctx *ctx)
 {
     const int64_t B = x->shape[0], C = x->shape[1], T = x->shape[2];
     const int64_t OC = w->shape[0], K = w->shape[2], To = out->shape[2];
@@ -125,8 +125,8 @@ static void conv1d_direct(const ls_tensor *x, const ls_tensor *w, int stride, in
                         hi = To;
                     if (stride == 1 && xs == 1) {
                         const float *xk = xr + lo + k - pad; /* >= xr by the choice of lo */
-                        for (int64_t t = 0; t < hi - lo; t++)
-                            o[lo + t] += wk * xk[t];
+                        if (hi > lo)
+                            ls_axpy_f32(ctx, wk, xk, o + lo, hi - lo);
                     } else {
                         for (int64_t t = lo; t < hi; t++)
                             o[t] += wk * xr[(t * stride + k - pad) * xs];
@@ -144,7 +144,7 @@ bool ls_conv1d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, 
     const int64_t Cg = C / groups, OCg = OC / groups;
     fill_bias(out->data, B, OC, To, b);
     if (OCg == 1) {
-        conv1d_direct(x, w, stride, pad, groups, out);
+        conv1d_direct(x, w, stride, pad, groups, out, ctx);
         return true;
     }
     /* The GEMM reads w[oc] as one row of Cg*K: needs (c,k) to be one stride. */

@@ -818,7 +818,8 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
             ls_unary_ref(op, p, in[0], out);
         return LS_OK;
     case LS_OP_GLU:
-        ls_glu_ref(in[0], (int)p->i[0], out);
+        if (!fast || !ls_glu_fast(in[0], (int)p->i[0], out, ctx))
+            ls_glu_ref(in[0], (int)p->i[0], out);
         return LS_OK;
     case LS_OP_MASKED_FILL:
         ls_masked_fill_ref(in[0], in[1], p->f[0], out);
@@ -830,22 +831,28 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
         ls_pad_mask_ref(in[0], out);
         return LS_OK;
     case LS_OP_SOFTMAX:
-        ls_softmax_ref(in[0], out);
+        if (!fast || !ls_softmax_fast(in[0], out, ctx))
+            ls_softmax_ref(in[0], out);
         return LS_OK;
     case LS_OP_LAYER_NORM: {
         const ls_tensor *w = p->i[0] ? in[1] : NULL;
         const ls_tensor *b = p->i[1] ? in[p->i[0] ? 2 : 1] : NULL;
-        ls_layer_norm_ref(in[0], w, b, p->f[0], out);
+        if (!fast || !ls_layer_norm_fast(in[0], w, b, p->f[0], out, ctx))
+            ls_layer_norm_ref(in[0], w, b, p->f[0], out);
         return LS_OK;
     }
-    case LS_OP_GROUP_NORM:
-        ls_group_norm_ref(in[0], n_in == 3 ? in[1] : NULL, n_in == 3 ? in[2] : NULL,
-                          (int)p->i[0], p->f[0], out);
+    case LS_OP_GROUP_NORM: {
+        const ls_tensor *w = n_in == 3 ? in[1] : NULL, *b = n_in == 3 ? in[2] : NULL;
+        if (!fast || !ls_group_norm_fast(in[0], w, b, (int)p->i[0], p->f[0], out, ctx))
+            ls_group_norm_ref(in[0], w, b, (int)p->i[0], p->f[0], out);
         return LS_OK;
-    case LS_OP_BATCH_NORM:
-        ls_batch_norm_ref(in[0], in[1], in[2], n_in == 5 ? in[3] : NULL,
-                          n_in == 5 ? in[4] : NULL, p->f[0], out);
+    }
+    case LS_OP_BATCH_NORM: {
+        const ls_tensor *w = n_in == 5 ? in[3] : NULL, *b = n_in == 5 ? in[4] : NULL;
+        if (!fast || !ls_batch_norm_fast(in[0], in[1], in[2], w, b, p->f[0], out, ctx))
+            ls_batch_norm_ref(in[0], in[1], in[2], w, b, p->f[0], out);
         return LS_OK;
+    }
     case LS_OP_ARGMAX:
         ls_argmax_ref(in[0], out);
         return LS_OK;

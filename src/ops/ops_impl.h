@@ -60,6 +60,21 @@ bool ls_conv2d_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, 
 bool ls_elementwise_fast(ls_op op, const ls_op_params *p, const ls_tensor *a,
                          const ls_tensor *b, ls_tensor *out, const ls_op_ctx *ctx);
 
+/* Row ops on contiguous float32 inputs (false otherwise, or on plain C,
+ * where the reference loops run): softmax and layer_norm over the last
+ * dim, GLU along dim, eval batch_norm per channel of (B,C,...). */
+bool ls_softmax_fast(const ls_tensor *x, ls_tensor *out, const ls_op_ctx *ctx);
+bool ls_layer_norm_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, float eps,
+                        ls_tensor *out, const ls_op_ctx *ctx);
+bool ls_glu_fast(const ls_tensor *x, int dim, ls_tensor *out, const ls_op_ctx *ctx);
+bool ls_group_norm_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int groups,
+                        float eps, ls_tensor *out, const ls_op_ctx *ctx);
+bool ls_batch_norm_fast(const ls_tensor *x, const ls_tensor *mean, const ls_tensor *var,
+                        const ls_tensor *w, const ls_tensor *b, float eps, ls_tensor *out,
+                        const ls_op_ctx *ctx);
+/* o[i] += a * x[i] for i < n, vectorised for ctx's ISA (ctx may be NULL). */
+void ls_axpy_f32(const ls_op_ctx *ctx, float a, const float *x, float *o, int64_t n);
+
 /* weight_norm on a contiguous v: same bits as the reference. */
 bool ls_weight_norm_fast(const ls_tensor *v, const ls_tensor *g, int dim, ls_tensor *out);
 

@@ -228,21 +228,114 @@ static void test_elementwise(void **state)
     /* more than one pool chunk (16384), not a multiple of it */
     ls_tensor x = rnd(a, 2, (int64_t[]){7, 5003}, &seed);
     ls_tensor y = rnd(a, 2, (int64_t[]){7, 5003}, &seed);
-    ((float *)x.data)[3] = NAN;
-    ((float *)x.data)[5] = INFINITY;
-    ((float *)x.data)[6] = -INFINITY;
-    static const ls_op un[] = {LS_OP_RELU, LS_OP_SILU, LS_OP_SIGMOID, LS_OP_GELU, LS_OP_SCALE,
-                               LS_OP_ADD_SCALAR};
+    /* the whole range of the maps: tails of sigmoid/erf, exp's
+     * overflow (|x| > 88) and underflow, NaN and both infinities */
+    float *xd = x.data;
+    for (int64_t i = 0; i < ls_tensor_numel(&x); i += 3)
+        xd[i] *= 12.0f;
+    for (int64_t i = 1; i < ls_tensor_numel(&x); i += 97)
+        xd[i] *= 120.0f;
+    xd[3] = NAN;
+    xd[5] = INFINITY;
+    xd[6] = -INFINITY;
+    /* exact in float: the same bits on every path */
+    static const ls_op exact[] = {LS_OP_RELU, LS_OP_SCALE, LS_OP_ADD_SCALAR, LS_OP_DIV_SCALAR};
     ls_op_params p = {.f = {0.37f}};
-    for (size_t i = 0; i < sizeof un / sizeof un[0]; i++)
-        check_op(un[i], &p, (const ls_tensor *[]){&x}, 1, 0u, 0, 0, ls_op_name(un[i]));
-    static const ls_op bin[] = {LS_OP_ADD, LS_OP_SUB, LS_OP_MUL};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        check_op(exact[i], &p, (const ls_tensor *[]){&x}, 1, 0u, 0, 0, ls_op_name(exact[i]));
+    /* float32 exp/erf against the double reference: a few ulp */
+    static const ls_op tr[] = {LS_OP_SILU, LS_OP_SIGMOID, LS_OP_GELU};
+    for (size_t i = 0; i < sizeof tr / sizeof tr[0]; i++)
+        check_op(tr[i], &p, (const ls_tensor *[]){&x}, 1, 0u, 1e-7, 2e-6, ls_op_name(tr[i]));
+    static const ls_op bin[] = {LS_OP_ADD, LS_OP_SUB, LS_OP_MUL, LS_OP_DIV};
     for (size_t i = 0; i < sizeof bin / sizeof bin[0]; i++)
         check_op(bin[i], NULL, (const ls_tensor *[]){&x, &y}, 2, 0u, 0, 0, ls_op_name(bin[i]));
     /* a strided input takes the reference path and still agrees */
     ls_tensor xt;
     assert_int_equal(ls_tensor_transpose(&x, 0, 1, &xt, NULL), LS_OK);
     check_op(LS_OP_SILU, NULL, (const ls_tensor *[]){&xt}, 1, 0u, 0, 0, "silu transposed");
+    ls_arena_free(a);
+}
+
+static void test_row_ops(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(1 << 22);
+    uint64_t seed = 6;
+    /* row lengths around the vector widths (8, 16) and the attention's 90 */
+    static const int64_t lens[] = {1, 7, 16, 33, 90, 512};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        const int64_t n = lens[k];
+        char what[64];
+        ls_tensor x = rnd(a, 3, (int64_t[]){3, 41, n}, &seed);
+        float *xd = x.data;
+        for (int64_t i = 0; i < ls_tensor_numel(&x); i++)
+            xd[i] = xd[i] * 8.0f + 3.0f; /* an offset the moments must remove */
+        /* softmax: masked rows (-inf), a row of -inf (NaN), a NaN row,
+         * a row of -1e9 (uniform) */
+        ls_tensor s = rnd(a, 3, (int64_t[]){3, 41, n}, &seed);
+        float *sd = s.data;
+        for (int64_t i = 0; i < ls_tensor_numel(&s); i++)
+            sd[i] = (i % 5 == 4) ? -INFINITY : sd[i] * 30.0f;
+        for (int64_t j = 0; j < n; j++) {
+            sd[1 * n + j] = -INFINITY;
+            sd[3 * n + j] = -1e9f;
+        }
+        sd[2 * n + n / 2] = NAN;
+        snprintf(what, sizeof what, "softmax rows of %lld", (long long)n);
+        check_op(LS_OP_SOFTMAX, NULL, (const ls_tensor *[]){&s}, 1, 0u, 1e-7, 1e-5, what);
+        /* layer_norm with and without weight and bias */
+        ls_tensor w = rnd(a, 1, (int64_t[]){n}, &seed), b = rnd(a, 1, (int64_t[]){n}, &seed);
+        snprintf(what, sizeof what, "layer_norm D=%lld", (long long)n);
+        ls_op_params ln = {.i = {1, 1}, .f = {1e-5f}};
+        check_op(LS_OP_LAYER_NORM, &ln, (const ls_tensor *[]){&x, &w, &b}, 3, 0u, 2e-5, 1e-5,
+                 what);
+        ls_op_params ln0 = {.i = {0, 0}, .f = {1e-12f}};
+        check_op(LS_OP_LAYER_NORM, &ln0, (const ls_tensor *[]){&x}, 1, 0u, 2e-5, 1e-5, what);
+        /* GLU on the last dim (needs an even one) and on dim 1 */
+        ls_tensor g = rnd(a, 3, (int64_t[]){2, 6, 2 * n}, &seed);
+        float *gd = g.data;
+        for (int64_t i = 0; i < ls_tensor_numel(&g); i++)
+            gd[i] *= 20.0f;
+        snprintf(what, sizeof what, "glu last dim, half %lld", (long long)n);
+        check_op(LS_OP_GLU, &(ls_op_params){.i = {-1}}, (const ls_tensor *[]){&g}, 1, 0u, 1e-7,
+                 2e-6, what);
+        check_op(LS_OP_GLU, &(ls_op_params){.i = {1}}, (const ls_tensor *[]){&g}, 1, 0u, 1e-7,
+                 2e-6, "glu dim 1");
+        /* batch_norm (eval) on [B,C,T], affine and not */
+        ls_tensor mean = rnd(a, 1, (int64_t[]){41}, &seed), var = rnd(a, 1, (int64_t[]){41}, &seed);
+        ls_tensor bw = rnd(a, 1, (int64_t[]){41}, &seed), bb = rnd(a, 1, (int64_t[]){41}, &seed);
+        float *vd = var.data;
+        for (int i = 0; i < 41; i++)
+            vd[i] = vd[i] * vd[i] + 0.1f;
+        snprintf(what, sizeof what, "batch_norm T=%lld", (long long)n);
+        check_op(LS_OP_BATCH_NORM, &(ls_op_params){.f = {1e-5f}},
+                 (const ls_tensor *[]){&x, &mean, &var, &bw, &bb}, 5, 0u, 1e-5, 1e-5, what);
+        check_op(LS_OP_BATCH_NORM, &(ls_op_params){.f = {1e-3f}},
+                 (const ls_tensor *[]){&x, &mean, &var}, 3, 0u, 1e-5, 1e-5, what);
+        /* group_norm on [B,12,T]: one channel per group (wav2vec2's
+         * feature extractor), 4 groups, one group; affine and not */
+        ls_tensor gx = rnd(a, 3, (int64_t[]){2, 12, n}, &seed);
+        float *gxd = gx.data;
+        for (int64_t i = 0; i < ls_tensor_numel(&gx); i++)
+            gxd[i] = gxd[i] * 5.0f - 2.0f;
+        ls_tensor gw = rnd(a, 1, (int64_t[]){12}, &seed), gb = rnd(a, 1, (int64_t[]){12}, &seed);
+        static const int64_t gs[] = {12, 4, 1};
+        for (int k2 = 0; k2 < 3; k2++) {
+            snprintf(what, sizeof what, "group_norm T=%lld groups=%lld", (long long)n,
+                     (long long)gs[k2]);
+            ls_op_params gp = {.i = {gs[k2]}, .f = {1e-5f}};
+            check_op(LS_OP_GROUP_NORM, &gp, (const ls_tensor *[]){&gx, &gw, &gb}, 3, 0u, 2e-5,
+                     1e-5, what);
+            check_op(LS_OP_GROUP_NORM, &gp, (const ls_tensor *[]){&gx}, 1, 0u, 2e-5, 1e-5, what);
+        }
+    }
+    /* depthwise conv1d as in the Conformer's conv module: K=15, pad 7,
+     * rows long enough for the vector loop */
+    ls_tensor x = rnd(a, 3, (int64_t[]){2, 9, 93}, &seed);
+    ls_tensor w = rnd(a, 3, (int64_t[]){9, 1, 15}, &seed), b = rnd(a, 1, (int64_t[]){9}, &seed);
+    check_op(LS_OP_CONV1D, &(ls_op_params){.i = {1, 7, 9}}, (const ls_tensor *[]){&x, &w, &b}, 3,
+             2u, 1e-5, 1e-5, "depthwise conv1d K=15");
     ls_arena_free(a);
 }
 
@@ -280,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_matmul_batched),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_row_ops),
         cmocka_unit_test(test_pool_runs_every_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
