@@ -37,6 +37,7 @@ typedef struct conformer_cfg {
     bool normalize_before, macaron, use_cnn, causal, final_norm;
     bool cnn_layer_norm;          /* cnn_module_norm "layer_norm" (else batch_norm) */
     bool q_bias, k_bias, v_bias, conv_bias, mlp_bias;
+    bool out_bias;                /* self_attn.linear_out: see build() */
     bool rel_shift;               /* layerstep switch: WeNet before 107b478a */
     bool cmvn_norm_var;
 } conformer_cfg;
@@ -186,6 +187,7 @@ static int parse_config(ls_model *m, ls_error *err)
                               err)))
         goto fail;
     c->input = (input_layer)in;
+    c->out_bias = c->q_bias;
     c->act = (activation)act;
     c->cnn_layer_norm = cnorm == 1;
     if (chunk != 0) {
@@ -364,8 +366,7 @@ static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
         declare_linear(g, "linear_q", D, D, c->q_bias);
         declare_linear(g, "linear_k", D, D, c->k_bias);
         declare_linear(g, "linear_v", D, D, c->v_bias);
-        /* WeNet gives linear_out query_bias's bias switch */
-        declare_linear(g, "linear_out", D, D, c->q_bias);
+        declare_linear(g, "linear_out", D, D, c->out_bias);
         declare_dropout(g, "dropout", c->att_dropout_rate);
         declare_linear(g, "linear_pos", D, D, false);
         ls_graph_end(g, -1);
@@ -608,7 +609,7 @@ static int self_attn(ls_graph *g, const conformer_cfg *c, int x, int pos_emb, in
         snprintf(name, sizeof name, "%s.attn", ls_graph_scope(g));
         dropout(g, "dropout", ls_graph_find(g, name));
     }
-    int y = linear(g, "linear_out", ctx, D, D, c->q_bias);
+    int y = linear(g, "linear_out", ctx, D, D, c->out_bias);
     ls_graph_alias(g, k, "1.0");
     ls_graph_alias(g, v, "1.1");
     *k_out = k;
@@ -822,7 +823,13 @@ static int check_inputs(const conformer_cfg *c, const ls_tmap *inputs, const ls_
 static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *o,
                  ls_graph **out, ls_error *err)
 {
-    const conformer_cfg *c = ls_model_cfg(m);
+    const ls_tmap *w = ls_model_weights(m);
+    /* linear_out has query_bias's bias switch since WeNet 35e0a1c3 (v3.1.0)
+     * but always a bias in v3.0.1 (210b5600): the checkpoint tells which */
+    conformer_cfg cfg = *(const conformer_cfg *)ls_model_cfg(m);
+    if (w && ls_tmap_get(w, "encoders.0.self_attn.linear_out.bias"))
+        cfg.out_bias = true;
+    const conformer_cfg *c = &cfg;
     *out = NULL;
     (void)o; /* --module is cut out of the whole graph by ls_model_build */
     const ls_tensor *xs, *lens;
@@ -831,7 +838,6 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
         return rc;
     const int64_t B = xs->shape[0], T = xs->shape[1], F = c->input_size;
     const int64_t Tsub = sub_len(&SUBS[c->input], T);
-    const ls_tmap *w = ls_model_weights(m);
     const bool cmvn = w && ls_tmap_get(w, "global_cmvn.mean");
 
     ls_graph *g = ls_graph_new("ConformerEncoder", w);
@@ -953,7 +959,7 @@ static int rw_fill(const ls_model *m, ls_rw *s_)
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_v", (long long)l);
         ls_rw_linear(&s, p, D, D, c->v_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_out", (long long)l);
-        ls_rw_linear(&s, p, D, D, c->q_bias);
+        ls_rw_linear(&s, p, D, D, c->out_bias);
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_pos", (long long)l);
         ls_rw_linear(&s, p, D, D, false);
         /* xavier_uniform_ on [H, d_k]: fan_in d_k, fan_out H */

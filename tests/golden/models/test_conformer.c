@@ -19,6 +19,7 @@
 #include "golden.h"
 #include "layerstep/config.h"
 #include "layerstep/npy.h"
+#include "layerstep/safetensors.h"
 
 /* acts/ files in conformer_small: every one must have a point */
 #define N_ACTS 119
@@ -421,6 +422,70 @@ static void test_bias_switches(void **state)
                                         "encoders.0.self_attn.linear_v.bias", NULL});
 }
 
+/* WeNet v3.0.1 (210b5600) had query_bias but always gave linear_out a bias:
+ * such a checkpoint, query_bias false with linear_out.bias, must use that
+ * bias, not ignore it.  The same random weights plus a bias of 0.5 must
+ * move layer 0's linear_out by exactly 0.5. */
+static void test_out_bias_from_checkpoint(void **state)
+{
+    (void)state;
+    tmpdir d0, d1;
+    write_config(&d0, SMALL ", \"query_bias\": false");
+    ls_model *m0 = load(d0.path);
+    ls_error err = {0};
+    const ls_tmap *w0 = ls_model_weights(m0);
+    ls_tmap *w1 = ls_tmap_new("v3.0.1 checkpoint");
+    for (int i = 0; i < ls_tmap_count(w0); i++)
+        assert_int_equal(ls_tmap_put_ref(w1, ls_tmap_name(w0, i), ls_tmap_at(w0, i), &err), LS_OK);
+    float half[32];
+    for (int i = 0; i < 32; i++)
+        half[i] = 0.5f;
+    ls_tensor hb = ls_tensor_make(LS_F32, 1, (int64_t[]){32}, half);
+    assert_int_equal(ls_tmap_put_ref(w1, "encoders.0.self_attn.linear_out.bias", &hb, &err), LS_OK);
+    assert_int_equal(ls_tmap_put_ref(w1, "encoders.1.self_attn.linear_out.bias", &hb, &err), LS_OK);
+    snprintf(d1.path, sizeof d1.path, "/tmp/ls_conformer_XXXXXX");
+    assert_non_null(mkdtemp(d1.path));
+    char p[512];
+    snprintf(p, sizeof p, "%s/weights.safetensors", d1.path);
+    assert_int_equal(ls_safetensors_save(p, w1, NULL, &err), LS_OK);
+    ls_tmap_free(w1);
+    snprintf(p, sizeof p, "%s/config.json", d1.path);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"arch\": \"conformer\", \"encoder_conf\": {%s, \"query_bias\": false}}\n",
+            SMALL);
+    fclose(f);
+    ls_model *m1 = load(d1.path);
+    ls_tmap *in0, *in1;
+    ls_graph *g0 = build_example(m0, &in0), *g1 = build_example(m1, &in1);
+    ls_exec *e0, *e1;
+    assert_int_equal(ls_exec_new(g0, NULL, &e0, &err), LS_OK);
+    assert_int_equal(ls_exec_new(g1, NULL, &e1, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(e0, in0, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(e1, in1, &err), LS_OK);
+    assert_int_equal(ls_exec_run(e0, &err), LS_OK);
+    assert_int_equal(ls_exec_run(e1, &err), LS_OK);
+    const ls_tensor *a = ls_exec_out(e0, ls_graph_find(g0, "encoders.0.self_attn.linear_out"));
+    const ls_tensor *b = ls_exec_out(e1, ls_graph_find(g1, "encoders.0.self_attn.linear_out"));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(ls_tensor_numel(a), ls_tensor_numel(b));
+    for (int64_t i = 0; i < ls_tensor_numel(a); i++)
+        assert_float_equal(ls_tensor_get_flat(b, i) - ls_tensor_get_flat(a, i), 0.5, 1e-5);
+    ls_exec_free(e0);
+    ls_exec_free(e1);
+    ls_graph_free(g0);
+    ls_graph_free(g1);
+    ls_tmap_free(in0);
+    ls_tmap_free(in1);
+    ls_model_free(m0);
+    ls_model_free(m1);
+    remove_dir(&d0);
+    snprintf(p, sizeof p, "%s/weights.safetensors", d1.path);
+    unlink(p);
+    remove_dir(&d1);
+}
+
 /* Transformer-XL's shift, checked against its definition on the same
  * unshifted product: out[i][j] = padded[T + i*T + j] where
  * padded[r*(T+1) + c] = c ? bd[r][c-1] : 0. */
@@ -567,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_rel_shift),
         cmocka_unit_test(test_post_norm_padding),
         cmocka_unit_test(test_bias_switches),
+        cmocka_unit_test(test_out_bias_from_checkpoint),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_input_errors),
     };
