@@ -121,12 +121,17 @@ static int run_init(tui_run *r, ls_graph *g, ls_exec *ex, bool owned, ls_error *
     }
     for (int i = 0; i < n; i++) {
         const ls_node *nd = ls_graph_node(g, i);
-        if (!node_is_point(g, i))
+        bool param = nd->op == LS_OP_CONST && (nd->flags & LS_NODE_PARAM);
+        if (!node_is_point(g, i) && !param)
             continue;
         if (nd->module >= 0 && ls_graph_module(g, nd->module)->out_node == i)
             continue;
         owner[nk] = nd->module < 0 ? 0 : nd->module;
-        keys[nk++] = (kid_key){i, i};
+        /* a module's weights list first, as a debugger shows a frame's
+         * fields before stepping into it; they are rows to look at and
+         * edit, never places the run stops */
+        int m = nd->module < 0 ? 0 : nd->module;
+        keys[nk++] = (kid_key){param && r->first_point[m] >= 0 ? r->first_point[m] : i, i};
     }
     for (int k = 0; k < nk; k++)
         r->kid_start[owner[k] + 1]++;
@@ -583,6 +588,10 @@ static void reach(ls_tui *a, int target)
     tui_run *r = tui_cur(a);
     if (target < 0)
         return;
+    if (ls_graph_node(r->g, target)->op == LS_OP_CONST) {
+        select_node(r, target);  /* a weight: there already, the run stays put */
+        return;
+    }
     if (target >= ls_exec_cursor(r->ex)) {
         ls_error err = {0};
         if (ls_exec_run_until(r->ex, pred_reached, &target, &err)) {
@@ -1680,7 +1689,9 @@ static void lesson_enter(ls_tui *a, int i)
     }
     /* run far enough for the question too, then show the step's point */
     reach(a, need > node ? need : node);
-    if (ls_exec_computed(r->ex, node)) {
+    if (ls_graph_node(r->g, node)->op == LS_OP_CONST)
+        select_node(r, node);  /* a weight: shown, the run stays where it is */
+    else if (ls_exec_computed(r->ex, node)) {
         r->at = node;
         select_node(r, node);
     }

@@ -5,6 +5,7 @@
  *   |||
  *   ||+-- '>' the run is stopped here
  *   |+--- '*' computed, '.' pending, '~' module running, 'E' edited
+ *   |     (a module's weights are rows too: "  .weight  [512, 512]")
  *   +---- 'B' breakpoint
  */
 #include <stdio.h>
@@ -41,7 +42,9 @@ static void draw_row(ls_tui *a, ls_canvas *c, int y, int x, int w, int row)
         if (ls_exec_computed(r->ex, item))
             mark_s = '*';
         const char *p = nd->point[0] ? nd->point : nd->name;
-        snprintf(label, sizeof label, "  %s", p);
+        /* weights read as the module's attributes: "W_Q.weight" -> ".weight" */
+        bool param = nd->op == LS_OP_CONST && (nd->flags & LS_NODE_PARAM);
+        snprintf(label, sizeof label, "  %s%s", param ? "." : "", p);
     }
     if (node >= 0) {
         ls_shape_str(&ls_graph_node(r->g, node)->out, shape, sizeof shape);

@@ -554,12 +554,25 @@ static void test_edit_and_undo(void **st)
     assert_int_equal(state(&f).n_edits, 0);
     assert_false(ls_exec_is_pinned(f.ex, ls_graph_find(f.g, "x")));
     assert_true(fabs(ls_tensor_get_flat(ls_exec_out(f.ex, out), 0) - before) < 1e-9);
-    /* a weight: copied on edit, the model's map untouched */
-    go(&f, "enc.layers.0.attn.W_Q.weight");
+    /* a weight: a row of its module in the tree; goto selects it without
+     * moving the run; the edit goes to a copy, the model's map untouched,
+     * downstream recomputed */
+    int wnode = ls_graph_find(f.g, "enc.layers.0.attn.W_Q.weight");
+    int at_before = state(&f).at;
+    ls_tui_command(f.app, "goto enc.layers.0.attn.W_Q.weight");
+    assert_int_equal(state(&f).selected, wnode);
+    assert_int_equal(state(&f).at, at_before);
+    assert_true(screen_has(&f, ".weight"));
+    assert_true(screen_has(&f, "enc.layers.0.attn.W_Q.weight"));
     keys(&f, "=9");
     ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_false(state(&f).message_is_error);
     assert_true(f.wq[0][0] == 1.0f);
+    assert_true(ls_tensor_get_flat(ls_exec_out(f.ex, wnode), 0) == 9.0);
+    assert_true(fabs(ls_tensor_get_flat(ls_exec_out(f.ex, out), 0) - before) > 1e-6);
     keys(&f, "u");
+    assert_true(ls_tensor_get_flat(ls_exec_out(f.ex, wnode), 0) == 1.0);
+    assert_true(fabs(ls_tensor_get_flat(ls_exec_out(f.ex, out), 0) - before) < 1e-9);
     /* not a number */
     keys(&f, "=abc");
     ls_tui_feed(f.app, LS_KEY_ENTER);
