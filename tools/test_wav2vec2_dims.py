@@ -84,8 +84,9 @@ CONFIGS = [
 ]
 
 # also checked in the transformers layout: a CTC model (group_norm, post-norm)
-# and a bare Wav2Vec2Model (no lm_head; conv bias, pre-norm, 4 conv layers)
-HF_SEEDS = (21, 23)
+# with layer_norm extractor and pre-norm, and a bare Wav2Vec2Model (no lm_head;
+# conv bias, pre-norm, 4 conv layers)
+HF_SEEDS = (21, 22, 23)
 
 # torchaudio's wav2vec2_base / wav2vec2_large_lv60k shapes (95M / 315M
 # parameters): with --large only, too heavy for every test run
