@@ -1,6 +1,6 @@
 /* The seeded random weights of the bundled article-size configs stay bit
  * for bit what they were when the hashes below were recorded (before the
- * three archs' generators were folded into src/models/random_weights.c):
+ * archs' generators were folded into src/models/random_weights.c):
  * a hash over every weight's name, shape and bytes, in map order, and the
  * byte count the limit check adds up. */
 #include <setjmp.h>
@@ -69,6 +69,12 @@ static void test_wav2vec2_base_ln(void **st)
     check("wav2vec2_base_ln", 0x7f1207ec21a64aacull, 377522688);
 }
 
+static void test_mha_lesson(void **st)
+{
+    (void)st;
+    check("mha_lesson", 0x5f5a98b8bf703a58ull, 4202496);
+}
+
 static void test_transformer_base(void **st)
 {
     (void)st;
@@ -82,6 +88,7 @@ int main(void)
         cmocka_unit_test(test_wav2vec2_base),
         cmocka_unit_test(test_wav2vec2_base_ln),
         cmocka_unit_test(test_transformer_base),
+        cmocka_unit_test(test_mha_lesson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
