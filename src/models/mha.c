@@ -16,6 +16,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "random_weights.h"
 
 #define MHA_MAX_CASES 16
 
@@ -340,52 +341,31 @@ static int mha_example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
 /* ---- seeded random weights (a config without a weights file) ----
  * torch's own init for nn.MultiheadAttention: in_proj_weight xavier
  * uniform U(+-sqrt(6 / (E + 3E))), out_proj.weight U(+-1/sqrt(E)),
- * both biases 0.  One walk counts bytes, the other fills. */
-typedef struct mha_rw {
-    ls_tmap *w;  /* NULL: only count */
-    ls_rng rng;
-    ls_error *err;
-    int rc;
-    uint64_t bytes;
-} mha_rw;
-
-static void mha_put(mha_rw *s, const char *name, int ndim, int64_t rows, int64_t cols, double bound)
-{
-    uint64_t n = (uint64_t)rows * (uint64_t)cols * sizeof(float);
-    s->bytes = s->bytes > UINT64_MAX - n ? UINT64_MAX : s->bytes + n;
-    if (!s->w || s->rc)
-        return;
-    ls_tensor t;
-    int64_t shape[2] = {rows, cols};
-    if ((s->rc = ls_tensor_alloc(ls_tmap_arena(s->w), LS_F32, ndim, shape, &t, s->err)))
-        return;
-    float *d = t.data;
-    for (int64_t i = 0; i < rows * cols; i++)
-        d[i] = bound > 0 ? (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound) : 0.0f;
-    s->rc = ls_tmap_put_ref(s->w, name, &t, s->err);
-}
-
-static void mha_all_weights(mha_rw *s, const mha_cfg *c)
+ * both biases 0.  One walk counts bytes, the other fills
+ * (src/models/random_weights.c). */
+static void mha_all_weights(ls_rw *s, const mha_cfg *c)
 {
     const int64_t E = c->embed_dim;
-    mha_put(s, "in_proj_weight", 2, 3 * E, E, sqrt(6.0 / (double)(4 * E)));
+    ls_rw_put(s, "in_proj_weight", "", 2, (int64_t[]){3 * E, E}, sqrt(6.0 / (double)(4 * E)), 0);
     if (c->bias)
-        mha_put(s, "in_proj_bias", 1, 3 * E, 1, 0);
-    mha_put(s, "out_proj.weight", 2, E, E, 1.0 / sqrt((double)E));
+        ls_rw_put(s, "in_proj_bias", "", 1, (int64_t[]){3 * E}, 0, 0.0f);
+    ls_rw_put(s, "out_proj.weight", "", 2, (int64_t[]){E, E}, 1.0 / sqrt((double)E), 0);
     if (c->bias)
-        mha_put(s, "out_proj.bias", 1, E, 1, 0);
+        ls_rw_put(s, "out_proj.bias", "", 1, &E, 0, 0.0f);
 }
 
 static int mha_random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    mha_rw s = {ls_model_weights(m), {seed}, err, LS_OK, 0};
+    ls_rw s;
+    ls_rw_init(&s, ls_model_weights(m), seed, err);
     mha_all_weights(&s, ls_model_cfg(m));
     return s.rc;
 }
 
 static uint64_t mha_random_weights_bytes(const ls_model *m)
 {
-    mha_rw s = {NULL, {0}, NULL, LS_OK, 0};
+    ls_rw s;
+    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
     mha_all_weights(&s, ls_model_cfg(m));
     return s.bytes;
 }
