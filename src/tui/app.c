@@ -2073,18 +2073,21 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     tui_run *r = tui_cur(a);
     rows_update(r);
     ls_canvas_fill(c, 0, 0, c->w, ' ', LS_STY_TITLE);
-    int x = ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s", a->title);
-    if (a->cur == 1 && a->les.run && r->g == a->les.run->g && !a->les.run->module[0])
-        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [run: %s]", a->les.run->model_dir);
-    else if (a->cur == 1 && a->les.run && r->g == a->les.run->g && a->les.run->random)
-        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, random inputs, seed %llu]",
-                         a->les.run->module, (unsigned long long)a->les.run->seed);
-    else if (a->cur == 1 && a->les.run && r->g == a->les.run->g)
-        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, the model's own inputs]",
-                         a->les.run->module);
-    else if (a->cur == 1)
-        ls_canvas_printf(c, 0, x, c->w - x, LS_STY_TITLE, "  [module run: %s, :main goes back]",
-                         ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
+    /* which run is shown goes before the (long) title, so 80 columns keep it */
+    char which[1200] = "";
+    if (a->cur == 1 && a->les.run && r->g == a->les.run->g && !a->les.run->module[0]) {
+        const char *dir = a->les.run->model_dir, *slash = strrchr(dir, '/');
+        snprintf(which, sizeof which, "[run: %s] ", slash && slash[1] ? slash + 1 : dir);
+    } else if (a->cur == 1 && a->les.run && r->g == a->les.run->g && a->les.run->random) {
+        snprintf(which, sizeof which, "[module run: %s, random inputs, seed %llu] ",
+                 a->les.run->module, (unsigned long long)a->les.run->seed);
+    } else if (a->cur == 1 && a->les.run && r->g == a->les.run->g) {
+        snprintf(which, sizeof which, "[module run: %s, the model's own inputs] ", a->les.run->module);
+    } else if (a->cur == 1) {
+        snprintf(which, sizeof which, "[module run: %s, :main goes back] ",
+                 ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
+    }
+    ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s", which, a->title);
     int top = 1, bottom = c->h - 2, ph = bottom - top;
     if (a->les.lesson && !a->help && a->les.cover) {
         ls_pane_lesson_draw(a, c, top, 0, ph, c->w);
