@@ -56,6 +56,10 @@ typedef struct ls_exec_opts {
      * copy a weight.  How --max-memory bounds the TUI's edits and module
      * runs, and how tests make an allocation really fail. */
     size_t max_bytes;
+    /* Weights packed for the GEMM, shared with other executors of the
+     * same model (kernels.h; borrowed, must outlive the executor, safe to
+     * share across threads).  NULL: the executor keeps its own cache. */
+    struct ls_pack_cache *packs;
 } ls_exec_opts;
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err);

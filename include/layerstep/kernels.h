@@ -44,7 +44,10 @@ void *ls_pool_scratch(ls_pool *p, int thread, int slot, size_t bytes);
 
 /* ---- packed weights ----
  * Weights (ls_op_ctx.const_inputs) are packed into the GEMM's panel
- * layout on first use and kept here, keyed by address and layout. */
+ * layout on first use and kept here, keyed by address and layout.  One
+ * cache may serve several executors of a model (ls_exec_opts.packs), in
+ * several threads: lookups and inserts take its lock, entries are never
+ * moved or freed before ls_pack_cache_free. */
 typedef struct ls_pack_cache ls_pack_cache;
 ls_pack_cache *ls_pack_cache_new(void);
 void ls_pack_cache_free(ls_pack_cache *c);

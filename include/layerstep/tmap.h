@@ -28,6 +28,8 @@ int ls_tmap_put(ls_tmap *m, const char *name, const ls_tensor *t, ls_error *err)
 int ls_tmap_put_ref(ls_tmap *m, const char *name, const ls_tensor *t, ls_error *err);
 /* Takes ownership of a malloc'ed block freed with the map (a file image). */
 void ls_tmap_adopt(ls_tmap *m, void *block);
+/* Takes ownership of a file mapping of len bytes (munmap'ed with the map). */
+void ls_tmap_adopt_map(ls_tmap *m, void *addr, size_t len);
 
 const ls_tensor *ls_tmap_get(const ls_tmap *m, const char *name);
 int ls_tmap_count(const ls_tmap *m);

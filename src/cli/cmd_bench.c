@@ -251,9 +251,9 @@ static long vm_hwm_kb(void)
 
 /* Median seconds of reset + run. */
 static int time_forward(ls_graph *g, const ls_tmap *inputs, int threads, bool keep, int runs,
-                        double *sec, ls_exec **keep_ex, ls_error *err)
+                        ls_pack_cache *packs, double *sec, ls_exec **keep_ex, ls_error *err)
 {
-    ls_exec_opts eo = {.threads = threads, .reuse_buffers = !keep};
+    ls_exec_opts eo = {.threads = threads, .reuse_buffers = !keep, .packs = packs};
     ls_exec *ex;
     int rc = ls_exec_new(g, &eo, &ex, err);
     if (rc)
@@ -341,12 +341,17 @@ static int bench_model(const char *dir, const char *name, const bench_cfg *c)
     int tcounts[2] = {1, c->threads};
     int n_tc = c->threads > 1 ? 2 : 1;
     ls_exec *traced = NULL;
+    /* one packed copy of the weights for every executor of the model, as
+     * the TUI's runs would share it */
+    ls_pack_cache *packs = ls_pack_cache_new();
+    if (!packs)
+        rc = ls_error_set(&err, LS_ERR_NOMEM, "out of memory");
     for (int ti = 0; ti < n_tc && !rc; ti++) {
         double on = 0, off = 0;
-        rc = time_forward(g, in, tcounts[ti], true, c->runs, &on, ti == 0 ? &traced : NULL,
-                          &err);
+        rc = time_forward(g, in, tcounts[ti], true, c->runs, packs, &on,
+                          ti == 0 ? &traced : NULL, &err);
         if (!rc)
-            rc = time_forward(g, in, tcounts[ti], false, c->runs, &off, NULL, &err);
+            rc = time_forward(g, in, tcounts[ti], false, c->runs, packs, &off, NULL, &err);
         if (rc)
             break;
         double tm = torch_ms(c, name, tcounts[ti]);
@@ -390,7 +395,6 @@ static int bench_model(const char *dir, const char *name, const bench_cfg *c)
     } else {
         /* each GEMM shape alone, inputs from the traced run */
         ls_arena *a = ls_arena_new(1 << 24);
-        ls_pack_cache *packs = ls_pack_cache_new();
         ls_pool *pool = c->threads > 1 ? ls_pool_new(c->threads, NULL) : NULL;
         printf("  GEMM shapes (batch x M x N x K; %% of the measured FMA peak, %s):\n",
                ls_isa_name(ls_cpu_isa()));
@@ -418,15 +422,22 @@ static int bench_model(const char *dir, const char *name, const bench_cfg *c)
             printf("    %-7s %5d %26s %10.3f %16s %16s\n", ls_op_name(s->op), s->count, shp,
                    f / 1e9, col[0], col[1]);
         }
-        printf("  peak memory %.1f MB (weights %.1f MB + traced tensors %.1f MB = %.1f MB; "
-               "packed weights %.1f MB per executor)\n",
-               vm_hwm_kb() / 1e3, wbytes / 1e6, abytes / 1e6, (wbytes + abytes) / 1e6,
-               ls_pack_cache_bytes(packs) / 1e6);
+        /* VmHWM covers the whole process: the two executors (one traced,
+         * one reusing buffers), the GEMM timing's copies of a node's
+         * inputs, the pool's scratch and the graph too */
+        const size_t pbytes = ls_pack_cache_bytes(packs);
+        const double hwm = vm_hwm_kb() / 1e3;
+        printf("  peak memory %.1f MB: weights %.1f MB + traced tensors %.1f MB = %.1f MB "
+               "(peak %.2fx that); + packed weights %.1f MB (one copy, shared by the "
+               "executors) = %.1f MB (peak %.2fx that)\n",
+               hwm, wbytes / 1e6, abytes / 1e6, (wbytes + abytes) / 1e6,
+               hwm * 1e6 / (double)(wbytes + abytes), pbytes / 1e6,
+               (wbytes + abytes + pbytes) / 1e6, hwm * 1e6 / (double)(wbytes + abytes + pbytes));
         ls_pool_free(pool);
-        ls_pack_cache_free(packs);
         ls_arena_free(a);
     }
     ls_exec_free(traced);
+    ls_pack_cache_free(packs); /* after every executor that borrowed it */
     ls_graph_free(g);
     ls_tmap_free(in);
     ls_model_free(m);

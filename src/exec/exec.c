@@ -20,7 +20,8 @@ struct ls_exec {
     bool paused;
     ls_hook hooks[MAX_HOOKS];
     int n_hooks;
-    ls_op_ctx ctx;           /* its pool and packs are owned here */
+    ls_op_ctx ctx;           /* its pool is owned here, its packs unless shared */
+    bool own_packs;
     bool reuse;              /* opts.reuse_buffers */
     int *last_use;           /* reuse: last node reading each storage node, or n (kept) */
 };
@@ -205,7 +206,8 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
     if (ex->ctx.threads <= 0)
         ex->ctx.threads = ls_cpu_count();
     ex->ctx.isa = ls_cpu_isa();
-    ex->ctx.packs = ls_pack_cache_new();
+    ex->own_packs = !(opts && opts->packs);
+    ex->ctx.packs = ex->own_packs ? ls_pack_cache_new() : opts->packs;
     if (!ex->out || !ex->computed || !ex->pinned || !ex->storage || !ex->arena ||
         !ex->ctx.packs) {
         ls_exec_free(ex);
@@ -266,7 +268,8 @@ void ls_exec_free(ls_exec *ex)
     free(ex->last_use);
     ls_arena_free(ex->arena);
     ls_pool_free(ex->ctx.pool);
-    ls_pack_cache_free(ex->ctx.packs);
+    if (ex->own_packs)
+        ls_pack_cache_free(ex->ctx.packs);
     free(ex);
 }
 

@@ -10,9 +10,18 @@
  * real data size (dtype, shape overflow, offsets in range, sizes matching,
  * no overlap, no duplicate names) while nothing but the header itself has
  * been allocated.  Only then are the data read and the map built, so a
- * hostile file costs at most its header.  From a path, the data block is
- * adopted by the map and aligned F32/I64/BOOL tensors point into it; F16 and
- * BF16 are widened to F32 in the map's arena.
+ * hostile file costs at most its header.  From a path, the file is mapped
+ * (read into a malloc'ed block where mmap fails) and the map adopts it:
+ * aligned F32/I64/BOOL tensors point into it, F16 and BF16 are widened to
+ * F32 in the map's arena, misaligned ones copied there.
+ *
+ * The mapping is MAP_PRIVATE and writable: the pages come from the page
+ * cache, untouched ones cost nothing, and the one in-place fix-up (BOOL
+ * bytes made 0/1) copies only its page.  Nothing else writes to weights
+ * (the executor copies a weight on its first edit).  A file replaced by
+ * rename (ls_atomic_write_file) keeps the old inode mapped; a file
+ * truncated in place while a model is loaded would fault on access, as
+ * with any mmap'ed loader.
  */
 #include "layerstep/safetensors.h"
 
@@ -24,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,15 +382,33 @@ static float bf16_to_f32(uint16_t v)
     return f;
 }
 
-/* Builds the map from checked entries.  With `owned`, data is a malloc'ed
- * block that tensors may point into; it is adopted if any does. */
-static int build_map(const st_header *h, unsigned char *data, bool owned, const char *file,
-                     ls_tmap **out, ls_error *err)
+/* Where the data block came from: the caller's buffer (copied), a
+ * malloc'ed block, or a file mapping of map_len bytes at map. */
+typedef struct st_block {
+    unsigned char *data;
+    bool owned;
+    void *map;
+    size_t map_len;
+} st_block;
+
+static void block_release(const st_block *b)
 {
+    if (b->map)
+        munmap(b->map, b->map_len);
+    else if (b->owned)
+        free(b->data);
+}
+
+/* Builds the map from checked entries.  An owned block (malloc'ed or
+ * mapped) may be pointed into; it is adopted if any tensor does. */
+static int build_map(const st_header *h, const st_block *blk, const char *file, ls_tmap **out,
+                     ls_error *err)
+{
+    unsigned char *data = blk->data;
+    const bool owned = blk->owned;
     ls_tmap *m = ls_tmap_new(file);
     if (!m) {
-        if (owned)
-            free(data);
+        block_release(blk);
         return ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", file);
     }
     bool used = false;
@@ -423,10 +451,12 @@ static int build_map(const st_header *h, unsigned char *data, bool owned, const 
         rc = ls_tmap_put_ref(m, e->name, &t, err);
     }
     if (owned) {
-        if (used)
+        if (used && blk->map)
+            ls_tmap_adopt_map(m, blk->map, blk->map_len);
+        else if (used)
             ls_tmap_adopt(m, data);
         else
-            free(data);
+            block_release(blk);
     }
     if (rc != LS_OK) {
         ls_tmap_free(m);
@@ -483,7 +513,8 @@ int ls_safetensors_parse(const void *buf, size_t len, const char *name, ls_tmap 
     if (rc != LS_OK)
         return rc;
     /* The caller keeps its buffer, so every tensor is copied (owned=false). */
-    rc = build_map(&h, (unsigned char *)(uintptr_t)(b + 8 + n), false, name, out, err);
+    st_block blk = {(unsigned char *)(uintptr_t)(b + 8 + n), false, NULL, 0};
+    rc = build_map(&h, &blk, name, out, err);
     header_free(&h);
     return rc;
 }
@@ -528,6 +559,17 @@ static int load_fd(int fd, const char *path, ls_tmap **out, ls_error *err)
         header_free(&h);
         return ls_error_set(err, LS_ERR_LIMIT, "%s: data too large for this machine", path);
     }
+    /* the whole file up to the last tensor byte, mapped */
+    if (h.max_end > 0 && h.max_end <= SIZE_MAX - 8 - n) {
+        size_t map_len = (size_t)(8 + n + h.max_end);
+        void *map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        if (map != MAP_FAILED) {
+            st_block blk = {(unsigned char *)map + 8 + n, true, map, map_len};
+            rc = build_map(&h, &blk, path, out, err);
+            header_free(&h);
+            return rc;
+        }
+    }
     unsigned char *data = malloc(h.max_end ? (size_t)h.max_end : 1);
     if (!data) {
         header_free(&h);
@@ -540,7 +582,8 @@ static int load_fd(int fd, const char *path, ls_tmap **out, ls_error *err)
         header_free(&h);
         return rc;
     }
-    rc = build_map(&h, data, true, path, out, err);
+    st_block blk = {data, true, NULL, 0};
+    rc = build_map(&h, &blk, path, out, err);
     header_free(&h);
     return rc;
 }

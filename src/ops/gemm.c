@@ -26,6 +26,7 @@
  * (no wasted FMAs); a short last column tile is zero-padded in the panel
  * and stored through a mask.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,14 +264,37 @@ static void pack_a(const ls_gemm_op *a, int64_t m0, int64_t mc, int64_t k0, int6
 static void pack_b_im2col(const ls_im2col *g, int64_t n0, int64_t nr, int64_t k0, int64_t kc,
                           int NR, float *dst)
 {
-    int64_t hi0[64], wi0[64]; /* NR <= 64 */
+    int64_t hi0[64], wi0[64], off[64]; /* NR <= 64 */
+    bool inside = true;
     for (int64_t j = 0; j < nr; j++) {
         int64_t p = n0 + j;
         hi0[j] = (p / g->OW) * g->stride - g->pad_h;
         wi0[j] = (p % g->OW) * g->stride - g->pad_w;
+        off[j] = hi0[j] * g->sh + wi0[j] * g->sw;
+        inside &= hi0[j] >= 0 && hi0[j] + g->KH <= g->H && wi0[j] >= 0 && wi0[j] + g->KW <= g->W;
     }
     const int64_t kk = g->KH * g->KW;
     int64_t c = k0 / kk, u = (k0 % kk) / g->KW, v = k0 % g->KW;
+    if (inside) {
+        /* every window of the panel lies inside x (no padding reached):
+         * a gather through the offsets, no bounds checks */
+        for (int64_t k = 0; k < kc; k++) {
+            const float *xk = g->x + c * g->sc + u * g->sh + v * g->sw;
+            float *d = dst + k * NR;
+            for (int64_t j = 0; j < nr; j++)
+                d[j] = xk[off[j]];
+            for (int64_t j = nr; j < NR; j++)
+                d[j] = 0.0f;
+            if (++v == g->KW) {
+                v = 0;
+                if (++u == g->KH) {
+                    u = 0;
+                    c++;
+                }
+            }
+        }
+        return;
+    }
     for (int64_t k = 0; k < kc; k++) {
         const float *xc = g->x + c * g->sc;
         float *d = dst + k * NR;
@@ -343,12 +367,21 @@ typedef struct pack_entry {
 } pack_entry;
 
 struct ls_pack_cache {
+    pthread_mutex_t mu; /* executors sharing the cache may run in parallel */
     pack_entry *e;
     int n, cap;
     size_t bytes;
 };
 
-ls_pack_cache *ls_pack_cache_new(void) { return calloc(1, sizeof(ls_pack_cache)); }
+ls_pack_cache *ls_pack_cache_new(void)
+{
+    ls_pack_cache *c = calloc(1, sizeof(ls_pack_cache));
+    if (c && pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
 
 void ls_pack_cache_free(ls_pack_cache *c)
 {
@@ -357,18 +390,41 @@ void ls_pack_cache_free(ls_pack_cache *c)
     for (int i = 0; i < c->n; i++)
         free(c->e[i].data);
     free(c->e);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-size_t ls_pack_cache_bytes(const ls_pack_cache *c) { return c ? c->bytes : 0; }
+size_t ls_pack_cache_bytes(const ls_pack_cache *c)
+{
+    if (!c)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+    size_t b = c->bytes;
+    pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+    return b;
+}
+
+static const float *cached_pack_locked(ls_pack_cache *pc, const ls_gemm_op *op, int side,
+                                       int64_t rows, int64_t K, int panel);
 
 /* The whole operand packed (K blocks one after another), from the cache
- * or packed now; NULL when it cannot be cached (then pack per call). */
+ * or packed now; NULL when it cannot be cached (then pack per call).
+ * Packing happens under the lock, so two executors never pack the same
+ * weight twice. */
 static const float *cached_pack(ls_pack_cache *pc, const ls_gemm_op *op, int side, int64_t rows,
                                 int64_t K, int panel)
 {
     if (!pc || !op->cache || op->im2col)
         return NULL;
+    pthread_mutex_lock(&pc->mu);
+    const float *d = cached_pack_locked(pc, op, side, rows, K, panel);
+    pthread_mutex_unlock(&pc->mu);
+    return d;
+}
+
+static const float *cached_pack_locked(ls_pack_cache *pc, const ls_gemm_op *op, int side,
+                                       int64_t rows, int64_t K, int panel)
+{
     pack_key key;
     memset(&key, 0, sizeof key); /* compared with memcmp: no stray padding bytes */
     key.p = op->p;

@@ -3,6 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* A block the map owns: malloc'ed (map_len 0) or a file mapping. */
+typedef struct owned_block {
+    void *p;
+    size_t map_len;
+} owned_block;
 
 struct ls_tmap {
     char *source;
@@ -10,7 +17,7 @@ struct ls_tmap {
     char **names;
     ls_tensor *t;
     ls_arena *arena;
-    void **blocks;
+    owned_block *blocks;
     int n_blocks, cap_blocks;
 };
 
@@ -34,8 +41,12 @@ void ls_tmap_free(ls_tmap *m)
         return;
     for (int i = 0; i < m->n; i++)
         free(m->names[i]);
-    for (int i = 0; i < m->n_blocks; i++)
-        free(m->blocks[i]);
+    for (int i = 0; i < m->n_blocks; i++) {
+        if (m->blocks[i].map_len)
+            munmap(m->blocks[i].p, m->blocks[i].map_len);
+        else
+            free(m->blocks[i].p);
+    }
     free(m->blocks);
     free(m->names);
     free(m->t);
@@ -90,11 +101,11 @@ int ls_tmap_put(ls_tmap *m, const char *name, const ls_tensor *t, ls_error *err)
     return ls_tmap_put_ref(m, name, &c, err);
 }
 
-void ls_tmap_adopt(ls_tmap *m, void *block)
+static void adopt(ls_tmap *m, void *block, size_t map_len)
 {
     if (m->n_blocks == m->cap_blocks) {
         int cap = m->cap_blocks ? m->cap_blocks * 2 : 4;
-        void **nb = realloc(m->blocks, (size_t)cap * sizeof *nb);
+        owned_block *nb = realloc(m->blocks, (size_t)cap * sizeof *nb);
         if (!nb) {
             /* cannot record it: better leak-proof than dangling, so free
              * later is impossible; keep the map usable by not freeing */
@@ -103,8 +114,12 @@ void ls_tmap_adopt(ls_tmap *m, void *block)
         m->blocks = nb;
         m->cap_blocks = cap;
     }
-    m->blocks[m->n_blocks++] = block;
+    m->blocks[m->n_blocks++] = (owned_block){block, map_len};
 }
+
+void ls_tmap_adopt(ls_tmap *m, void *block) { adopt(m, block, 0); }
+
+void ls_tmap_adopt_map(ls_tmap *m, void *addr, size_t len) { adopt(m, addr, len); }
 
 const ls_tensor *ls_tmap_get(const ls_tmap *m, const char *name)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layerstep/exec.h"
+#include "layerstep/kernels.h"
 #include "layerstep/model.h"
 #include "layerstep/npy.h"
 
@@ -343,6 +344,62 @@ static void test_reuse_keep_plan(void **state)
     ls_model_free(m);
 }
 
+/* Executors of one model sharing a pack cache (ls_exec_opts.packs): the
+ * weights are packed once, not once per executor, and every executor
+ * computes what one with its own cache does. */
+static void test_shared_packs(void **state)
+{
+    (void)state;
+    const char *data = getenv("LS_TEST_DATA");
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/transformer_small", data ? data : "tests/data");
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_error err = {0};
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
+        ls_model_build(m, in, NULL, &g, &err))
+        fail_msg("%s", err.msg);
+    ls_pack_cache *shared = ls_pack_cache_new();
+    assert_non_null(shared);
+    const ls_exec_opts opts[3] = {{.threads = 1},
+                                  {.threads = 1, .packs = shared},
+                                  {.threads = 2, .reuse_buffers = true, .packs = shared}};
+    ls_exec *ex[3];
+    size_t after[3];
+    for (int k = 0; k < 3; k++) {
+        if (ls_exec_new(g, &opts[k], &ex[k], &err) || ls_exec_set_inputs(ex[k], in, &err) ||
+            ls_exec_run(ex[k], &err))
+            fail_msg("%s", err.msg);
+        after[k] = ls_pack_cache_bytes(shared);
+    }
+    assert_int_equal(after[0], 0);      /* the first executor kept its own */
+    assert_true(after[1] > 0);          /* the second packed into the shared one */
+    assert_int_equal(after[2], after[1]); /* the third found them there */
+    int checked = 0;
+    for (int i = 0; i < ls_graph_n_nodes(g); i++) {
+        const ls_tensor *a = ls_exec_out(ex[0], i), *b = ls_exec_out(ex[1], i);
+        const ls_tensor *c = ls_exec_out(ex[2], i);
+        assert_true(!a == !b);
+        if (a && a->dtype == LS_F32) {
+            assert_memory_equal(a->data, b->data, ls_tensor_nbytes(a));
+            if (c) { /* the results: same weights, another thread count */
+                for (int64_t j = 0; j < ls_tensor_numel(a); j++)
+                    assert_float_equal(ls_tensor_get_flat(c, j), ls_tensor_get_flat(a, j), 1e-5);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked > 0);
+    for (int k = 0; k < 3; k++)
+        ls_exec_free(ex[k]);
+    ls_pack_cache_free(shared); /* after the executors that borrowed it */
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_repeated_module_calls),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_reuse_keep_plan),
+        cmocka_unit_test(test_shared_packs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -776,6 +776,79 @@ static void test_st_f16_bf16(void **state)
     free(img);
 }
 
+/* Is p inside a mapping of a file whose path ends with `name`? */
+static bool in_file_mapping(const void *p, const char *name)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    if (!fp)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, fp)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        size_t ll = strlen(line), nl = strlen(name);
+        found = (uintptr_t)p >= lo && (uintptr_t)p < hi && ll >= nl &&
+                !strcmp(line + ll - nl, name);
+    }
+    fclose(fp);
+    return found;
+}
+
+static void test_st_mapped(void **state)
+{
+    /* An aligned F32 (offset 0) is used in place from the file mapping; a
+     * misaligned F32 (offset 18) is copied; a BOOL with a byte of 2 is
+     * made 1 in the process's private copy of its page, the file keeps
+     * its 2. */
+    unsigned char data[32] = {0};
+    const float w[4] = {1.5f, -2.0f, 0.25f, 8.0f};
+    memcpy(data, w, sizeof w);
+    data[16] = 1;
+    data[17] = 2;
+    memcpy(data + 18, &w[3], 4);
+    const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                       "\"m\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[16,18]},"
+                       "\"f\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[18,22]}}";
+    char padded[512];
+    size_t jl = strlen(json);
+    memcpy(padded, json, jl);
+    while ((8 + jl) % 8)
+        padded[jl++] = ' ';
+    padded[jl] = '\0';
+    size_t len;
+    unsigned char *img = make_st(padded, data, 22, &len);
+    char p[512];
+    tpath(state, "mapped.safetensors", p, sizeof p);
+    write_bytes(p, img, len);
+    ls_error err = {0};
+    ls_tmap *m;
+    if (ls_safetensors_load(p, &m, &err) != LS_OK)
+        fail_msg("%s", err.msg);
+    const ls_tensor *tw = ls_tmap_get(m, "w"), *tm = ls_tmap_get(m, "m"), *tf = ls_tmap_get(m, "f");
+    assert_non_null(tw);
+    assert_non_null(tm);
+    assert_non_null(tf);
+    assert_true(in_file_mapping(tw->data, "/mapped.safetensors"));
+    assert_false(in_file_mapping(tf->data, "/mapped.safetensors"));
+    assert_memory_equal(tw->data, w, sizeof w);
+    assert_float_equal(*(const float *)tf->data, 8.0, 0);
+    assert_int_equal(((const unsigned char *)tm->data)[1], 1);
+    /* the file itself is unchanged */
+    FILE *fp = fopen(p, "rb");
+    assert_non_null(fp);
+    unsigned char back[512];
+    assert_int_equal(fread(back, 1, len, fp), len);
+    fclose(fp);
+    assert_memory_equal(back, img, len);
+    const void *addr = tw->data;
+    ls_tmap_free(m); /* unmaps */
+    assert_false(in_file_mapping(addr, "/mapped.safetensors"));
+    free(img);
+}
+
 static void test_st_hostile(void **state)
 {
     const int F = LS_ERR_FORMAT;
@@ -1024,6 +1097,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_st_golden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_st_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_st_f16_bf16, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_st_mapped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_st_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_golden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
