@@ -1665,6 +1665,25 @@ static bool lesson_use_run(ls_tui *a, int i)
     return true;
 }
 
+/* Batch, head, row and column of the slice view from a tensor index
+ * (or a row prefix of it), as tui_slice_of lays the dims out. */
+static void lesson_focus(ls_tui *a, int node, const int64_t *idx, int ni)
+{
+    int nd = ls_graph_node(tui_cur(a)->g, node)->out.ndim;
+    if (nd < 1 || ni < 1 || ni > nd)
+        return;
+    if (nd >= 3)
+        a->batch = (int)idx[0];
+    if (nd >= 4 && ni >= 2)
+        a->head = (int)idx[1];
+    int row_dim = nd >= 4 ? 2 : nd - 2, col_dim = nd >= 4 ? 3 : nd - 1;
+    if (row_dim >= 0 && ni > row_dim)
+        a->row = (int)idx[row_dim];
+    if (ni > col_dim)
+        a->col = (int)idx[col_dim];
+    a->focus = LS_FOCUS_TENSOR;  /* the cursor cell is the one to look at */
+}
+
 static void lesson_enter(ls_tui *a, int i)
 {
     const ls_lesson *L = a->les.lesson;
@@ -1702,6 +1721,19 @@ static void lesson_enter(ls_tui *a, int i)
     a->heat.valid = false;
     a->grid_top = a->grid_left = 0;
     a->row = a->col = 0;
+    /* the cell the step is about (its edit, else its question's cell or
+     * row) is where the grid and heatmap scroll to */
+    const int64_t *idx = NULL;
+    int ni = 0;
+    if (s->act.kind == LS_ACT_EDIT && s->act.point && !strcmp(s->act.point, s->point)) {
+        idx = s->act.index;
+        ni = s->act.n_index;
+    } else if (s->q.kind && s->q.n_index > 0 && s->q.of && !strcmp(s->q.of, s->point)) {
+        idx = s->q.index;
+        ni = s->q.n_index;
+    }
+    if (idx)
+        lesson_focus(a, node, idx, ni);
     if (s->act.kind == LS_ACT_HEAD)
         a->head = s->act.head;
     if (s->act.kind == LS_ACT_EDIT && s->q.kind != LS_Q_DIRECTION)

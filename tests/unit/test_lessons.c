@@ -665,6 +665,63 @@ static void test_run_switch_tui(void **state)
     ls_lesson_free(L);
 }
 
+/* A step's edit (or question cell) is where the grid scrolls: batch,
+ * head, row and column of the view point at it, the tensor pane has the
+ * focus, and the cell is drawn as the cursor. */
+static void test_step_focuses_its_cell(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"title\":" T2 ",\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"encoders.0.self_attn.scores\",\"text\":" T2 ","
+        "\"action\":{\"kind\":\"edit\",\"point\":\"encoders.0.self_attn.scores\",\"index\":[1,2,9,7],\"value\":3.5}},"
+        "{\"point\":\"encoders.0.self_attn.attn\",\"text\":" T2 ","
+        "\"question\":{\"kind\":\"direction\",\"index\":[0,1,8,6],"
+        "\"prompt\":" T2 ",\"why\":" T2 "},"
+        "\"action\":{\"kind\":\"edit\",\"point\":\"encoders.0.self_attn.mask\",\"index\":[0,0,6],\"value\":false}}]}";
+    ls_lesson *L;
+    ls_error err = {0};
+    if (ls_lesson_parse(text, sizeof text - 1, "mem/09_f.json", &L, &err))
+        fail_msg("%s", err.msg);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    ls_tui *app;
+    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .data_dir = data,
+                      .exec = {.threads = 1}};
+    assert_int_equal(ls_tui_new(run.g, run.ex, &to, &app, &err), LS_OK);
+    ls_tui_set_size(app, 80, 24);
+    ls_tui_state st;
+    ls_tui_get_state(app, &st);
+    /* step 1: the edited cell [1, 2, 9, 7] */
+    assert_int_equal(st.batch, 1);
+    assert_int_equal(st.head, 2);
+    assert_int_equal(st.row, 9);
+    assert_int_equal(st.col, 7);
+    assert_int_equal(st.focus, LS_FOCUS_TENSOR);
+    ls_textcanvas tc;
+    assert_int_equal(ls_textcanvas_init(&tc, 80, 24), LS_OK);
+    ls_tui_draw(app, &tc.c);
+    bool cursor_drawn = false;
+    for (int y = 0; y < 24; y++)
+        for (int x = 40; x < 80; x++)
+            cursor_drawn = cursor_drawn || ls_textcanvas_style_at(&tc, y, x) == LS_STY_SELECT;
+    assert_true(cursor_drawn);
+    /* step 2: the edit is on another tensor; the question's cell is shown */
+    ls_tui_feed(app, 'n');
+    ls_tui_get_state(app, &st);
+    assert_int_equal(st.lesson_step, 1);
+    assert_int_equal(st.batch, 0);
+    assert_int_equal(st.head, 1);
+    assert_int_equal(st.row, 8);
+    assert_int_equal(st.col, 6);
+    ls_textcanvas_free(&tc);
+    ls_tui_free(app);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
 static void test_progress(void **state)
 {
     (void)state;
@@ -702,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_lesson02_facts),
         cmocka_unit_test(test_wav2vec2_lesson_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
+        cmocka_unit_test(test_step_focuses_its_cell),
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_run_switch_stretches),
         cmocka_unit_test(test_run_switch_errors),
