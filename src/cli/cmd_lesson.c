@@ -238,6 +238,13 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
     ls_lesson_run run;
     int rc = 0;
     ls_tui *app = NULL;
+    /* every run of the lesson is opened and checked first (seconds for the
+     * article-size models): say so rather than leave a blank terminal */
+    if (isatty(STDOUT_FILENO)) {
+        printf(lang == LS_LANG_ZH ? "正在打开第 %s 课：%s ……\n" : "Opening lesson %s: %s ...\n", L->id,
+               ls_ltext_get(&L->title, lang));
+        fflush(stdout);
+    }
     if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
         cli_error(err.msg);
         ls_lesson_free(L);
