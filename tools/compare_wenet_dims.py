@@ -11,7 +11,7 @@ or, in older checkouts, wenet/transformer) is built after torch.manual_seed
 with random weights (norms, biases and BatchNorm statistics made random too)
 and a GlobalCMVN with random statistics.  The encoder is saved as a fake
 final.pt + train.yaml, converted by tools/convert_wenet.py, run by `layerstep
-dump` on a padded batch of two random fbank inputs, and compared with
+dump` on a padded batch of 1 to 3 random fbank inputs, and compared with
 `layerstep compare` (atol 1e-5 + rtol 1e-4 * max|ref|) against WeNet's module
 outputs (tools/torch_dump.py) plus these internals taken from WeNet's own
 calls: q/k/v (forward_qkv), scores and mask (forward_attention), context
@@ -19,7 +19,9 @@ calls: q/k/v (forward_qkv), scores and mask (forward_attention), context
 valid frames of each item's output are also compared on their own scale.
 Points of a module instance WeNet shares between several places (the one
 SiLU of all FFN and conv modules) are left out: their calls cannot be told
-apart.
+apart.  Older checkouts (tried: v2.2.1, v3.0.1) skip the configurations
+their constructor lacks arguments for, and return the attention cache as
+one packed tensor, which is not compared.
 
 Only WeNet's package __init__ (which pulls in the CLI, librosa, ...) is
 bypassed, and `whisper.tokenizer` is stubbed when missing (wenet.utils.common
