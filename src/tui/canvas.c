@@ -1,4 +1,5 @@
 /* Canvas helpers and the in-memory canvas tests read the screen from. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -56,6 +57,29 @@ int ls_text_width(const char *s)
     return w;
 }
 
+/* punctuation that may not start a line */
+static bool closes(uint32_t c)
+{
+    static const uint32_t set[] = {0xff0c, 0x3002, 0xff1b, 0xff1a, 0xff01, 0xff1f, 0xff09, 0x3001,
+                                   0x300d, 0x300f, 0x300b, 0x3011, 0x3009, 0x201d, 0x2019, 0xff3d,
+                                   0xff5d, ')', ']', '}', ',', '.', ':', ';', '!', '?', '%'};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        if (c == set[i])
+            return true;
+    return false;
+}
+
+/* punctuation that may not end a line */
+static bool opens(uint32_t c)
+{
+    static const uint32_t set[] = {0xff08, 0x300c, 0x300e, 0x300a, 0x3010, 0x3008, 0x201c, 0x2018,
+                                   0xff3b, 0xff5b};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        if (c == set[i])
+            return true;
+    return false;
+}
+
 int ls_text_wrap(const char *s, int width, int *lens, int max_lines)
 {
     int n = (int)strlen(s), lines = 0, i = 0;
@@ -76,13 +100,13 @@ int ls_text_wrap(const char *s, int width, int *lens, int max_lines)
                 break;
             if (c == ' ')
                 brk = j;
-            else if (cw == 2 && j + k < n) {
-                /* a line may end after any wide character, but never
-                 * right before closing punctuation */
+            else if (cw == 2 && j + k < n && !opens(c)) {
+                /* a line may end after any wide character, but never after
+                 * an opening bracket or right before closing punctuation
+                 * (the kinsoku rule Chinese typesetting follows) */
                 uint32_t nx;
                 ls_utf8_decode(s + j + k, n - j - k, &nx);
-                if (!(nx == 0xff0c || nx == 0x3002 || nx == 0xff1b || nx == 0xff1a || nx == 0xff01 ||
-                      nx == 0xff1f || nx == 0xff09 || nx == 0x3001 || nx == 0x300d))
+                if (!closes(nx))
                     brk = j + k;
             }
             col += cw;
@@ -91,6 +115,26 @@ int ls_text_wrap(const char *s, int width, int *lens, int max_lines)
         int end = j;
         if (j < n && s[j] != '\n' && brk > i)
             end = brk;
+        else if (j < n && s[j] != '\n') {
+            /* a forced break (no break point fits): still keep an opening
+             * bracket with what follows and closing punctuation with what
+             * precedes, by moving the break back a character or two */
+            for (int cand = end, tries = 0; tries < 4; tries++) {
+                int prev = cand - 1;
+                while (prev > i && ((unsigned char)s[prev] & 0xc0) == 0x80)
+                    prev--;
+                if (prev <= i)
+                    break;  /* nothing legal fits: keep the hard break */
+                uint32_t at, before;
+                ls_utf8_decode(s + cand, n - cand, &at);
+                ls_utf8_decode(s + prev, n - prev, &before);
+                if (!closes(at) && !opens(before)) {
+                    end = cand;
+                    break;
+                }
+                cand = prev;
+            }
+        }
         lens[lines++] = end - i;
         lens[lines - 1] |= (i << 16);  /* start offset in the high bits */
         i = end;

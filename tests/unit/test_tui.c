@@ -900,6 +900,49 @@ static void test_keys_file(void **st)
     teardown(&f);
 }
 
+/* Wrapping: lines fit the width in display columns, nothing is lost but
+ * blanks at a break, and (kinsoku) no line starts with closing
+ * punctuation or ends with an opening bracket. */
+static void test_text_wrap(void **st)
+{
+    (void)st;
+    static const char *const texts[] = {
+        "拆分多头：先把 [b, len, d_model] view 成 [b, len, heads, d_k]（再 transpose(1, 2)），得到每个头自己的“分数”。",
+        "分数=Q K^T/sqrt(d_k)（缩放），softmax（按行），再乘 V（值）。每一行的和为 1，填充列为 0。",
+        "Scores = Q K^T / sqrt(d_k): each query against each key, then softmax (rows sum to 1).",
+    };
+    static const char *const closing[] = {"，", "。", "：", "）", "、", "”", ")", ",", "."};
+    static const char *const opening[] = {"（", "“", "「"};
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+        for (int width = 12; width <= 60; width++) {  /* narrower cannot always obey the rule */
+            int lens[128];
+            int n = ls_text_wrap(texts[t], width, lens, 128);
+            assert_true(n > 0 && n < 128);
+            size_t kept = 0;
+            for (int i = 0; i < n; i++) {
+                int start = lens[i] >> 16, len = lens[i] & 0xffff;
+                char line[512];
+                assert_true(len < (int)sizeof line);
+                memcpy(line, texts[t] + start, (size_t)len);
+                line[len] = '\0';
+                kept += (size_t)len;
+                assert_true(ls_text_width(line) <= width);
+                for (size_t k = 0; k < sizeof closing / sizeof closing[0] && i > 0; k++)
+                    if (!strncmp(line, closing[k], strlen(closing[k])))
+                        fail_msg("width %d line %d starts with '%s': %s", width, i, closing[k], line);
+                for (size_t k = 0; k < sizeof opening / sizeof opening[0] && i + 1 < n; k++) {
+                    size_t ol = strlen(opening[k]);
+                    if ((size_t)len >= ol && !strcmp(line + len - ol, opening[k]))
+                        fail_msg("width %d line %d ends with '%s': %s", width, i, opening[k], line);
+                }
+            }
+            size_t blanks = 0;
+            for (const char *c = texts[t]; *c; c++)
+                blanks += *c == ' ';
+            assert_true(kept + blanks >= strlen(texts[t]));
+        }
+}
+
 /* The lesson list: keys move and choose, the screen shows labels, marks
  * (CJK too) and the selection. */
 static void test_menu(void **st)
@@ -1111,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_keys_file),
+        cmocka_unit_test(test_text_wrap),
         cmocka_unit_test(test_menu),
         cmocka_unit_test(test_audio_frame_labels),
         cmocka_unit_test(test_audio_channels_first_labels),
