@@ -185,8 +185,10 @@ int ls_lesson_check_points(const ls_lesson *L, const ls_graph *g, ls_error *err)
  * a success). */
 int ls_lesson_check_all(const ls_lesson *L, ls_lesson_run *run, ls_error *err);
 
-/* Text with {shape:P} and {dim:P:K} replaced from g's shapes. */
-void ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
+/* Text with {shape:P} and {dim:P:K} replaced from g's shapes (in the
+ * narration, question prompts and choice texts); returns how many
+ * references did not resolve (each shows as "?"). */
+int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
 
 /* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls"), read
  * from the live tensors; for LS_Q_DIRECTION `before` is the watched value

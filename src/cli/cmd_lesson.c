@@ -166,7 +166,9 @@ static int answers(const ls_lesson *L, int lang)
             rc = 2;
             break;
         }
-        printf("step %d\t%s\t%s\n", i + 1, ans, ls_ltext_get(&L->steps[i].q.prompt, lang));
+        char prompt[1024];
+        ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
+        printf("step %d\t%s\t%s\n", i + 1, ans, prompt);
     }
     ls_lesson_run_close(&run);
     return rc;

@@ -864,11 +864,12 @@ static void shape_text(const ls_tensor *t, char *buf, size_t n)
         snprintf(buf + k, n - k, "]");
 }
 
-void ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
+int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
 {
     size_t k = 0;
+    int unresolved = 0;
     if (!n)
-        return;
+        return 0;
     while (*text && k + 1 < n) {
         const char *close = NULL;
         if (*text == '{' && (!strncmp(text, "{shape:", 7) || !strncmp(text, "{dim:", 5)))
@@ -884,19 +885,25 @@ void ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
         if (dim)
             *dim++ = '\0';
         int node = g ? ls_graph_find(g, name) : -1;
+        bool ok = false;
         if (node >= 0) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
-            if (!dim)
+            if (!dim) {
                 shape_text(t, val, sizeof val);
-            else if (atoi(dim) >= 0 && atoi(dim) < t->ndim)
+                ok = true;
+            } else if (atoi(dim) >= 0 && atoi(dim) < t->ndim) {
                 snprintf(val, sizeof val, "%lld", (long long)t->shape[atoi(dim)]);
+                ok = true;
+            }
         }
+        unresolved += !ok;
         k += (size_t)snprintf(out + k, n - k, "%s", val);
         if (k >= n)
             k = n - 1;
         text = close + 1;
     }
     out[k] = '\0';
+    return unresolved;
 }
 
 static const ls_tensor *live(const ls_graph *g, const ls_exec *ex, const char *name, ls_error *err)

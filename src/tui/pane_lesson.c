@@ -16,8 +16,8 @@ typedef struct para {
 } para;
 
 /* The paragraphs of the current step, in order; returns the count. */
-static int paras(ls_tui *a, char *narr, size_t nn, char *head, size_t hn, char *hint, size_t in,
-                 para *p)
+static int paras(ls_tui *a, char *narr, size_t nn, char *prompt, size_t pn, char *head, size_t hn,
+                 char *hint, size_t in, para *p)
 {
     const ls_lesson *L = a->les.lesson;
     const ls_lesson_step *s = &L->steps[a->les.step];
@@ -29,8 +29,10 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *head, size_t hn, char *
     int n = 0;
     p[n++] = (para){narr, LS_STY_NORMAL};
     bool open = s->q.kind && (a->les.answer == 0 || a->les.answer == 2);
-    if (s->q.kind)
-        p[n++] = (para){ls_ltext_get(&s->q.prompt, lang), LS_STY_CURRENT};
+    if (s->q.kind) {
+        ls_lesson_expand(ls_ltext_get(&s->q.prompt, lang), tui_ccur(a)->g, prompt, pn);
+        p[n++] = (para){prompt, LS_STY_CURRENT};
+    }
     if (a->les.answer == 1)
         p[n++] = (para){a->les.reason, LS_STY_TITLE};
     else if (a->les.answer == 2 || a->les.answer == 3)
@@ -47,9 +49,9 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *head, size_t hn, char *
 
 static int layout(ls_tui *a, int w, bool draw, ls_canvas *c, int y0, int x0, int h)
 {
-    char narr[4096], head[256], hint[128];
+    char narr[4096], prompt[1024], head[256], hint[128];
     para p[6];
-    int np = paras(a, narr, sizeof narr, head, sizeof head, hint, sizeof hint, p);
+    int np = paras(a, narr, sizeof narr, prompt, sizeof prompt, head, sizeof head, hint, sizeof hint, p);
     bool big = a->les.cover;
     int margin = big ? 4 : 1, tw = w - 2 * margin;
     int y = 0;
