@@ -486,25 +486,46 @@ bool ls_weight_norm_fast(const ls_tensor *v, const ls_tensor *g, int dim, ls_ten
         return false;
     const float *x = v->data;
     float *o = out->data;
-    for (int64_t a = 0; a < outer; a++)
-        for (int64_t j = 0; j < len; j++) {
-            const float *r = x + (a * len + j) * inner;
-            double s = ss[j];
-            for (int64_t b = 0; b < inner; b++)
-                s += (double)r[b] * (double)r[b];
-            ss[j] = s;
+    if (inner == 1) {
+        /* dim is the last one (wav2vec2's positional conv, dim=2): rows of
+         * len, summed into ss element by element; each ss[j] still adds
+         * its terms in the order a = 0, 1, ..., so the bits are the same */
+        for (int64_t a = 0; a < outer; a++) {
+            const float *restrict r = x + a * len;
+            double *restrict sj = ss;
+            for (int64_t j = 0; j < len; j++)
+                sj[j] += (double)r[j] * (double)r[j];
         }
+    } else {
+        for (int64_t a = 0; a < outer; a++)
+            for (int64_t j = 0; j < len; j++) {
+                const float *r = x + (a * len + j) * inner;
+                double s = ss[j];
+                for (int64_t b = 0; b < inner; b++)
+                    s += (double)r[b] * (double)r[b];
+                ss[j] = s;
+            }
+    }
     for (int64_t j = 0; j < len; j++) {
         double gj = ls_tensor_get_flat(g, j);
         ss[j] = ss[j] > 0.0 ? gj / sqrt(ss[j]) : 0.0;
     }
-    for (int64_t a = 0; a < outer; a++)
-        for (int64_t j = 0; j < len; j++) {
-            const float *r = x + (a * len + j) * inner;
-            float *w = o + (a * len + j) * inner;
-            for (int64_t b = 0; b < inner; b++)
-                w[b] = (float)(r[b] * ss[j]);
+    if (inner == 1) {
+        for (int64_t a = 0; a < outer; a++) {
+            const float *restrict r = x + a * len;
+            float *restrict w = o + a * len;
+            for (int64_t j = 0; j < len; j++)
+                w[j] = (float)(r[j] * ss[j]);
         }
+    } else {
+        for (int64_t a = 0; a < outer; a++)
+            for (int64_t j = 0; j < len; j++) {
+                const float *r = x + (a * len + j) * inner;
+                float *w = o + (a * len + j) * inner;
+                for (int64_t b = 0; b < inner; b++)
+                    w[b] = (float)(r[b] * ss[j]);
+            }
+    }
     free(ss);
     return true;
 }

@@ -336,6 +336,18 @@ static void test_row_ops(void **state)
     ls_tensor w = rnd(a, 3, (int64_t[]){9, 1, 15}, &seed), b = rnd(a, 1, (int64_t[]){9}, &seed);
     check_op(LS_OP_CONV1D, &(ls_op_params){.i = {1, 7, 9}}, (const ls_tensor *[]){&x, &w, &b}, 3,
              2u, 1e-5, 1e-5, "depthwise conv1d K=15");
+    /* weight_norm keeps the reference's double sums in the same order:
+     * the same bits, on the last dim (wav2vec2's pos_conv) and inner ones */
+    ls_tensor v = rnd(a, 3, (int64_t[]){6, 5, 37}, &seed);
+    for (int dim = 0; dim < 3; dim++) {
+        int64_t gsh[3] = {1, 1, 1};
+        gsh[dim] = v.shape[dim];
+        ls_tensor g = rnd(a, 3, gsh, &seed);
+        char what[64];
+        snprintf(what, sizeof what, "weight_norm dim %d", dim);
+        check_op(LS_OP_WEIGHT_NORM, &(ls_op_params){.i = {dim}}, (const ls_tensor *[]){&v, &g},
+                 2, 0u, 0, 0, what);
+    }
     ls_arena_free(a);
 }
 
