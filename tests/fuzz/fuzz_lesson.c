@@ -1,7 +1,8 @@
 /* libFuzzer target: bytes as a lesson file (ls_lesson_parse, no temp
- * file).  A lesson that parses is then checked against the toy
- * Transformer the bundled lessons use (data/toy_transformer_trained, its
- * inputs), whatever model it names, up to its first step with a "run"
+ * file).  A lesson that parses is then checked on one of two live runs:
+ * lesson 01's nn.MultiheadAttention (data/mha_lesson, its example input)
+ * when its first model is mha_lesson, else lesson 02's toy Transformer
+ * (data/toy_transformer_trained, its inputs), up to its first "run"
  * switch (the parser still reads every step): every point is looked up
  * (ls_lesson_check_points), every text expanded into a roomy and a tiny
  * buffer, and every question solved on the live run (a direction
@@ -24,12 +25,15 @@
 
 #define NAME "fuzz/03_lesson.json"
 
-/* The run every parsed lesson is checked on: its model list and inputs
- * are those of lessons/01 and 02. */
-static const char run_lesson[] =
+/* The runs parsed lessons are checked on: the models and inputs of
+ * lessons/02 and lessons/01 (cheap ones; the speech lessons' models take
+ * seconds to load). */
+static const char *const run_lessons[2] = {
     "{\"title\": {\"en\": \"t\", \"zh\": \"t\"},"
     " \"model\": [\"toy_transformer_trained\", \"toy_transformer\"], \"input\": {\"dir\": \"inputs\"},"
-    " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}";
+    " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}",
+    "{\"title\": {\"en\": \"t\", \"zh\": \"t\"}, \"model\": \"mha_lesson\","
+    " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}"};
 
 static void expand(const ls_ltext *t, const ls_graph *g)
 {
@@ -84,17 +88,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         return 0;
     }
-    /* the harness's one piece of state: the run, opened on the first
-     * lesson that parses and kept (solve restores every edit it makes) */
-    static ls_lesson *R;
-    static ls_lesson_run run;
-    if (!R && (ls_lesson_parse(run_lesson, sizeof run_lesson - 1, "run.json", &R, &err) ||
-               ls_lesson_run_open(R, LS_FUZZ_MODELS, &(ls_exec_opts){.threads = 1}, &run, &err))) {
+    /* the harness's one piece of state: the two runs, each opened when a
+     * lesson first needs it and kept (solve restores every edit it makes) */
+    static ls_lesson *R[2];
+    static ls_lesson_run runs[2];
+    int k = L->n_models > 0 && !strcmp(L->models[0], "mha_lesson");
+    if (!R[k] && (ls_lesson_parse(run_lessons[k], strlen(run_lessons[k]), "run.json", &R[k], &err) ||
+                  ls_lesson_run_open(R[k], LS_FUZZ_MODELS, &(ls_exec_opts){.threads = 1}, &runs[k],
+                                     &err))) {
         fprintf(stderr, "fuzz_lesson: setup failed: %s\n", err.msg);
         abort();
     }
-    if (!ls_lesson_check_points(L, run.g, &err))
-        walk(L, &run);
+    if (!ls_lesson_check_points(L, runs[k].g, &err))
+        walk(L, &runs[k]);
     else if (getenv("LS_FUZZ_VERBOSE"))
         fprintf(stderr, "%s\n", err.msg);
     ls_lesson_free(L);
