@@ -377,6 +377,35 @@ static void test_pool_runs_every_task(void **state)
     ls_pool_free(p);
 }
 
+static void thread_task(void *ud, int task, int thread)
+{
+    ((int *)ud)[task] = thread;
+}
+
+/* `threads` caps who may take tasks: a run limited to one thread runs on
+ * the caller only, whatever the pool's size; and tasks of one run are
+ * never taken by a thread still busy with an older one (every index is
+ * written by exactly one run). */
+static void test_pool_thread_limit(void **state)
+{
+    (void)state;
+    ls_pool *p = ls_pool_new(3, NULL);
+    assert_non_null(p);
+    int who[64];
+    for (int rep = 0; rep < 500; rep++) {
+        memset(who, -1, sizeof who);
+        int lim = 1 + rep % 3, n = 1 + rep % 64;
+        ls_pool_run(p, lim, thread_task, who, n);
+        for (int t = 0; t < n; t++) {
+            assert_true(who[t] >= 0);
+            assert_true(who[t] < lim);
+        }
+        for (int t = n; t < 64; t++)
+            assert_int_equal(who[t], -1);
+    }
+    ls_pool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_row_ops),
         cmocka_unit_test(test_pool_runs_every_task),
+        cmocka_unit_test(test_pool_thread_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
