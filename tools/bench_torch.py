@@ -222,7 +222,21 @@ def main():
         "transformer_base": lambda: toy(enc_in, dec_in),
     }
     cores = os.cpu_count() or 1
-    res = {"torch_version": torch.__version__, "runs": runs,
+    # Debian's torch calls whatever libblas.so.3 the alternatives system
+    # points at: the netlib reference BLAS makes torch ~15x slower than with
+    # OpenBLAS (apt-get install libopenblas0-pthread), which would flatter
+    # any ratio; so say which one ran and how fast its sgemm is
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    torch.set_num_threads(1)
+    a, b = torch.randn(90, 512), torch.randn(512, 2048)
+    sg = 2 * 90 * 512 * 2048 / (median_ms(lambda: a @ b, 50) / 1e3) / 1e9
+    print(f"torch {torch.__version__}, BLAS {blas}, sgemm 90x512x2048 on 1 thread: {sg:.1f} GFLOP/s",
+          flush=True)
+    if "netlib" in blas or "/blas/" in blas:
+        print("warning: the reference BLAS: PyTorch times are far from what it does with "
+              "OpenBLAS (apt-get install libopenblas0-pthread)", file=sys.stderr, flush=True)
+    res = {"torch_version": torch.__version__, "runs": runs, "blas": blas,
+           "sgemm_gflops_1_thread": round(sg, 1),
            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "models": {}}
     for name, fn in models.items():
         res["models"][name] = {}
