@@ -922,7 +922,7 @@ static void rw_ffn(ls_rw *s, const conformer_cfg *c, const char *prefix)
     ls_rw_linear(s, k, c->linear_units, c->output_size, c->mlp_bias);
 }
 
-static int rw_fill(const ls_model *m, ls_rw *s_)
+static void rw_walk(ls_rw *s_, const ls_model *m)
 {
     const conformer_cfg *c = ls_model_cfg(m);
     const int64_t D = c->output_size, F = c->input_size, H = c->heads, dk = D / H;
@@ -1005,23 +1005,14 @@ static int rw_fill(const ls_model *m, ls_rw *s_)
         }
     }
     *s_ = s;
-    return s.rc;
 }
 
 static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    ls_rw s;
-    ls_rw_init(&s, ls_model_weights(m), seed, err);
-    return rw_fill(m, &s);
+    return ls_rw_fill_model(m, seed, rw_walk, err);
 }
 
-static uint64_t random_weights_bytes(const ls_model *m)
-{
-    ls_rw s;
-    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
-    rw_fill(m, &s);
-    return s.bytes;
-}
+static uint64_t random_weights_bytes(const ls_model *m) { return ls_rw_count_model(m, rw_walk); }
 
 static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
 {

@@ -354,20 +354,16 @@ static void mha_all_weights(ls_rw *s, const mha_cfg *c)
         ls_rw_put(s, "out_proj.bias", "", 1, &E, 0, 0.0f);
 }
 
+static void mha_walk(ls_rw *s, const ls_model *m) { mha_all_weights(s, ls_model_cfg(m)); }
+
 static int mha_random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    ls_rw s;
-    ls_rw_init(&s, ls_model_weights(m), seed, err);
-    mha_all_weights(&s, ls_model_cfg(m));
-    return s.rc;
+    return ls_rw_fill_model(m, seed, mha_walk, err);
 }
 
 static uint64_t mha_random_weights_bytes(const ls_model *m)
 {
-    ls_rw s;
-    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
-    mha_all_weights(&s, ls_model_cfg(m));
-    return s.bytes;
+    return ls_rw_count_model(m, mha_walk);
 }
 
 const ls_arch ls_arch_mha = {

@@ -73,3 +73,19 @@ void ls_rw_norm(ls_rw *s, const char *prefix, int64_t d)
     ls_rw_put(s, prefix, "weight", 1, &d, 0, 1.0f);
     ls_rw_put(s, prefix, "bias", 1, &d, 0, 0.0f);
 }
+
+int ls_rw_fill_model(ls_model *m, uint64_t seed, ls_rw_walk walk, ls_error *err)
+{
+    ls_rw s;
+    ls_rw_init(&s, ls_model_weights(m), seed, err);
+    walk(&s, m);
+    return s.rc;
+}
+
+uint64_t ls_rw_count_model(const ls_model *m, ls_rw_walk walk)
+{
+    ls_rw s;
+    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
+    walk(&s, m);
+    return s.bytes;
+}

@@ -44,4 +44,11 @@ void ls_rw_linear(ls_rw *s, const char *prefix, int64_t in, int64_t out, bool bi
 /* A norm's affine pair: weight 1, bias 0. */
 void ls_rw_norm(ls_rw *s, const char *prefix, int64_t d);
 
+/* An arch's list of puts for model m; walked once to fill m's map
+ * (ls_rw_fill_model: the arch's random_weights) and once to count bytes
+ * (ls_rw_count_model: its random_weights_bytes). */
+typedef void (*ls_rw_walk)(ls_rw *s, const ls_model *m);
+int ls_rw_fill_model(ls_model *m, uint64_t seed, ls_rw_walk walk, ls_error *err);
+uint64_t ls_rw_count_model(const ls_model *m, ls_rw_walk walk);
+
 #endif

@@ -648,20 +648,16 @@ static void tf_all_weights(ls_rw *s, const tf_cfg *c)
     tf_put(s, "projection.weight", c->tgt_vocab_size, D, false);
 }
 
+static void tf_walk(ls_rw *s, const ls_model *m) { tf_all_weights(s, ls_model_cfg(m)); }
+
 static int tf_random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    ls_rw s;
-    ls_rw_init(&s, ls_model_weights(m), seed, err);
-    tf_all_weights(&s, ls_model_cfg(m));
-    return s.rc;
+    return ls_rw_fill_model(m, seed, tf_walk, err);
 }
 
 static uint64_t tf_random_weights_bytes(const ls_model *m)
 {
-    ls_rw s;
-    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
-    tf_all_weights(&s, ls_model_cfg(m));
-    return s.bytes;
+    return ls_rw_count_model(m, tf_walk);
 }
 
 const ls_arch ls_arch_transformer = {

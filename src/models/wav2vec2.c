@@ -741,7 +741,7 @@ static int example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
     return rc;
 }
 
-static int rw_fill(const ls_model *m, ls_rw *s_)
+static void rw_walk(ls_rw *s_, const ls_model *m)
 {
     const w2v_cfg *c = ls_model_cfg(m);
     ls_rw s = *s_;
@@ -799,23 +799,14 @@ static int rw_fill(const ls_model *m, ls_rw *s_)
     if (c->aux_num_out > 0)
         ls_rw_linear(&s, "aux", E, c->aux_num_out, true);
     *s_ = s;
-    return s.rc;
 }
 
 static int random_weights(ls_model *m, uint64_t seed, ls_error *err)
 {
-    ls_rw s;
-    ls_rw_init(&s, ls_model_weights(m), seed, err);
-    return rw_fill(m, &s);
+    return ls_rw_fill_model(m, seed, rw_walk, err);
 }
 
-static uint64_t random_weights_bytes(const ls_model *m)
-{
-    ls_rw s;
-    ls_rw_init(&s, NULL, 0, NULL);  /* count only */
-    rw_fill(m, &s);
-    return s.bytes;
-}
+static uint64_t random_weights_bytes(const ls_model *m) { return ls_rw_count_model(m, rw_walk); }
 
 static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
 {

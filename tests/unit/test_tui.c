@@ -1002,30 +1002,53 @@ static void test_menu(void **st)
     ls_menu_free(m);
 }
 
+/* A real model from tests/data with its inputs, in the TUI (skips the
+ * test when the fixtures are not there). */
+typedef struct realfx {
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    ls_exec *ex;
+    ls_tui *app;
+} realfx;
+
+static void real_open(realfx *r, const char *fixture)
+{
+    const char *data = getenv("LS_TEST_DATA");
+    if (!data)
+        skip();
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", data, fixture);
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_error err = {0};
+    assert_int_equal(ls_model_load(dir, &r->m, &err), LS_OK);
+    assert_int_equal(ls_npy_load_dir(in_dir, &r->in, &err), LS_OK);
+    assert_int_equal(ls_model_build(r->m, r->in, &(ls_build_opts){0}, &r->g, &err), LS_OK);
+    assert_int_equal(ls_exec_new(r->g, &(ls_exec_opts){.threads = 1}, &r->ex, &err), LS_OK);
+    assert_int_equal(ls_exec_set_inputs(r->ex, r->in, &err), LS_OK);
+    assert_int_equal(ls_tui_new(r->g, r->ex, &(ls_tui_opts){.model = r->m, .inputs = r->in}, &r->app, &err),
+                     LS_OK);
+}
+
+static void real_close(realfx *r)
+{
+    ls_tui_free(r->app);
+    ls_exec_free(r->ex);
+    ls_graph_free(r->g);
+    ls_tmap_free(r->in);
+    ls_model_free(r->m);
+}
+
 /* Audio models label frame axes with when each frame starts: after the
  * Conformer's Subsampling4 a frame is 4 fbank shifts = 40 ms apart, not
  * duration / frames. */
 static void test_audio_frame_labels(void **st)
 {
     (void)st;
-    const char *data = getenv("LS_TEST_DATA");
-    if (!data)
-        skip();
-    char dir[512], in_dir[600];
-    snprintf(dir, sizeof dir, "%s/conformer_small", data);
-    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
-    ls_model *m;
-    ls_tmap *in;
-    ls_graph *g;
-    ls_exec *ex;
-    ls_tui *app;
-    ls_error err = {0};
-    assert_int_equal(ls_model_load(dir, &m, &err), LS_OK);
-    assert_int_equal(ls_npy_load_dir(in_dir, &in, &err), LS_OK);
-    assert_int_equal(ls_model_build(m, in, &(ls_build_opts){0}, &g, &err), LS_OK);
-    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &ex, &err), LS_OK);
-    assert_int_equal(ls_exec_set_inputs(ex, in, &err), LS_OK);
-    assert_int_equal(ls_tui_new(g, ex, &(ls_tui_opts){.model = m, .inputs = in}, &app, &err), LS_OK);
+    realfx r;
+    real_open(&r, "conformer_small");
+    ls_tui *app = r.app;
+    const ls_graph *g = r.g;
     ls_tui_command(app, "goto encoders.0.self_attn.scores");
     ls_textcanvas tc;
     assert_int_equal(ls_textcanvas_init(&tc, 120, 40), LS_OK);
@@ -1038,11 +1061,7 @@ static void test_audio_frame_labels(void **st)
     assert_true(ls_textcanvas_find(&tc, "1:40ms") >= 0);
     assert_true(ls_textcanvas_find(&tc, "2:80ms") >= 0);
     ls_textcanvas_free(&tc);
-    ls_tui_free(app);
-    ls_exec_free(ex);
-    ls_graph_free(g);
-    ls_tmap_free(in);
-    ls_model_free(m);
+    real_close(&r);
 }
 
 /* wav2vec2's extractor tensors are [B, C, T]: time is the columns (at that
@@ -1050,28 +1069,15 @@ static void test_audio_frame_labels(void **st)
 static void test_audio_channels_first_labels(void **st)
 {
     (void)st;
-    const char *data = getenv("LS_TEST_DATA");
-    if (!data)
-        skip();
-    char dir[512], in_dir[600];
-    snprintf(dir, sizeof dir, "%s/wav2vec2_small", data);
-    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
-    ls_model *m;
-    ls_tmap *in;
-    ls_graph *g;
-    ls_exec *ex;
-    ls_tui *app;
-    ls_error err = {0};
-    assert_int_equal(ls_model_load(dir, &m, &err), LS_OK);
-    assert_int_equal(ls_npy_load_dir(in_dir, &in, &err), LS_OK);
-    assert_int_equal(ls_model_build(m, in, &(ls_build_opts){0}, &g, &err), LS_OK);
-    assert_int_equal(ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &ex, &err), LS_OK);
-    assert_int_equal(ls_exec_set_inputs(ex, in, &err), LS_OK);
-    assert_int_equal(ls_tui_new(g, ex, &(ls_tui_opts){.model = m, .inputs = in}, &app, &err), LS_OK);
+    realfx r;
+    real_open(&r, "wav2vec2_small");
+    ls_tui *app = r.app;
+    const ls_graph *g = r.g;
+    const ls_exec *ex = r.ex;
     /* the last conv block: channels x frames, frames 5*2*2 samples apart */
     int node = ls_graph_find(g, "feature_extractor.conv_layers.2");
     assert_true(node >= 0);
-    const ls_tensor *wav = ls_tmap_get(in, "waveforms");
+    const ls_tensor *wav = ls_tmap_get(r.in, "waveforms");
     assert_non_null(wav);
     ls_tui_command(app, "goto feature_extractor.conv_layers.2");
     ls_tui_state s;
@@ -1094,11 +1100,7 @@ static void test_audio_channels_first_labels(void **st)
     assert_non_null(tui_axis_label(app, node, &sl, 0, 4, buf, sizeof buf));
     assert_string_equal(buf, "4:5.0ms");
     assert_null(tui_axis_label(app, node, &sl, 1, 1, buf, sizeof buf));
-    ls_tui_free(app);
-    ls_exec_free(ex);
-    ls_graph_free(g);
-    ls_tmap_free(in);
-    ls_model_free(m);
+    real_close(&r);
 }
 
 /* Every key in every state: nothing may crash or leave the app stuck. */
