@@ -91,6 +91,13 @@ int ls_graph_begin(ls_graph *g, const char *klass, const char *extra, const char
  * already has a name, an alias node carries the module's name. Returns the
  * node that now carries the module name (or -1). */
 int ls_graph_end(ls_graph *g, int out);
+/* An empty module (begin + end), so the tree lists children in the
+ * reference's registration order even when the forward runs them in
+ * another; the forward re-enters it by name. */
+void ls_graph_declare(ls_graph *g, const char *klass, const char *extra, const char *name);
+/* Python's repr of a float for module reprs: shortest round-trip digits,
+ * "0.1", "1e-05", "0.0".  Returns buf. */
+const char *ls_py_float(double v, char *buf, size_t n);
 const char *ls_graph_scope(const ls_graph *g);  /* current module path */
 
 /* ---- leaves ---- */

@@ -674,3 +674,21 @@ double ls_graph_input_fill(const ls_node *nd)
         return nd->p.f[0];
     return nd->out.dtype == LS_I64 ? 1.0 : 0.0;
 }
+
+void ls_graph_declare(ls_graph *g, const char *klass, const char *extra, const char *name)
+{
+    ls_graph_begin(g, klass, extra, "%s", name);
+    ls_graph_end(g, -1);
+}
+
+const char *ls_py_float(double v, char *buf, size_t n)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eni"))
+        strncat(buf, ".0", n - strlen(buf) - 1);
+    return buf;
+}

@@ -245,52 +245,33 @@ fail:
 /* module tree: declared first, in constructor order, so `print` shows
  * WeNet's module_tree.txt; the forward pass then re-enters the modules. */
 
-/* Python's repr of a float: shortest round-trip digits, "0.1", "1e-05", "0.0". */
-static const char *py_float(double v, char *buf, size_t n)
-{
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, n, "%.*g", p, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".eni"))
-        strncat(buf, ".0", n - strlen(buf) - 1);
-    return buf;
-}
-
-static void declare(ls_graph *g, const char *klass, const char *extra, const char *name)
-{
-    ls_graph_begin(g, klass, extra, "%s", name);
-    ls_graph_end(g, -1);
-}
-
 static void declare_linear(ls_graph *g, const char *name, int64_t in, int64_t out, bool bias)
 {
     char e[160];
     snprintf(e, sizeof e, "in_features=%lld, out_features=%lld, bias=%s", (long long)in,
              (long long)out, bias ? "True" : "False");
-    declare(g, "Linear", e, name);
+    ls_graph_declare(g, "Linear", e, name);
 }
 
 static void declare_norm(ls_graph *g, const char *name, int64_t d, double eps)
 {
     char e[160], f[32];
     snprintf(e, sizeof e, "(%lld,), eps=%s, elementwise_affine=True", (long long)d,
-             py_float(eps, f, sizeof f));
-    declare(g, "LayerNorm", e, name);
+             ls_py_float(eps, f, sizeof f));
+    ls_graph_declare(g, "LayerNorm", e, name);
 }
 
 static void declare_dropout(ls_graph *g, const char *name, double p)
 {
     char e[64], f[32];
-    snprintf(e, sizeof e, "p=%s, inplace=False", py_float(p, f, sizeof f));
-    declare(g, "Dropout", e, name);
+    snprintf(e, sizeof e, "p=%s, inplace=False", ls_py_float(p, f, sizeof f));
+    ls_graph_declare(g, "Dropout", e, name);
 }
 
 static void declare_act(ls_graph *g, const conformer_cfg *c)
 {
     static const char *const K[] = {"SiLU", "ReLU", "GELU", "Tanh"};
-    declare(g, K[c->act], c->act == ACT_GELU ? "approximate='none'" : "", "activation");
+    ls_graph_declare(g, K[c->act], c->act == ACT_GELU ? "approximate='none'" : "", "activation");
 }
 
 static void declare_conv1d(ls_graph *g, const char *name, int64_t in, int64_t out, int64_t k,
@@ -305,7 +286,7 @@ static void declare_conv1d(ls_graph *g, const char *name, int64_t in, int64_t ou
         n += snprintf(e + n, sizeof e - (size_t)n, ", groups=%lld", (long long)groups);
     if (!bias)
         snprintf(e + n, sizeof e - (size_t)n, ", bias=False");
-    declare(g, "Conv1d", e, name);
+    ls_graph_declare(g, "Conv1d", e, name);
 }
 
 static void declare_ffn(ls_graph *g, const conformer_cfg *c, const char *name)
@@ -324,7 +305,7 @@ static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
     const sub_desc *sd = &SUBS[c->input];
     char e[256], f[32];
     if (cmvn)
-        declare(g, "GlobalCMVN", "", "global_cmvn");
+        ls_graph_declare(g, "GlobalCMVN", "", "global_cmvn");
     ls_graph_begin(g, sd->klass, "", "embed");
     if (c->input == IN_LINEAR) {
         ls_graph_begin(g, "Sequential", "", "out");
@@ -340,9 +321,9 @@ static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
                      (long long)(i ? D : 1), (long long)D, sd->k[i], sd->k[i], sd->s[i],
                      sd->s[i]);
             snprintf(name, sizeof name, "%d", 2 * i);
-            declare(g, "Conv2d", e, name);
+            ls_graph_declare(g, "Conv2d", e, name);
             snprintf(name, sizeof name, "%d", 2 * i + 1);
-            declare(g, "ReLU", "", name);
+            ls_graph_declare(g, "ReLU", "", name);
         }
         ls_graph_end(g, -1);
         const int64_t in = D * sub_len(sd, c->input_size);
@@ -383,8 +364,8 @@ static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
             } else {
                 snprintf(e, sizeof e,
                          "%lld, eps=%s, momentum=0.1, affine=True, track_running_stats=True",
-                         (long long)ID, py_float(c->conv_norm_eps, f, sizeof f));
-                declare(g, "BatchNorm1d", e, "norm");
+                         (long long)ID, ls_py_float(c->conv_norm_eps, f, sizeof f));
+                ls_graph_declare(g, "BatchNorm1d", e, "norm");
             }
             declare_conv1d(g, "pointwise_conv2", ID, D, 1, 0, 1, c->conv_bias);
             declare_act(g, c);

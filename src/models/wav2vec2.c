@@ -357,27 +357,6 @@ int ls_wav2vec2_hf_import(const ls_tmap *in, ls_tmap **out, ls_error *err)
 /* ------------------------------------------------------------------ */
 /* graph                                                                */
 
-/* Python's repr of a float (0.1, 0.0, 1e-05), as module reprs print it. */
-static const char *py_float(double v, char *buf, size_t n)
-{
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".eni"))
-        strncat(buf, ".0", n - strlen(buf) - 1);
-    return buf;
-}
-
-/* An empty module, so the tree lists children in the reference's
- * registration order even when the forward runs them in another. */
-static void declare(ls_graph *g, const char *klass, const char *extra, const char *name)
-{
-    ls_graph_begin(g, klass, extra, "%s", name);
-    ls_graph_end(g, -1);
-}
-
 static int linear(ls_graph *g, int x, const char *name, int64_t in, int64_t out)
 {
     char extra[128];
@@ -394,7 +373,7 @@ static int layer_norm(ls_graph *g, int x, const char *name, int64_t d, double ep
 {
     char extra[96], e[32];
     snprintf(extra, sizeof extra, "(%lld,), eps=%s, elementwise_affine=True", (long long)d,
-             py_float(eps, e, sizeof e));
+             ls_py_float(eps, e, sizeof e));
     ls_graph_begin(g, "LayerNorm", extra, "%s", name);
     int w = ls_graph_weight(g, "weight", 1, (int64_t[]){d});
     int b = ls_graph_weight(g, "bias", 1, (int64_t[]){d});
@@ -405,7 +384,7 @@ static int layer_norm(ls_graph *g, int x, const char *name, int64_t d, double ep
 static int dropout(ls_graph *g, int x, const char *name, double p)
 {
     char extra[64], e[32];
-    snprintf(extra, sizeof extra, "p=%s, inplace=False", py_float(p, e, sizeof e));
+    snprintf(extra, sizeof extra, "p=%s, inplace=False", ls_py_float(p, e, sizeof e));
     ls_graph_begin(g, "Dropout", extra, "%s", name);
     return ls_graph_end(g, x);
 }
@@ -418,15 +397,15 @@ static int conv_block(ls_graph *g, const w2v_cfg *c, int i, int64_t c_in, int x,
     const bool gn = c->group_norm && i == 0, ln = !c->group_norm;
     char extra[160], e[32];
     ls_graph_begin(g, "ConvLayerBlock", "", "%d", i);
-    py_float(W2V_EXTRACTOR_EPS, e, sizeof e);
+    ls_py_float(W2V_EXTRACTOR_EPS, e, sizeof e);
     if (gn) {
         snprintf(extra, sizeof extra, "%lld, %lld, eps=%s, affine=True", (long long)cv->out,
                  (long long)cv->out, e);
-        declare(g, "GroupNorm", extra, "layer_norm");
+        ls_graph_declare(g, "GroupNorm", extra, "layer_norm");
     } else if (ln) {
         snprintf(extra, sizeof extra, "(%lld,), eps=%s, elementwise_affine=True",
                  (long long)cv->out, e);
-        declare(g, "LayerNorm", extra, "layer_norm");
+        ls_graph_declare(g, "LayerNorm", extra, "layer_norm");
     }
     snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%lld,), stride=(%lld,)%s",
              (long long)c_in, (long long)cv->out, (long long)cv->kernel, (long long)cv->stride,
@@ -468,13 +447,13 @@ static int self_attention(ls_graph *g, const w2v_cfg *c, int x, int mask, int ma
     const int H = (int)c->heads, hd = (int)(E / c->heads);
     char e[32], extra[64];
     ls_graph_begin(g, "SelfAttention", "", "attention");
-    snprintf(extra, sizeof extra, "p=%s, inplace=False", py_float(c->p_attn, e, sizeof e));
-    declare(g, "Dropout", extra, "dropout");
+    snprintf(extra, sizeof extra, "p=%s, inplace=False", ls_py_float(c->p_attn, e, sizeof e));
+    ls_graph_declare(g, "Dropout", extra, "dropout");
     const char *order[] = {"k_proj", "v_proj", "q_proj", "out_proj"};
     snprintf(extra, sizeof extra, "in_features=%lld, out_features=%lld, bias=True",
              (long long)E, (long long)E);
     for (int i = 0; i < 4; i++)
-        declare(g, "Linear", extra, order[i]);
+        ls_graph_declare(g, "Linear", extra, order[i]);
     int q = ls_attn_heads(g, linear(g, x, "q_proj", E, E), H, hd, "q");
     int k = ls_attn_heads(g, linear(g, x, "k_proj", E, E), H, hd, "k");
     int v = ls_attn_heads(g, linear(g, x, "v_proj", E, E), H, hd, "v");
@@ -511,15 +490,15 @@ static int encoder_layer(ls_graph *g, const w2v_cfg *c, int i, int x, int mask, 
     const int64_t E = c->embed;
     char ln_extra[96], e[32];
     snprintf(ln_extra, sizeof ln_extra, "(%lld,), eps=%s, elementwise_affine=True",
-             (long long)E, py_float(c->eps, e, sizeof e));
+             (long long)E, ls_py_float(c->eps, e, sizeof e));
     ls_graph_begin(g, "EncoderLayer", "", "%d", i);
-    declare(g, "SelfAttention", "", "attention");
+    ls_graph_declare(g, "SelfAttention", "", "attention");
     char extra[64];
-    snprintf(extra, sizeof extra, "p=%s, inplace=False", py_float(c->p_out, e, sizeof e));
-    declare(g, "Dropout", extra, "dropout");
-    declare(g, "LayerNorm", ln_extra, "layer_norm");
-    declare(g, "FeedForward", "", "feed_forward");
-    declare(g, "LayerNorm", ln_extra, "final_layer_norm");
+    snprintf(extra, sizeof extra, "p=%s, inplace=False", ls_py_float(c->p_out, e, sizeof e));
+    ls_graph_declare(g, "Dropout", extra, "dropout");
+    ls_graph_declare(g, "LayerNorm", ln_extra, "layer_norm");
+    ls_graph_declare(g, "FeedForward", "", "feed_forward");
+    ls_graph_declare(g, "LayerNorm", ln_extra, "final_layer_norm");
     int residual = x;
     if (c->layer_norm_first)
         x = layer_norm(g, x, "layer_norm", E, c->eps);
@@ -631,13 +610,13 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     const int64_t E = c->embed;
     const int64_t C = c->conv[c->n_conv - 1].out;
     const bool aux = has_aux(m, c);
-    declare(g, "FeatureExtractor", "", "feature_extractor");
-    declare(g, "Encoder", "", "encoder");
+    ls_graph_declare(g, "FeatureExtractor", "", "feature_extractor");
+    ls_graph_declare(g, "Encoder", "", "encoder");
     if (aux) {
         char extra[128];
         snprintf(extra, sizeof extra, "in_features=%lld, out_features=%lld, bias=True",
                  (long long)E, (long long)c->aux_num_out);
-        declare(g, "Linear", extra, "aux");
+        ls_graph_declare(g, "Linear", extra, "aux");
     }
 
     /* ---- feature extractor ---- */
@@ -656,8 +635,8 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
 
     /* ---- encoder ---- */
     ls_graph_begin(g, "Encoder", "", "encoder");
-    declare(g, "FeatureProjection", "", "feature_projection");
-    declare(g, "Transformer", "", "transformer");
+    ls_graph_declare(g, "FeatureProjection", "", "feature_projection");
+    ls_graph_declare(g, "Transformer", "", "transformer");
     ls_graph_begin(g, "FeatureProjection", "", "feature_projection");
     x = layer_norm(g, x, "layer_norm", C, c->eps);
     x = linear(g, x, "projection", C, E);
@@ -675,13 +654,13 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
 
     ls_graph_begin(g, "Transformer", "", "transformer");
     char extra[96], e[32];
-    declare(g, "ConvolutionalPositionalEmbedding", "", "pos_conv_embed");
+    ls_graph_declare(g, "ConvolutionalPositionalEmbedding", "", "pos_conv_embed");
     snprintf(extra, sizeof extra, "(%lld,), eps=%s, elementwise_affine=True", (long long)E,
-             py_float(c->eps, e, sizeof e));
-    declare(g, "LayerNorm", extra, "layer_norm");
-    snprintf(extra, sizeof extra, "p=%s, inplace=False", py_float(c->p_out, e, sizeof e));
-    declare(g, "Dropout", extra, "dropout");
-    declare(g, "ModuleList", "", "layers");
+             ls_py_float(c->eps, e, sizeof e));
+    ls_graph_declare(g, "LayerNorm", extra, "layer_norm");
+    snprintf(extra, sizeof extra, "p=%s, inplace=False", ls_py_float(c->p_out, e, sizeof e));
+    ls_graph_declare(g, "Dropout", extra, "dropout");
+    ls_graph_declare(g, "ModuleList", "", "layers");
     x = ls_g_masked_fill(g, x, ls_g_unsqueeze(g, pad, 2, NULL), 0.0f, "input.0");
     x = ls_g_op2(g, LS_OP_ADD, x, pos_conv_embed(g, c, x, T), NULL);
     /* Transformer.layer_norm_first = not encoder_layer_norm_first */
