@@ -603,6 +603,25 @@ static void test_run_switch_errors(void **state)
     ls_lesson_free(L);
 }
 
+/* A lesson given as text, its first run opened on the test fixtures and
+ * shown in the TUI core at w x h. */
+static ls_tui *lesson_tui(const char *text, size_t n, const char *name, ls_lesson **L,
+                          ls_lesson_run *run, int w, int h)
+{
+    ls_error err = {0};
+    if (ls_lesson_parse(text, n, name, L, &err))
+        fail_msg("%s", err.msg);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    assert_int_equal(ls_lesson_run_open(*L, data, &(ls_exec_opts){.threads = 1}, run, &err), LS_OK);
+    ls_tui *app;
+    ls_tui_opts to = {.model = run->m, .inputs = run->in, .lesson = *L, .data_dir = data,
+                      .exec = {.threads = 1}};
+    assert_int_equal(ls_tui_new(run->g, run->ex, &to, &app, &err), LS_OK);
+    ls_tui_set_size(app, w, h);
+    return app;
+}
+
 /* The TUI walks the same stretches: each step's point is selected in the
  * run its switch opened (in the module-run slot), and a step without a
  * switch goes back to the main run. */
@@ -618,17 +637,8 @@ static void test_run_switch_tui(void **state)
         "{\"point\":\"query\",\"text\":" T2 "},"
         "{\"point\":\"encoders.0.self_attn.attn\",\"text\":" T2 "}]}";
     ls_lesson *L;
-    ls_error err = {0};
-    assert_int_equal(ls_lesson_parse(text, sizeof text - 1, "mem/08_t.json", &L, &err), LS_OK);
-    char data[700];
-    fixtures_dir(data, sizeof data);
     ls_lesson_run run;
-    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
-    ls_tui *app;
-    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .data_dir = data,
-                      .exec = {.threads = 1}};
-    assert_int_equal(ls_tui_new(run.g, run.ex, &to, &app, &err), LS_OK);
-    ls_tui_set_size(app, 120, 40);
+    ls_tui *app = lesson_tui(text, sizeof text - 1, "mem/08_t.json", &L, &run, 120, 40);
     const char *want[] = {"encoders.0.self_attn.matrix_bd", "kpm.attn", "encoders.0.self_attn.scores",
                           "query"};
     const ls_graph *seen[4];
@@ -686,18 +696,8 @@ static void test_step_focuses_its_cell(void **state)
         "\"prompt\":" T2 ",\"why\":" T2 "},"
         "\"action\":{\"kind\":\"edit\",\"point\":\"encoders.0.self_attn.mask\",\"index\":[0,0,6],\"value\":false}}]}";
     ls_lesson *L;
-    ls_error err = {0};
-    if (ls_lesson_parse(text, sizeof text - 1, "mem/09_f.json", &L, &err))
-        fail_msg("%s", err.msg);
-    char data[700];
-    fixtures_dir(data, sizeof data);
     ls_lesson_run run;
-    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
-    ls_tui *app;
-    ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .data_dir = data,
-                      .exec = {.threads = 1}};
-    assert_int_equal(ls_tui_new(run.g, run.ex, &to, &app, &err), LS_OK);
-    ls_tui_set_size(app, 80, 24);
+    ls_tui *app = lesson_tui(text, sizeof text - 1, "mem/09_f.json", &L, &run, 80, 24);
     ls_tui_state st;
     ls_tui_get_state(app, &st);
     /* step 1: the edited cell [1, 2, 9, 7] */
