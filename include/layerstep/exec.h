@@ -91,6 +91,12 @@ int ls_exec_run(ls_exec *ex, ls_error *err);
 /* Runs nodes until pred(node just run) is true, a hook pauses, or the end.
  * Returns LS_OK; ls_exec_cursor tells where it stopped. */
 int ls_exec_run_until(ls_exec *ex, ls_exec_pred pred, void *ud, ls_error *err);
+/* Packs every weight the GEMM will cache (ls_op_prepack over the graph),
+ * computing nothing: the TUI calls it when a run opens, so the first step
+ * into a big layer is not also the one that packs its weights (up to
+ * 20 ms on the Conformer's 3x3 conv).  Best effort, no state changes
+ * besides the pack cache. */
+void ls_exec_prepack(ls_exec *ex);
 /* Forgets every computed output (not the inputs, not the pins). */
 void ls_exec_reset(ls_exec *ex);
 

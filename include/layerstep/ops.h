@@ -109,6 +109,9 @@ typedef struct ls_op_ctx {
     struct ls_pack_cache *packs;
     int isa;
     unsigned const_inputs;
+    /* Set only by ls_op_prepack: pack the cacheable weights, compute
+     * nothing, write nothing to out. */
+    bool pack_only;
 } ls_op_ctx;
 
 const char *ls_op_name(ls_op op);  /* "matmul", "softmax", ... */
@@ -124,6 +127,15 @@ int ls_op_infer(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int
  * errors (a token id outside the vocabulary) return LS_ERR_RANGE. */
 int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int n_in,
                   ls_tensor *out, const ls_op_ctx *ctx, ls_error *err);
+
+/* Packs now what the fast path of op would cache on its first call (the
+ * const_inputs weights of a matmul, linear or convolution, into
+ * ctx->packs), without reading the other inputs or writing out.  Best
+ * effort: a weight that cannot be packed now (no memory) is packed on use
+ * as before.  Nothing to do for other ops, the reference loops or a ctx
+ * without a cache. */
+void ls_op_prepack(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int n_in,
+                   ls_tensor *out, const ls_op_ctx *ctx);
 
 /* Short human description of an op's parameters: "stride=2, pad=0". */
 void ls_op_params_str(ls_op op, const ls_op_params *p, int n_in, char *buf, size_t n);

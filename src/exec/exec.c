@@ -320,6 +320,53 @@ int ls_exec_cursor(const ls_exec *ex) { return ex->cursor; }
 bool ls_exec_done(const ls_exec *ex) { return ex->cursor >= ex->n; }
 bool ls_exec_paused(const ls_exec *ex) { return ex->paused; }
 
+/* Bits of the inputs of node i that are the model's own weights,
+ * untouched (an edit copies a weight first): the only ones whose packed
+ * form may be cached. */
+static unsigned const_inputs(const ls_exec *ex, int i)
+{
+    const ls_node *nd = ls_graph_node(ex->g, i);
+    unsigned bits = 0;
+    for (int j = 0; j < nd->n_in; j++) {
+        int s = ex->storage[nd->in[j]];
+        const ls_node *sn = ls_graph_node(ex->g, s);
+        if (sn->op == LS_OP_CONST && !ex->pinned[s] && ex->out[s].data == sn->out.data)
+            bits |= 1u << j;
+    }
+    return bits;
+}
+
+void ls_exec_prepack(ls_exec *ex)
+{
+    if (ex->ctx.reference || !ex->n)
+        return;
+    /* views are worked out into a copy, so the executor's own outputs
+     * stay as they are */
+    ls_tensor *t = malloc((size_t)ex->n * sizeof *t);
+    if (!t)
+        return;
+    memcpy(t, ex->out, (size_t)ex->n * sizeof *t);
+    for (int i = 0; i < ex->n; i++) {
+        const ls_node *nd = ls_graph_node(ex->g, i);
+        ls_op_kind k = ls_op_kind_of(nd->op);
+        if (k == LS_KIND_LEAF)
+            continue;
+        const ls_tensor *ins[LS_OP_MAX_INPUTS];
+        for (int j = 0; j < nd->n_in; j++)
+            ins[j] = &t[nd->in[j]];
+        if (k == LS_KIND_VIEW) {
+            if (ls_op_infer(nd->op, &nd->p, ins, nd->n_in, &t[i], NULL))
+                t[i] = ex->out[i];
+            continue;
+        }
+        ex->ctx.const_inputs = const_inputs(ex, i);
+        if (ex->ctx.const_inputs && !ex->pinned[i])
+            ls_op_prepack(nd->op, &nd->p, ins, nd->n_in, &t[i], &ex->ctx);
+    }
+    ex->ctx.const_inputs = 0;
+    free(t);
+}
+
 /* Computes node i from its inputs' current outputs. */
 static int compute(ls_exec *ex, int i, ls_error *err)
 {
@@ -336,15 +383,7 @@ static int compute(ls_exec *ex, int i, ls_error *err)
     } else {
         if (ex->pinned[i])
             return LS_OK;
-        /* Inputs that are the model's own weights, untouched (an edit
-         * copies a weight first), may have their packed form cached. */
-        ex->ctx.const_inputs = 0;
-        for (int j = 0; j < nd->n_in; j++) {
-            int s = ex->storage[nd->in[j]];
-            const ls_node *sn = ls_graph_node(ex->g, s);
-            if (sn->op == LS_OP_CONST && !ex->pinned[s] && ex->out[s].data == sn->out.data)
-                ex->ctx.const_inputs |= 1u << j;
-        }
+        ex->ctx.const_inputs = const_inputs(ex, i);
         rc = ls_op_compute(nd->op, &nd->p, ins, nd->n_in, &ex->out[i], &ex->ctx, err);
     }
     if (rc)

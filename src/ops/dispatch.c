@@ -741,6 +741,34 @@ static bool has_data(const ls_tensor *t)
     return t->data != NULL || ls_tensor_numel(t) == 0;
 }
 
+void ls_op_prepack(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int n_in,
+                   ls_tensor *out, const ls_op_ctx *ctx)
+{
+    if (!ctx || ctx->reference || !ctx->packs || !ctx->const_inputs)
+        return;
+    ls_op_ctx c = *ctx;
+    c.pack_only = true;
+    const ls_tensor *b = n_in == 3 ? in[2] : NULL;
+    /* the fast paths return early once packed; a false return (a layout
+     * they do not take) means nothing would be cached anyway */
+    switch (op) {
+    case LS_OP_MATMUL:
+        (void)ls_matmul_fast(in[0], in[1], out, &c);
+        break;
+    case LS_OP_LINEAR:
+        (void)ls_linear_fast(in[0], in[1], b, out, &c);
+        break;
+    case LS_OP_CONV1D:
+        (void)ls_conv1d_fast(in[0], in[1], b, (int)p->i[0], (int)p->i[1], (int)p->i[2], out, &c);
+        break;
+    case LS_OP_CONV2D:
+        (void)ls_conv2d_fast(in[0], in[1], b, (int)p->i[0], (int)p->i[1], out, &c);
+        break;
+    default:
+        break;
+    }
+}
+
 int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, int n_in,
                   ls_tensor *out, const ls_op_ctx *ctx, ls_error *err)
 {

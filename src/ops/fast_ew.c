@@ -467,6 +467,29 @@ void ls_axpy_f32(const ls_op_ctx *ctx, float a, const float *x, float *o, int64_
     }
 }
 
+void ls_taps_f32(const ls_op_ctx *ctx, const float *w, int64_t kt, const float *col,
+                 int64_t ldcol, float bias, float *o, int64_t n)
+{
+    switch (isa_of(ctx)) {
+#ifdef LS_X86
+    case LS_ISA_AVX512:
+        taps_row_512(w, kt, col, ldcol, bias, o, n);
+        return;
+    case LS_ISA_AVX2:
+        taps_row_256(w, kt, col, ldcol, bias, o, n);
+        return;
+#endif
+    default:
+        for (int64_t i = 0; i < n; i++) {
+            float acc = bias;
+            for (int64_t t = 0; t < kt; t++)
+                acc += w[t] * col[t * ldcol + i];
+            o[i] = acc;
+        }
+        return;
+    }
+}
+
 bool ls_weight_norm_fast(const ls_tensor *v, const ls_tensor *g, int dim, ls_tensor *out)
 {
     // v contiguous, viewed as [outer, len, inner] around dim (see the

@@ -5,14 +5,20 @@
  *
  * BLIS-style loops (one thread's share is a block of C):
  *
- *   for jc in N step NC                 B block  KC x NC  (L2/L3)
+ *   for jc in N step NC                 B block  KC x NC  (L2)
  *     for pc in K step KC
  *       pack B[pc:+KC, jc:+NC]          -> NR-wide panels, or the cached copy
  *       for ic in M step MC             A block  MC x KC  (L2)
  *         pack A[ic:+MC, pc:+KC]        -> MR-tall panels, or the cached copy
  *         for jr in NC step NR          B micro-panel KC x NR stays in L1
- *           for ir in MC step MR
+ *           for ir in MC step MR        A block streams from L2
  *             C[ir:+MR, jr:+NR] (+)= Apanel . Bpanel      (registers)
+ *
+ * When only A is a cached weight (a convolution: A = w, B = im2col) the
+ * two inner loops swap, so the weight's micro-panel, which comes from
+ * memory, is read once and reused from L1 while the freshly packed B
+ * streams from L2: 5-7% faster on the Conformer's 3x3 conv, while the
+ * same swap makes the linears (W^T = B cached) 10% slower.
  *
  *   a packed panel, k-major:  [k0: r0 r1 .. rMR-1][k1: r0 ..] ...
  *
@@ -28,6 +34,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +267,31 @@ static void pack_a(const ls_gemm_op *a, int64_t m0, int64_t mc, int64_t k0, int6
     }
 }
 
+#ifdef LS_X86
+/* One im2col panel of 32 columns whose windows all lie inside x, rows
+ * (c,u,v) from the given start: each row is x at the 32 offsets. */
+T512 static void gather_rows32(const ls_im2col *g, const int64_t *off, int64_t c, int64_t u,
+                               int64_t v, int64_t kc, float *dst)
+{
+    int32_t o[32];
+    for (int j = 0; j < 32; j++)
+        o[j] = (int32_t)off[j];
+    const __m512i i0 = _mm512_loadu_si512(o), i1 = _mm512_loadu_si512(o + 16);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *xk = g->x + c * g->sc + u * g->sh + v * g->sw;
+        _mm512_store_ps(dst + k * 32, _mm512_i32gather_ps(i0, xk, 4));
+        _mm512_store_ps(dst + k * 32 + 16, _mm512_i32gather_ps(i1, xk, 4));
+        if (++v == g->KW) {
+            v = 0;
+            if (++u == g->KH) {
+                u = 0;
+                c++;
+            }
+        }
+    }
+}
+#endif
+
 /* Implicit im2col: column p of B for rows k0..k0+kc of one panel. */
 static void pack_b_im2col(const ls_im2col *g, int64_t n0, int64_t nr, int64_t k0, int64_t kc,
                           int NR, float *dst)
@@ -278,6 +310,17 @@ static void pack_b_im2col(const ls_im2col *g, int64_t n0, int64_t nr, int64_t k0
     if (inside) {
         /* every window of the panel lies inside x (no padding reached):
          * a gather through the offsets, no bounds checks */
+#ifdef LS_X86
+        /* NR == 32 is the AVX-512 kernel's panel, chosen only when the CPU
+         * has AVX-512: two 16-lane gathers per row (int32 offsets) */
+        bool small = nr == 32;
+        for (int64_t j = 0; j < nr && small; j++)
+            small = off[j] <= INT32_MAX;
+        if (NR == 32 && small) {
+            gather_rows32(g, off, c, u, v, kc, dst);
+            return;
+        }
+#endif
         for (int64_t k = 0; k < kc; k++) {
             const float *xk = g->x + c * g->sc + u * g->sh + v * g->sw;
             float *d = dst + k * NR;
@@ -507,6 +550,11 @@ static bool gemm_block(const gemm_job *j, scratch_ref *s, int64_t m0, int64_t m1
     const int64_t K = j->K;
     const int64_t Mpad = ceil_to(j->M, MR), Npad = ceil_to(j->N, NR);
     float *ap = NULL, *bp = NULL;
+    /* The operand read from memory (a cached weight) is the one whose
+     * micro-panel stays in L1 while the other, packed just now into L2,
+     * streams past it: A-outer for a convolution (w is A), B-outer for
+     * a linear (W^T is B) and for two activations. */
+    const bool a_outer = j->ac && !j->bc;
     if (!j->ac && !(ap = get_scratch(s, 0, (size_t)(MC * KC))))
         return false;
     if (!j->bc && !(bp = get_scratch(s, 1, (size_t)(ceil_to(NC, NR) * KC))))
@@ -531,6 +579,17 @@ static bool gemm_block(const gemm_job *j, scratch_ref *s, int64_t m0, int64_t m1
                 } else {
                     pack_a(j->a, ic, mc, pc, kc, MR, ap);
                     ablk = ap;
+                }
+                if (a_outer) {
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        const int mr = (int)(mc - ir < MR ? mc - ir : MR);
+                        for (int64_t jr = 0; jr < nc; jr += NR) {
+                            const int nr = (int)(nc - jr < NR ? nc - jr : NR);
+                            j->kd.fn(mr, nr, kc, ablk + ir * kc, bblk + jr * kc,
+                                     j->c + (ic + ir) * j->ldc + jc + jr, j->ldc, add);
+                        }
+                    }
+                    continue;
                 }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int nr = (int)(nc - jr < NR ? nc - jr : NR);
@@ -591,6 +650,8 @@ bool ls_gemm_ex(const ls_op_ctx *ctx, int thread, int64_t M, int64_t N, int64_t 
     ls_pack_cache *pc = ctx ? ctx->packs : NULL;
     j.ac = cached_pack(pc, a, 0, M, K, j.kd.mr);
     j.bc = cached_pack(pc, b, 1, N, K, j.kd.nr);
+    if (ctx && ctx->pack_only)
+        return true;
     int threads = ctx && ctx->pool && thread < 0 ? ctx->threads : 1;
     if (threads > ls_pool_threads(j.pool))
         threads = ls_pool_threads(j.pool);

@@ -136,6 +136,8 @@ bool ls_matmul_fast(const ls_tensor *a, const ls_tensor *b, ls_tensor *out, cons
     }
     if (items > (1 << 30))
         return false;
+    if (ctx && ctx->pack_only)
+        return true; /* per-item GEMMs of activations: nothing to cache */
     ls_pool_run(ctx ? ctx->pool : NULL, ctx ? ctx->threads : 1, batch_task, &j, (int)items);
     return atomic_load(&j.ok);
 }
@@ -168,7 +170,7 @@ bool ls_linear_fast(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, 
         rows *= sh[d];
         first = d;
     }
-    if (b) {
+    if (b && !(ctx && ctx->pack_only)) {
         float *o = out->data;
         int64_t total = ls_tensor_numel(out) / (N ? N : 1);
         for (int64_t r = 0; r < total && N > 0; r++)

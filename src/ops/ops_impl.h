@@ -75,6 +75,10 @@ bool ls_batch_norm_fast(const ls_tensor *x, const ls_tensor *mean, const ls_tens
 /* o[i] += a * x[i] for i < n, vectorised for ctx's ISA (ctx may be NULL). */
 void ls_axpy_f32(const ls_op_ctx *ctx, float a, const float *x, float *o, int64_t n);
 
+/* o[i] = bias + sum_{t < kt} w[t] * col[t*ldcol + i] for i < n (ctx's ISA). */
+void ls_taps_f32(const ls_op_ctx *ctx, const float *w, int64_t kt, const float *col,
+                 int64_t ldcol, float bias, float *o, int64_t n);
+
 /* weight_norm on a contiguous v: same bits as the reference. */
 bool ls_weight_norm_fast(const ls_tensor *v, const ls_tensor *g, int dim, ls_tensor *out);
 

@@ -281,6 +281,26 @@ TGT static void FN(affine_row)(const float *x, float m, float s, float t, float 
         o[i] = (x[i] - m) * s + t;
 }
 
+/* o[i] = bias + sum_t w[t] * col[t*ldcol + i]: one output row of a
+ * convolution with few taps (an explicit im2col in col), written once. */
+TGT static void FN(taps_row)(const float *w, int64_t kt, const float *col, int64_t ldcol,
+                             float bias, float *o, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        V acc = vset1(bias);
+        for (int64_t t = 0; t < kt; t++)
+            acc = vfmadd(vset1(w[t]), vloadu(col + t * ldcol + i), acc);
+        vstoreu(o + i, acc);
+    }
+    for (; i < n; i++) {
+        float acc = bias;
+        for (int64_t t = 0; t < kt; t++)
+            acc += w[t] * col[t * ldcol + i];
+        o[i] = acc;
+    }
+}
+
 /* o += a * x (a tap of a depthwise convolution) */
 TGT static void FN(axpy_row)(float a, const float *x, float *o, int64_t n)
 {

@@ -400,6 +400,57 @@ static void test_shared_packs(void **state)
     ls_model_free(m);
 }
 
+/* ls_exec_prepack packs what a whole run would (the cache does not grow
+ * during the run), computes nothing, and the run after it gives the same
+ * bits as a run without it. */
+static void test_prepack(void **state)
+{
+    (void)state;
+    const char *data = getenv("LS_TEST_DATA");
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/conformer_small", data ? data : "tests/data");
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_error err = {0};
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
+        ls_model_build(m, in, NULL, &g, &err))
+        fail_msg("%s", err.msg);
+    ls_pack_cache *pre = ls_pack_cache_new(), *lazy = ls_pack_cache_new();
+    assert_non_null(pre);
+    assert_non_null(lazy);
+    ls_exec *a, *b;
+    if (ls_exec_new(g, &(ls_exec_opts){.threads = 2, .packs = pre}, &a, &err) ||
+        ls_exec_new(g, &(ls_exec_opts){.threads = 2, .packs = lazy}, &b, &err) ||
+        ls_exec_set_inputs(a, in, &err) || ls_exec_set_inputs(b, in, &err))
+        fail_msg("%s", err.msg);
+    ls_exec_prepack(a);
+    size_t packed = ls_pack_cache_bytes(pre);
+    assert_true(packed > 0);
+    assert_int_equal(ls_exec_cursor(a), 0);
+    for (int i = 0; i < ls_graph_n_nodes(g); i++)
+        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_COMPUTE)
+            assert_false(ls_exec_computed(a, i));
+    if (ls_exec_run(a, &err) || ls_exec_run(b, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(ls_pack_cache_bytes(pre), packed);
+    assert_int_equal(ls_pack_cache_bytes(lazy), packed);
+    for (int i = 0; i < ls_graph_n_nodes(g); i++) {
+        const ls_tensor *x = ls_exec_out(a, i), *y = ls_exec_out(b, i);
+        assert_true(!x == !y);
+        if (x && ls_tensor_is_contiguous(x) && ls_tensor_is_contiguous(y))
+            assert_memory_equal(x->data, y->data, ls_tensor_nbytes(x));
+    }
+    ls_exec_free(a);
+    ls_exec_free(b);
+    ls_pack_cache_free(pre);
+    ls_pack_cache_free(lazy);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_reuse_keep_plan),
         cmocka_unit_test(test_shared_packs),
+        cmocka_unit_test(test_prepack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,11 +103,28 @@ static void check_op(ls_op op, const ls_op_params *p, const ls_tensor *const *in
         char label[160];
         snprintf(label, sizeof label, "%s [%s, %d thread(s), cache %s]", what,
                  ls_isa_name(s[k].isa), s[k].threads, s[k].cache ? "on" : "off");
+        /* ls_op_prepack packs exactly what the first compute would cache,
+         * and writes nothing to out */
+        size_t prepacked = 0;
+        if (packs) {
+            memset(got.data, 0xff, ls_tensor_nbytes(&got));
+            ls_op_prepack(op, p, in, n_in, &got, &ctx);
+            const unsigned char *g = got.data;
+            for (size_t i = 0; i < ls_tensor_nbytes(&got); i++)
+                if (g[i] != 0xff)
+                    fail_msg("%s: ls_op_prepack wrote to out (byte %zu)", label, i);
+            prepacked = ls_pack_cache_bytes(packs);
+            if (op == LS_OP_LINEAR && (const_mask & 2u))
+                assert_true(prepacked > 0); /* W^T is always cached */
+        }
         /* twice: the second run reads the cached packs */
         for (int rep = 0; rep < 2; rep++) {
             memset(got.data, 0xff, ls_tensor_nbytes(&got)); /* NaN: every cell must be written */
             assert_int_equal(ls_op_compute(op, p, in, n_in, &got, &ctx, &err), LS_OK);
             expect_close(&got, &ref, atol, rtol, label);
+            if (packs && ls_pack_cache_bytes(packs) != prepacked)
+                fail_msg("%s: compute packed %zu bytes more than ls_op_prepack", label,
+                         ls_pack_cache_bytes(packs) - prepacked);
         }
         ls_pack_cache_free(packs);
     }
@@ -217,6 +234,30 @@ static void test_conv(void **state)
              2u, 1e-4, 1e-4, "conv2d stride 2");
     check_op(LS_OP_CONV2D, &(ls_op_params){.i = {1, 1}}, (const ls_tensor *[]){&x2, &w2}, 2, 2u,
              1e-4, 1e-4, "conv2d pad 1");
+    /* few taps (C*KH*KW <= 16: explicit im2col, one write per output), as
+     * in the first conv of Conv2dSubsampling (1 channel, 3x3, stride 2)
+     * and of wav2vec2's extractor (1 channel, K=10, stride 5): two batch
+     * items, more positions than one block (2048) with a tail, fewer
+     * output channels than pool tasks, and a permuted weight */
+    ls_tensor x3 = rnd(a, 4, (int64_t[]){2, 1, 37, 29}, &seed);
+    ls_tensor w3 = rnd(a, 4, (int64_t[]){21, 1, 3, 3}, &seed);
+    ls_tensor b3 = rnd(a, 1, (int64_t[]){21}, &seed);
+    check_op(LS_OP_CONV2D, &(ls_op_params){.i = {2, 0}}, (const ls_tensor *[]){&x3, &w3, &b3}, 3,
+             2u, 1e-5, 1e-5, "conv2d 1 channel stride 2");
+    ls_tensor x4 = rnd(a, 4, (int64_t[]){1, 1, 61, 45}, &seed);
+    ls_tensor w4b = rnd(a, 4, (int64_t[]){3, 3, 1, 7}, &seed), w4;
+    assert_int_equal(ls_tensor_permute(&w4b, (const int[]){3, 2, 0, 1}, &w4, NULL), LS_OK);
+    check_op(LS_OP_CONV2D, &(ls_op_params){.i = {1, 1}}, (const ls_tensor *[]){&x4, &w4}, 2, 2u,
+             1e-5, 1e-5, "conv2d 1 channel pad 1, permuted weight");
+    ls_tensor x5 = rnd(a, 3, (int64_t[]){2, 1, 403}, &seed);
+    ls_tensor w5 = rnd(a, 3, (int64_t[]){33, 1, 10}, &seed);
+    check_op(LS_OP_CONV1D, &(ls_op_params){.i = {5, 0, 1}}, (const ls_tensor *[]){&x5, &w5}, 2,
+             2u, 1e-5, 1e-5, "conv1d 1 channel K=10 stride 5");
+    ls_tensor x6 = rnd(a, 4, (int64_t[]){1, 1, 363, 80}, &seed);
+    ls_tensor w6 = rnd(a, 4, (int64_t[]){64, 1, 3, 3}, &seed);
+    ls_tensor b6 = rnd(a, 1, (int64_t[]){64}, &seed);
+    check_op(LS_OP_CONV2D, &(ls_op_params){.i = {2, 0}}, (const ls_tensor *[]){&x6, &w6, &b6}, 3,
+             2u, 1e-5, 1e-5, "conv2d fbank-sized 1 channel stride 2");
     ls_arena_free(a);
 }
 
