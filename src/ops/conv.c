@@ -9,9 +9,11 @@
  * The im2col matrix is never built: the GEMM packs its B panels straight
  * from x (ls_im2col), so the only copy is the one packing makes anyway.  A
  * 1x1 conv without padding
- * needs no im2col at all (x itself is the strided B operand), and a conv
+ * needs no im2col at all (x itself is the strided B operand), a conv
  * with one output channel per group (depthwise) runs as a direct loop,
- * since a GEMM with M = 1 would waste the register tile.
+ * since a GEMM with M = 1 would waste the register tile, and a conv with
+ * at most 16 taps per output (one input channel) builds its small im2col
+ * matrix and writes each output once (conv_few_taps below).
  */
 #include <stdlib.h>
 
