@@ -408,7 +408,7 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     char shape[96], op[192];
     ls_shape_str(&nd->out, shape, sizeof shape);
     op_label(nd, false, op, sizeof op);
-    ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
+    const int name_w = ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
     const ls_tensor *t = ls_exec_out(r->ex, node);
     bool edited = t && ls_exec_is_pinned(r->ex, node);
     /* shape first: it is what a learner looks at first */
@@ -424,9 +424,30 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         return;
     }
     const ls_stats *st = tui_stats(a, node);
-    ls_canvas_printf(c, y + 3, x + 1, w - 1, st->nan || st->inf ? LS_STY_WARN : LS_STY_NORMAL,
-                     "min %.4g max %.4g mean %.4g std %.4g nan %lld inf %lld", st->min, st->max,
-                     st->mean, st->std, (long long)st->nan, (long long)st->inf);
+    /* min/max/mean/std and the NaN/Inf counts on one line when it fits;
+     * in a narrow pane (80 columns) counts that are not zero go first,
+     * and zero counts move to the end of the name or the slice line */
+    const bool bad = st->nan || st->inf;
+    char mm[160], counts[64];
+    const int ml = snprintf(mm, sizeof mm, "min %.4g max %.4g mean %.4g std %.4g", st->min,
+                            st->max, st->mean, st->std);
+    const int cl = snprintf(counts, sizeof counts, "nan %lld inf %lld", (long long)st->nan,
+                            (long long)st->inf);
+    int counts_y = -1;
+    if (ml + 1 + cl <= w - 1)
+        ls_canvas_printf(c, y + 3, x + 1, w - 1, bad ? LS_STY_WARN : LS_STY_NORMAL, "%s %s", mm,
+                         counts);
+    else if (bad)
+        ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_WARN, "%s  %s", counts, mm);
+    else {
+        ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_NORMAL, "%s", mm);
+        if (name_w + 2 + cl <= w - 1)
+            counts_y = y + 1;
+        else
+            counts_y = y + 4; /* checked against the slice line below */
+    }
+    if (counts_y == y + 1)
+        ls_canvas_printf(c, y + 1, x + w - cl, cl, LS_STY_DIM, "%s", counts);
     tui_slice s;
     tui_slice_of(a, t, &s);
     /* the cursor may sit outside a smaller tensor after a selection change */
@@ -443,9 +464,12 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         snprintf(sl, sizeof sl, "%s", t->ndim == 0 ? "scalar" : "[:, :]");
     int sx = ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_NORMAL, "slice %s %dx%d", sl, s.rows, s.cols);
     if (s.n_batch > 1 || s.n_head > 1)
-        ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM, "  batch %d/%d%s head %d/%d %s",
-                         s.batch, s.n_batch, s.n_batch > 1 ? " {}" : "", s.head, s.n_head,
-                         s.n_head > 1 ? "[]" : "");
+        sx += ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM,
+                               "  batch %d/%d%s head %d/%d %s", s.batch, s.n_batch,
+                               s.n_batch > 1 ? " {}" : "", s.head, s.n_head,
+                               s.n_head > 1 ? "[]" : "");
+    if (counts_y == y + 4 && sx + 2 + cl <= w - 1)
+        ls_canvas_printf(c, y + 4, x + w - cl, cl, LS_STY_DIM, "%s", counts);
     int by = y + 5, bh = h - 5;
     if (bh <= 0)
         return;

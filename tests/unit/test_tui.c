@@ -580,6 +580,31 @@ static void test_edit_and_undo(void **st)
     teardown(&f);
 }
 
+/* The NaN/Inf counts stay on screen at 80x24, where min/max/mean/std
+ * and the counts do not fit on one line of the tensor pane: zero counts
+ * move to another line, counts that are not zero go first. */
+static void test_nan_inf_counts_at_80x24(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    keys(&f, "c");
+    go(&f, "enc.layers.0.attn.scores");
+    assert_true(screen_has(&f, "nan 0 inf 0"));
+    go(&f, "x");
+    ls_tui_feed(f.app, LS_KEY_TAB);
+    keys(&f, "=nan");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(isnan(ls_tensor_get_flat(ls_exec_out(f.ex, ls_graph_find(f.g, "x")), 0)));
+    render(&f);
+    int at = ls_textcanvas_find(&f.tc, "nan 1 inf 0  min");
+    assert_true(at >= 0);
+    /* downstream, every score of the first query row is NaN now */
+    go(&f, "enc.layers.0.attn.scores");
+    assert_false(screen_has(&f, "nan 0 inf 0"));
+    teardown(&f);
+}
+
 static void test_zero_head(void **st)
 {
     (void)st;
@@ -1148,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_fully_masked_rows),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_edit_and_undo),
+        cmocka_unit_test(test_nan_inf_counts_at_80x24),
         cmocka_unit_test(test_zero_head),
         cmocka_unit_test(test_module_run),
         cmocka_unit_test(test_out_of_memory),
