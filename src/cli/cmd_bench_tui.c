@@ -137,8 +137,8 @@ static const char *point_name(const ls_graph *g, int at)
  * another: press j of a run is at j, j + per, j + 2*per, ... */
 static void report(const session *s, const ls_graph *g, int repeats, double limit_ms)
 {
-    printf("  %-4s %-30s %5s %8s %8s %8s  %-26s %s\n", "key", "what", "count", "median", "p95",
-           "worst", "worst at", "worst single");
+    printf("  %-6s %-35s %5s %8s %8s %8s  %-32s %s\n", "key", "what", "count", "median", "p95",
+           "worst", "worst at", "single");
     int over = 0, over_raw = 0, total = 0;
     for (int i = 0; i < s->n_keys; i++) {
         const key_times *k = &s->keys[i];
@@ -177,7 +177,7 @@ static void report(const session *s, const ls_graph *g, int repeats, double limi
         char name[32], single[64];
         ls_tui_key_name(k->key, name, sizeof name);
         snprintf(single, sizeof single, "%.2fms", k->ms[raw]);
-        printf("  %-4s %-30s %5d %7.2fms %7.2fms %7.2fms  %-26s %s\n", name, k->what, per,
+        printf("  %-6s %-35s %5d %7.2fms %7.2fms %7.2fms  %-32s %s\n", name, k->what, per,
                v[per / 2], v[(int)(0.95 * (per - 1))], med[worst], point_name(g, k->at[worst]),
                single);
         free(med);
