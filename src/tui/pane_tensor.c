@@ -424,27 +424,47 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         return;
     }
     const ls_stats *st = tui_stats(a, node);
-    /* min/max/mean/std and the NaN/Inf counts on one line when it fits;
-     * in a narrow pane (80 columns) counts that are not zero go first,
-     * and zero counts move to the end of the name or the slice line */
+    /* min/max/mean/std and the NaN/Inf counts on one line, counts that
+     * are not zero first; when even the shortest form does not leave room
+     * (80 columns), zero counts move to the end of the name or the slice
+     * line */
     const bool bad = st->nan || st->inf;
     char mm[160], counts[64];
-    const int ml = snprintf(mm, sizeof mm, "min %.4g max %.4g mean %.4g std %.4g", st->min,
-                            st->max, st->mean, st->std);
     const int cl = snprintf(counts, sizeof counts, "nan %lld inf %lld", (long long)st->nan,
                             (long long)st->inf);
-    int counts_y = -1;
-    if (ml + 1 + cl <= w - 1)
-        ls_canvas_printf(c, y + 3, x + 1, w - 1, bad ? LS_STY_WARN : LS_STY_NORMAL, "%s %s", mm,
-                         counts);
-    else if (bad)
+    /* four significant digits, three, or the range form: the first that
+     * fits with the counts, else the first that fits alone, so no number
+     * is cut in the middle */
+    int ml = 0, fit_alone = -1, counts_y = -1;
+    for (int form = 0; form < 3; form++) {
+        ml = form == 0   ? snprintf(mm, sizeof mm, "min %.4g max %.4g mean %.4g std %.4g",
+                                    st->min, st->max, st->mean, st->std)
+             : form == 1 ? snprintf(mm, sizeof mm, "min %.3g max %.3g mean %.3g std %.3g",
+                                    st->min, st->max, st->mean, st->std)
+                         : snprintf(mm, sizeof mm, "%.3g..%.3g mean %.3g std %.3g", st->min,
+                                    st->max, st->mean, st->std);
+        if (ml + 2 + cl <= w - 1) {
+            fit_alone = -2;
+            break;
+        }
+        if (fit_alone == -1 && ml <= w - 1)
+            fit_alone = form;
+    }
+    if (fit_alone == -2 && bad) /* counts that are not zero first */
         ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_WARN, "%s  %s", counts, mm);
+    else if (fit_alone == -2)
+        ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_NORMAL, "%s %s", mm, counts);
     else {
-        ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_NORMAL, "%s", mm);
-        if (name_w + 2 + cl <= w - 1)
-            counts_y = y + 1;
-        else
-            counts_y = y + 4; /* checked against the slice line below */
+        if (fit_alone >= 0 && fit_alone < 2) /* back to the longest form that fits */
+            ml = snprintf(mm, sizeof mm, fit_alone == 0 ? "min %.4g max %.4g mean %.4g std %.4g"
+                                                        : "min %.3g max %.3g mean %.3g std %.3g",
+                          st->min, st->max, st->mean, st->std);
+        if (bad)
+            ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_WARN, "%s  %s", counts, mm);
+        else {
+            ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_NORMAL, "%s", mm);
+            counts_y = name_w + 2 + cl <= w - 1 ? y + 1 : y + 4;
+        }
     }
     if (counts_y == y + 1)
         ls_canvas_printf(c, y + 1, x + w - cl, cl, LS_STY_DIM, "%s", counts);
@@ -463,11 +483,23 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     else
         snprintf(sl, sizeof sl, "%s", t->ndim == 0 ? "scalar" : "[:, :]");
     int sx = ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_NORMAL, "slice %s %dx%d", sl, s.rows, s.cols);
-    if (s.n_batch > 1 || s.n_head > 1)
-        sx += ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM,
-                               "  batch %d/%d%s head %d/%d %s", s.batch, s.n_batch,
-                               s.n_batch > 1 ? " {}" : "", s.head, s.n_head,
-                               s.n_head > 1 ? "[]" : "");
+    /* which batch item and head, with the keys that change them; a
+     * shorter form when the pane is narrow */
+    char bhs[96] = "";
+    int bl = 0;
+    if (s.n_batch > 1 && s.n_head > 1) {
+        bl = snprintf(bhs, sizeof bhs, "  batch %d/%d {} head %d/%d []", s.batch, s.n_batch, s.head,
+                      s.n_head);
+        if (sx + bl > w - 1)
+            bl = snprintf(bhs, sizeof bhs, "  b %d/%d{} h %d/%d[]", s.batch, s.n_batch, s.head,
+                          s.n_head);
+    } else if (s.n_batch > 1) {
+        bl = snprintf(bhs, sizeof bhs, "  batch %d/%d {}", s.batch, s.n_batch);
+    } else if (s.n_head > 1) {
+        bl = snprintf(bhs, sizeof bhs, "  head %d/%d []", s.head, s.n_head);
+    }
+    if (bl > 0)
+        sx += ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM, "%s", bhs);
     if (counts_y == y + 4 && sx + 2 + cl <= w - 1)
         ls_canvas_printf(c, y + 4, x + w - cl, cl, LS_STY_DIM, "%s", counts);
     int by = y + 5, bh = h - 5;
