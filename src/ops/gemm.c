@@ -580,25 +580,17 @@ static bool gemm_block(const gemm_job *j, scratch_ref *s, int64_t m0, int64_t m1
                     pack_a(j->a, ic, mc, pc, kc, MR, ap);
                     ablk = ap;
                 }
-                if (a_outer) {
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                /* the tiles of this block, the L1-resident operand's
+                 * index outer */
+                const int64_t ti = (mc + MR - 1) / MR, tj = (nc + NR - 1) / NR;
+                for (int64_t o = 0; o < (a_outer ? ti : tj); o++)
+                    for (int64_t q = 0; q < (a_outer ? tj : ti); q++) {
+                        const int64_t ir = (a_outer ? o : q) * MR, jr = (a_outer ? q : o) * NR;
                         const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-                        for (int64_t jr = 0; jr < nc; jr += NR) {
-                            const int nr = (int)(nc - jr < NR ? nc - jr : NR);
-                            j->kd.fn(mr, nr, kc, ablk + ir * kc, bblk + jr * kc,
-                                     j->c + (ic + ir) * j->ldc + jc + jr, j->ldc, add);
-                        }
-                    }
-                    continue;
-                }
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    const int nr = (int)(nc - jr < NR ? nc - jr : NR);
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        const int mr = (int)(mc - ir < MR ? mc - ir : MR);
+                        const int nr = (int)(nc - jr < NR ? nc - jr : NR);
                         j->kd.fn(mr, nr, kc, ablk + ir * kc, bblk + jr * kc,
                                  j->c + (ic + ir) * j->ldc + jc + jr, j->ldc, add);
                     }
-                }
             }
         }
     }

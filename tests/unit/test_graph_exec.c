@@ -287,6 +287,20 @@ static void test_glob(void **state)
     assert_false(ls_glob_match("scores", "encoders.0.scores"));
 }
 
+/* A fixture of tests/data (or $LS_TEST_DATA): its model, its inputs and
+ * the graph built from them. */
+static void load_fixture(const char *name, ls_model **m, ls_tmap **in, ls_graph **g)
+{
+    const char *data = getenv("LS_TEST_DATA");
+    char dir[512], in_dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", data ? data : "tests/data", name);
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    ls_error err = {0};
+    if (ls_model_load(dir, m, &err) || ls_npy_load_dir(in_dir, in, &err) ||
+        ls_model_build(*m, *in, NULL, g, &err))
+        fail_msg("%s", err.msg);
+}
+
 /* `run --only GLOB` (issue 9): reuse_buffers with keep.  On the real
  * transformer_small fixture: the planned bytes are what the executor
  * allocates, keeping only "*.attn" plans far less than keeping all, the
@@ -295,17 +309,11 @@ static void test_glob(void **state)
 static void test_reuse_keep_plan(void **state)
 {
     (void)state;
-    const char *data = getenv("LS_TEST_DATA");
-    char dir[512], in_dir[600];
-    snprintf(dir, sizeof dir, "%s/transformer_small", data ? data : "tests/data");
-    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
     ls_error err = {0};
     ls_model *m;
     ls_tmap *in;
     ls_graph *g;
-    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
-        ls_model_build(m, in, NULL, &g, &err))
-        fail_msg("%s", err.msg);
+    load_fixture("transformer_small", &m, &in, &g);
     const ls_exec_opts opts[4] = {{.threads = 1},
                                   {.threads = 1, .reuse_buffers = true},
                                   {.threads = 1, .reuse_buffers = true, .keep = "*.attn"},
@@ -350,17 +358,11 @@ static void test_reuse_keep_plan(void **state)
 static void test_shared_packs(void **state)
 {
     (void)state;
-    const char *data = getenv("LS_TEST_DATA");
-    char dir[512], in_dir[600];
-    snprintf(dir, sizeof dir, "%s/transformer_small", data ? data : "tests/data");
-    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
     ls_error err = {0};
     ls_model *m;
     ls_tmap *in;
     ls_graph *g;
-    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
-        ls_model_build(m, in, NULL, &g, &err))
-        fail_msg("%s", err.msg);
+    load_fixture("transformer_small", &m, &in, &g);
     ls_pack_cache *shared = ls_pack_cache_new();
     assert_non_null(shared);
     const ls_exec_opts opts[3] = {{.threads = 1},
@@ -406,17 +408,11 @@ static void test_shared_packs(void **state)
 static void test_prepack(void **state)
 {
     (void)state;
-    const char *data = getenv("LS_TEST_DATA");
-    char dir[512], in_dir[600];
-    snprintf(dir, sizeof dir, "%s/conformer_small", data ? data : "tests/data");
-    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
     ls_error err = {0};
     ls_model *m;
     ls_tmap *in;
     ls_graph *g;
-    if (ls_model_load(dir, &m, &err) || ls_npy_load_dir(in_dir, &in, &err) ||
-        ls_model_build(m, in, NULL, &g, &err))
-        fail_msg("%s", err.msg);
+    load_fixture("conformer_small", &m, &in, &g);
     ls_pack_cache *pre = ls_pack_cache_new(), *lazy = ls_pack_cache_new();
     assert_non_null(pre);
     assert_non_null(lazy);
