@@ -394,7 +394,8 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     int tstyle = a->focus == LS_FOCUS_TENSOR ? LS_STY_TITLE : LS_STY_DIM;
     static const char *const views[] = {"grid", "heatmap", "stats"};
     ls_canvas_fill(c, y, x, w, ' ', tstyle);
-    ls_canvas_printf(c, y, x, w, tstyle, " Tensor  view: %s (v cycles)", views[a->view]);
+    const int title_w =
+        ls_canvas_printf(c, y, x, w, tstyle, " Tensor  view: %s (v cycles)", views[a->view]);
     int node = tui_selected_node(a);
     if (node < 0) {
         int m = tui_selected_module(a);
@@ -426,8 +427,9 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     const ls_stats *st = tui_stats(a, node);
     /* min/max/mean/std and the NaN/Inf counts on one line, counts that
      * are not zero first; when even the shortest form does not leave room
-     * (80 columns), zero counts move to the end of the name or the slice
-     * line */
+     * (80 columns), zero counts move to the end of the name line or the
+     * pane's title line, and in a pane too narrow for those they go first
+     * with the rest clipped (the stats view, v, has them all) */
     const bool bad = st->nan || st->inf;
     char mm[160], counts[64];
     const int cl = snprintf(counts, sizeof counts, "nan %lld inf %lld", (long long)st->nan,
@@ -459,15 +461,17 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
             ml = snprintf(mm, sizeof mm, fit_alone == 0 ? "min %.4g max %.4g mean %.4g std %.4g"
                                                         : "min %.3g max %.3g mean %.3g std %.3g",
                           st->min, st->max, st->mean, st->std);
-        if (bad)
-            ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_WARN, "%s  %s", counts, mm);
-        else {
+        if (!bad)
+            counts_y = name_w + 2 + cl <= w - 1 ? y + 1 : title_w + 2 + cl <= w - 1 ? y : -1;
+        if (counts_y < 0) /* nowhere else: the counts first, the rest clipped */
+            ls_canvas_printf(c, y + 3, x + 1, w - 1, bad ? LS_STY_WARN : LS_STY_NORMAL, "%s  %s",
+                             counts, mm);
+        else
             ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_NORMAL, "%s", mm);
-            counts_y = name_w + 2 + cl <= w - 1 ? y + 1 : y + 4;
-        }
     }
-    if (counts_y == y + 1)
-        ls_canvas_printf(c, y + 1, x + w - cl, cl, LS_STY_DIM, "%s", counts);
+    if (counts_y == y + 1 || counts_y == y)
+        ls_canvas_printf(c, counts_y, x + w - cl, cl, counts_y == y ? tstyle : LS_STY_DIM, "%s",
+                         counts);
     tui_slice s;
     tui_slice_of(a, t, &s);
     /* the cursor may sit outside a smaller tensor after a selection change */
@@ -500,8 +504,7 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     }
     if (bl > 0)
         sx += ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM, "%s", bhs);
-    if (counts_y == y + 4 && sx + 2 + cl <= w - 1)
-        ls_canvas_printf(c, y + 4, x + w - cl, cl, LS_STY_DIM, "%s", counts);
+
     int by = y + 5, bh = h - 5;
     if (bh <= 0)
         return;

@@ -591,6 +591,19 @@ static void test_nan_inf_counts_at_80x24(void **st)
     keys(&f, "c");
     go(&f, "enc.layers.0.attn.scores");
     assert_true(screen_has(&f, "nan 0 inf 0"));
+    /* and at other widths, on whichever line has room */
+    for (int w = 60; w <= 100; w += 2) {
+        ls_textcanvas_free(&f.tc);
+        assert_int_equal(ls_textcanvas_init(&f.tc, w, 24), LS_OK);
+        ls_tui_set_size(f.app, w, 24);
+        ls_tui_feed(f.app, LS_KEY_RESIZE);
+        if (!screen_has(&f, "nan 0 inf 0"))
+            fail_msg("no NaN/Inf counts at %dx24", w);
+    }
+    ls_textcanvas_free(&f.tc);
+    assert_int_equal(ls_textcanvas_init(&f.tc, 80, 24), LS_OK);
+    ls_tui_set_size(f.app, 80, 24);
+    ls_tui_feed(f.app, LS_KEY_RESIZE);
     go(&f, "x");
     ls_tui_feed(f.app, LS_KEY_TAB);
     keys(&f, "=nan");
