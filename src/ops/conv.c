@@ -137,7 +137,7 @@ static void taps_task(void *ud, int t, int thread)
     }
 }
 
-/* x (one batch item, through g) convolved with w (wk: element (oc, c, u, v)
+/* x (one batch item, through g) convolved with w (element (oc, c, u, v)
  * of a [OC, C, KH, KW] or [OC, C, K] weight) into out [OC, P].  False when
  * the scratch cannot be had (the caller falls back). */
 static bool conv_few_taps(const ls_im2col *g, int64_t C, int64_t P, const ls_tensor *w,
