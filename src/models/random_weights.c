@@ -4,9 +4,46 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "layerstep/kernels.h"
+
 void ls_rw_init(ls_rw *s, ls_tmap *w, uint64_t seed, ls_error *err)
 {
     *s = (ls_rw){.w = w, .rng = {seed}, .err = err, .rc = LS_OK, .bytes = 0};
+}
+
+/* splitmix64 adds this to its state on every draw (rng.c) */
+#define RNG_STEP 0x9E3779B97F4A7C15ull
+
+enum { CHUNK = 1 << 16 };
+
+typedef struct fill_job {
+    float *d;
+    int64_t n;
+    uint64_t s0;     /* the stream's state before the tensor's first draw */
+    bool normal;
+    double bound;
+} fill_job;
+
+/* Elements [i0, i1) of one tensor, from the state the serial stream would
+ * have there (uniform: one draw per element, normal: two). */
+static void fill_range(const fill_job *j, int64_t i0, int64_t i1)
+{
+    ls_rng r = {j->s0 + (uint64_t)i0 * (j->normal ? 2u : 1u) * RNG_STEP};
+    float *d = j->d;
+    if (j->normal)
+        for (int64_t i = i0; i < i1; i++)
+            d[i] = ls_rng_normal(&r);
+    else
+        for (int64_t i = i0; i < i1; i++)
+            d[i] = (float)((2.0 * ls_rng_uniform(&r) - 1.0) * j->bound);
+}
+
+static void fill_task(void *ud, int t, int thread)
+{
+    (void)thread;
+    const fill_job *j = ud;
+    const int64_t i0 = (int64_t)t * CHUNK, i1 = i0 + CHUNK < j->n ? i0 + CHUNK : j->n;
+    fill_range(j, i0, i1);
 }
 
 /* Saturating byte count of a float32 tensor of this shape. */
@@ -39,17 +76,18 @@ static float *put(ls_rw *s, const char *prefix, const char *key, int ndim, const
         return NULL;
     float *d = t.data;
     const int64_t n = ls_tensor_numel(&t);
-    /* one loop per kind: the per-element choice cost more than the
-     * generator (the article models are 83M floats) */
-    if (normal)
-        for (int64_t i = 0; i < n; i++)
-            d[i] = ls_rng_normal(&s->rng);
-    else if (bound > 0)
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (float)((2.0 * ls_rng_uniform(&s->rng) - 1.0) * bound);
-    else
+    if (normal || bound > 0) {
+        fill_job j = {d, n, s->rng.s, normal, bound};
+        const int64_t chunks = (n + CHUNK - 1) / CHUNK;
+        if (s->pool && chunks > 1 && chunks < (1 << 30))
+            ls_pool_run(s->pool, ls_pool_threads(s->pool), fill_task, &j, (int)chunks);
+        else
+            fill_range(&j, 0, n);
+        s->rng.s += (uint64_t)n * (normal ? 2u : 1u) * RNG_STEP;
+    } else {
         for (int64_t i = 0; i < n; i++)
             d[i] = fill;
+    }
     if ((s->rc = ls_tmap_put_ref(s->w, name, &t, s->err)))
         return NULL;
     return d;
@@ -85,7 +123,10 @@ int ls_rw_fill_model(ls_model *m, uint64_t seed, ls_rw_walk walk, ls_error *err)
 {
     ls_rw s;
     ls_rw_init(&s, ls_model_weights(m), seed, err);
+    /* no pool (out of memory, one CPU): the same draws on this thread */
+    s.pool = ls_cpu_count() > 1 ? ls_pool_new(ls_cpu_count(), NULL) : NULL;
     walk(&s, m);
+    ls_pool_free(s.pool);
     return s.rc;
 }
 
