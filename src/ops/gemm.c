@@ -448,25 +448,53 @@ size_t ls_pack_cache_bytes(const ls_pack_cache *c)
 }
 
 static const float *cached_pack_locked(ls_pack_cache *pc, const ls_gemm_op *op, int side,
-                                       int64_t rows, int64_t K, int panel);
+                                       int64_t rows, int64_t K, int panel, ls_pool *pool,
+                                       int threads);
 
 /* The whole operand packed (K blocks one after another), from the cache
  * or packed now; NULL when it cannot be cached (then pack per call).
  * Packing happens under the lock, so two executors never pack the same
  * weight twice. */
 static const float *cached_pack(ls_pack_cache *pc, const ls_gemm_op *op, int side, int64_t rows,
-                                int64_t K, int panel)
+                                int64_t K, int panel, ls_pool *pool, int threads)
 {
     if (!pc || !op->cache || op->im2col)
         return NULL;
     pthread_mutex_lock(&pc->mu);
-    const float *d = cached_pack_locked(pc, op, side, rows, K, panel);
+    const float *d = cached_pack_locked(pc, op, side, rows, K, panel, pool, threads);
     pthread_mutex_unlock(&pc->mu);
     return d;
 }
 
+/* One weight packed whole, split over the pool by (KC block, row chunk):
+ * the chunks are whole panels, so each task writes its own part of the
+ * layout cached_pack_locked describes. */
+typedef struct pack_job {
+    const ls_gemm_op *op;
+    int side, panel;
+    int64_t rows, K, pad, chunk, n_chunks;
+    float *d;
+} pack_job;
+
+static void pack_task(void *ud, int t, int thread)
+{
+    (void)thread;
+    const pack_job *j = ud;
+    const int64_t k0 = (int64_t)(t / j->n_chunks) * KC, r0 = (t % j->n_chunks) * j->chunk;
+    const int64_t kc = j->K - k0 < KC ? j->K - k0 : KC;
+    const int64_t n = j->rows - r0 < j->chunk ? j->rows - r0 : j->chunk;
+    if (n <= 0)
+        return;
+    float *dst = j->d + k0 * j->pad + r0 * kc;
+    if (j->side == 0)
+        pack_a(j->op, r0, n, k0, kc, j->panel, dst);
+    else
+        pack_b(j->op, r0, n, k0, kc, j->panel, dst);
+}
+
 static const float *cached_pack_locked(ls_pack_cache *pc, const ls_gemm_op *op, int side,
-                                       int64_t rows, int64_t K, int panel)
+                                       int64_t rows, int64_t K, int panel, ls_pool *pool,
+                                       int threads)
 {
     pack_key key;
     memset(&key, 0, sizeof key); /* compared with memcmp: no stray padding bytes */
@@ -493,13 +521,16 @@ static const float *cached_pack_locked(ls_pack_cache *pc, const ls_gemm_op *op, 
     float *d = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     if (!d)
         return NULL;
-    for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        const int64_t kc = K - k0 < KC ? K - k0 : KC;
-        if (side == 0)
-            pack_a(op, 0, rows, k0, kc, panel, d + k0 * pad);
-        else
-            pack_b(op, 0, rows, k0, kc, panel, d + k0 * pad);
-    }
+    /* packing 9.4 MB (the Conformer's 3x3 conv) takes 10-20 ms on one
+     * thread: split it, four row chunks of whole panels per KC block */
+    const int64_t chunk = ceil_to((rows + 3) / 4, panel);
+    pack_job pj = {op, side, panel, rows, K, pad, chunk, (rows + chunk - 1) / chunk, d};
+    const int64_t tasks = (K + KC - 1) / KC * pj.n_chunks;
+    if (pool && threads > 1 && tasks > 1 && tasks < (1 << 30) && (double)rows * K > 1e5)
+        ls_pool_run(pool, threads, pack_task, &pj, (int)tasks);
+    else
+        for (int t = 0; t < tasks; t++)
+            pack_task(&pj, t, 0);
     memset(&pc->e[pc->n], 0, sizeof pc->e[pc->n]); /* padding bytes of the key too */
     pc->e[pc->n].key = key;
     pc->e[pc->n].data = d;
@@ -640,13 +671,14 @@ bool ls_gemm_ex(const ls_op_ctx *ctx, int thread, int64_t M, int64_t N, int64_t 
     gemm_job j = {M, N, K, a, b, c, ldc, accumulate, pick_kernel(ctx ? ctx->isa : 0),
                   NULL, NULL, ctx ? ctx->pool : NULL, 1, false, true};
     ls_pack_cache *pc = ctx ? ctx->packs : NULL;
-    j.ac = cached_pack(pc, a, 0, M, K, j.kd.mr);
-    j.bc = cached_pack(pc, b, 1, N, K, j.kd.nr);
-    if (ctx && ctx->pack_only)
-        return true;
     int threads = ctx && ctx->pool && thread < 0 ? ctx->threads : 1;
     if (threads > ls_pool_threads(j.pool))
         threads = ls_pool_threads(j.pool);
+    /* a pool task (thread >= 0) must not run the pool again: it packs alone */
+    j.ac = cached_pack(pc, a, 0, M, K, j.kd.mr, j.pool, threads);
+    j.bc = cached_pack(pc, b, 1, N, K, j.kd.nr, j.pool, threads);
+    if (ctx && ctx->pack_only)
+        return true;
     /* below ~1 MFLOP a second thread costs more than it saves */
     if ((double)M * (double)N * (double)K < 5e5)
         threads = 1;

@@ -137,10 +137,12 @@ static void test_linear_odd_shapes(void **state)
     (void)state;
     ls_arena *a = ls_arena_new(1 << 20);
     uint64_t seed = 1;
-    /* rows x in -> out: tiles 12x32/6x16/6x8 and blocks KC=256, MC=240 */
+    /* rows x in -> out: tiles 12x32/6x16/6x8 and blocks KC=256, MC=240;
+     * the last is big enough (out x in > 1e5) that the pool packs W in
+     * (KC block, row chunk) tasks */
     static const int64_t shapes[][3] = {{1, 1, 1},    {5, 7, 3},     {13, 33, 17},
                                         {90, 512, 96}, {49, 100, 257}, {241, 40, 300},
-                                        {7, 515, 33}};
+                                        {7, 515, 33}, {13, 301, 517}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         int64_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
         ls_tensor x = rnd(a, 2, (int64_t[]){M, K}, &seed);
