@@ -99,6 +99,12 @@ int ls_exec_run_until(ls_exec *ex, ls_exec_pred pred, void *ud, ls_error *err);
 void ls_exec_prepack(ls_exec *ex);
 /* Forgets every computed output (not the inputs, not the pins). */
 void ls_exec_reset(ls_exec *ex);
+/* Forgets the outputs of nodes [cursor, old cursor) (not inputs, not
+ * pins) and moves the cursor back there; nothing if cursor is not before
+ * it.  The TUI computes ahead of what the user has seen while waiting for
+ * a key, and rewinds before an edit so the rerun only recomputes what was
+ * seen.  Refused for reuse_buffers runs. */
+int ls_exec_rewind(ls_exec *ex, int cursor, ls_error *err);
 
 /* Output of node i; NULL if it is not computed yet (leaves always are). */
 const ls_tensor *ls_exec_out(const ls_exec *ex, int node);

@@ -199,6 +199,13 @@ void ls_tui_free(ls_tui *app);
 void ls_tui_set_size(ls_tui *app, int w, int h);
 /* One key in, redraw flags out.  Never calls curses, never blocks. */
 unsigned ls_tui_feed(ls_tui *app, int key);
+/* Work to do while no key is waiting: computes the next node past what
+ * the user has stepped through, so a later step into or over it only
+ * moves over kept values.  Nothing on screen changes (those outputs stay
+ * pending until a step reaches them, and an edit forgets them); an error
+ * is left for the step that reaches the node.  One node per call, so a
+ * key waits at most one node; returns true while there is more to do. */
+bool ls_tui_idle(ls_tui *app);
 /* Draws the whole screen on c (w x h; smaller than LS_TUI_MIN_W x
  * LS_TUI_MIN_H gives a "terminal too small" message). */
 void ls_tui_draw(ls_tui *app, ls_canvas *c);

@@ -17,6 +17,15 @@
  * neighbour's burst can double one press, and the median over repeats
  * of the same press at the same point is the program's own time.  The
  * single worst press is printed too.
+ *
+ * Two paces.  Back to back: each key comes the moment the last screen is
+ * drawn, so every step computes its own nodes.  At a reading pace (--pace
+ * MS, default 250): a person takes MS to read the screen before the next
+ * key, and the debugger computes ahead meanwhile (ls_tui_idle, as the
+ * terminal loop calls it).  No time is slept: the idle work runs until MS
+ * have passed or there is nothing left to do, and when the node it was in
+ * runs past MS, the key counts as pressed at MS, so the wait for that node
+ * is part of the key's time, as it is for a person.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +39,15 @@
 
 static const char *const usage_bench_tui =
     "usage: layerstep bench --tui [--model DIR] [--wav FILE | --inputs DIR] [--threads N]\n"
-    "                             [--size WxH] [--repeat N]\n"
+    "                             [--size WxH] [--repeat N] [--pace MS]\n"
     "\n"
     "Times one key (feed + full redraw) over a scripted session on a real model.\n"
     "Default: the article-size Conformer (data/conformer_article) on\n"
     "data/speech_3_6s.wav at 80x24 and 200x50, all cores.  The session runs N\n"
-    "times (default 3); each press counts as the median of its N repeats.\n";
+    "times (default 3); each press counts as the median of its N repeats.\n"
+    "It runs twice: keys back to back, then at a reading pace of MS between keys\n"
+    "(default 250), when the debugger computes ahead as it does in a terminal;\n"
+    "--pace 0 runs only the first.\n";
 
 typedef struct key_times {
     int key;
@@ -64,6 +76,7 @@ typedef struct session {
     key_times keys[16];
     int n_keys;
     int failed;
+    double pace_ms;  /* 0: keys back to back */
 } session;
 
 static key_times *slot(session *s, int key, const char *what)
@@ -84,6 +97,14 @@ static key_times *slot(session *s, int key, const char *what)
 static unsigned press(session *s, int key, const char *what)
 {
     double t0 = now_ms();
+    if (s->pace_ms > 0) {
+        /* the person reads for pace_ms; the debugger works ahead */
+        double pressed = t0 + s->pace_ms;
+        while (now_ms() < pressed && ls_tui_idle(s->app)) {
+        }
+        double t = now_ms();
+        t0 = t > pressed ? pressed : t;
+    }
     unsigned r = ls_tui_feed(s->app, key);
     ls_textcanvas_clear(&s->tc);
     ls_tui_draw(s->app, &s->tc.c);
@@ -226,13 +247,13 @@ static void script(session *s, int n)
     press(s, 'R', "restart");
 }
 
-static int bench_size(const cli_opts *o, int w, int h, int repeats)
+static int bench_size(const cli_opts *o, int w, int h, int repeats, double pace)
 {
     ls_model *m = NULL;
     ls_tmap *in = NULL;
     ls_graph *g = NULL;
     ls_exec *ex = NULL;
-    session s = {0};
+    session s = {.pace_ms = pace};
     ls_error err = {0};
     int rc;
     if ((rc = cli_load(o, &m, &in)) || (rc = cli_prepare(o, m, in, &g, &ex)))
@@ -246,8 +267,12 @@ static int bench_size(const cli_opts *o, int w, int h, int repeats)
     }
     ls_tui_set_size(s.app, w, h);
     t_open = now_ms() - t_open;
-    printf("%s, %dx%d, %d thread%s, %d nodes, %d repeats:\n", ls_model_dir(m), w, h,
-           o->threads, o->threads == 1 ? "" : "s", ls_graph_n_nodes(g), repeats);
+    printf("%s, %dx%d, %d thread%s, %d nodes, %d repeats, ", ls_model_dir(m), w, h, o->threads,
+           o->threads == 1 ? "" : "s", ls_graph_n_nodes(g), repeats);
+    if (pace > 0)
+        printf("a key every %.0f ms (computing ahead between keys):\n", pace);
+    else
+        printf("keys back to back (nothing computed ahead):\n");
     int n = ls_graph_n_nodes(g);
     double t0 = now_ms();
     script(&s, n);
@@ -282,6 +307,7 @@ int cmd_bench_tui(int argc, char **argv)
     snprintf(threads, sizeof threads, "%d", ls_cpu_count());
     const char *model_arg = model, *wav_arg = wav, *inputs_arg = NULL, *threads_arg = threads;
     int sizes[4][2] = {{80, 24}, {200, 50}}, n_sizes = 2, repeats = 3;
+    double pace = 250;
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -301,6 +327,9 @@ int cmd_bench_tui(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--repeat") && v && atoi(v) >= 1 && atoi(v) <= 100) {
             repeats = atoi(v);
+            i++;
+        } else if (!strcmp(a, "--pace") && v && atoi(v) >= 0 && atoi(v) <= 10000) {
+            pace = atoi(v);
             i++;
         } else if (!strcmp(a, "--threads") && v) {
             threads_arg = v;
@@ -336,10 +365,11 @@ int cmd_bench_tui(int argc, char **argv)
     if (cli_parse(n, args, 2, &o, "bench --tui"))
         return 2;
     printf("layerstep bench --tui: one key = ls_tui_feed + a full redraw into a text canvas\n");
-    for (int i = 0; i < n_sizes; i++) {
-        int rc = bench_size(&o, sizes[i][0], sizes[i][1], repeats);
-        if (rc)
-            return rc;
-    }
+    for (int i = 0; i < n_sizes; i++)
+        for (int p = 0; p < (pace > 0 ? 2 : 1); p++) {
+            int rc = bench_size(&o, sizes[i][0], sizes[i][1], repeats, p ? pace : 0);
+            if (rc)
+                return rc;
+        }
     return 0;
 }

@@ -11,7 +11,7 @@
 
 static const char *const lesson_usage =
     "usage: layerstep lesson N [--lang en|zh] [--classroom] [--restart] [--answers]\n"
-    "                          [--record FILE] [--replay FILE [--delay MS]]\n"
+    "                          [--record FILE] [--replay FILE [--delay MS]] [--no-ahead]\n"
     "       layerstep lessons [--lang en|zh]\n"
     "\n"
     "A lesson steps through a real model run with narration and questions.\n"
@@ -202,6 +202,8 @@ int cmd_lesson(int argc, char **argv)
             so.record = argv[++i];
         } else if (!strcmp(a, "--replay") && has) {
             so.replay = argv[++i];
+        } else if (!strcmp(a, "--no-ahead")) {
+            so.no_ahead = true;
         } else if (!strcmp(a, "--delay") && has) {
             so.delay_ms = atoi(argv[++i]);
         } else if (a[0] != '-' && !num) {

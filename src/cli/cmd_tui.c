@@ -9,6 +9,7 @@
 static const char *const tui_usage =
     "usage: layerstep tui --model DIR [--inputs DIR | --input NAME=FILE ... | --src TEXT [--tgt TEXT]\n"
     "                     | --wav FILE] [--break GLOB]... [--record FILE] [--replay FILE [--delay MS]]\n"
+    "                     [--no-ahead]\n"
     "\n"
     "Steps through the forward pass node by node: the module tree on the left\n"
     "(like a debugger's call stack), the selected tensor on the right (shape,\n"
@@ -19,6 +20,9 @@ static const char *const tui_usage =
     "  --record FILE     write the keys pressed to FILE on exit\n"
     "  --replay FILE     press the keys in FILE first (a classroom demo, a test)\n"
     "  --delay MS        pause between replayed keys\n"
+    "  --no-ahead        compute only when a key asks (by default the nodes past the\n"
+    "                    one shown are computed while you read, and stay hidden\n"
+    "                    until you step to them)\n"
     "\n";
 
 /* Takes --record/--replay/--delay out of argv (they are the screen's,
@@ -29,6 +33,10 @@ static int take_screen_opts(int *argc, char **argv, ls_screen_opts *so)
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
         bool rec = !strcmp(a, "--record"), rep = !strcmp(a, "--replay"), del = !strcmp(a, "--delay");
+        if (!strcmp(a, "--no-ahead")) {
+            so->no_ahead = true;
+            continue;
+        }
         if (!rec && !rep && !del) {
             argv[w++] = argv[i];
             continue;

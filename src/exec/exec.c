@@ -437,6 +437,23 @@ void ls_exec_reset(ls_exec *ex)
     ex->paused = false;
 }
 
+int ls_exec_rewind(ls_exec *ex, int cursor, ls_error *err)
+{
+    if (ex->reuse)
+        return ls_error_set(err, LS_ERR_ARG,
+                            "rewind: this run keeps no outputs (reuse_buffers), so a buffer "
+                            "before the cursor may already hold a later node's data");
+    if (cursor < 0)
+        cursor = 0;
+    for (int i = cursor; i < ex->cursor; i++)
+        if (!is_leaf(ex, i) && !ex->pinned[i])
+            ex->computed[i] = 0;
+    if (cursor < ex->cursor)
+        ex->cursor = cursor;
+    ex->paused = false;
+    return LS_OK;
+}
+
 /* reuse_buffers: a buffer given back is overwritten by later nodes */
 static bool recycled(const ls_exec *ex, int node)
 {

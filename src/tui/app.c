@@ -78,6 +78,7 @@ static int run_init(tui_run *r, ls_graph *g, ls_exec *ex, bool owned, ls_error *
      * into each layer (a 20 ms spike on the Conformer's 3x3 conv) */
     ls_exec_prepack(ex);
     r->at = -1;
+    r->front = ls_exec_cursor(ex);
     r->n_nodes = ls_graph_n_nodes(g);
     r->n_mods = ls_graph_n_modules(g);
     int n = r->n_nodes, nm = r->n_mods;
@@ -222,6 +223,22 @@ static void select_node(tui_run *r, int node)
 /* ------------------------------------------------------------------ */
 /* lookups the panes share                                             */
 
+bool tui_computed(const tui_run *r, int node)
+{
+    if (!ls_exec_computed(r->ex, node))
+        return false;
+    /* an edited tensor stays computed through a restart (reset keeps
+     * pins), and was on screen before computing ahead existed */
+    if (node < r->front || (ls_exec_storage_node(r->ex, node) == node && ls_exec_is_pinned(r->ex, node)))
+        return true;
+    return ls_op_kind_of(ls_graph_node(r->g, node)->op) == LS_KIND_LEAF;
+}
+
+const ls_tensor *tui_out(const tui_run *r, int node)
+{
+    return tui_computed(r, node) ? ls_exec_out(r->ex, node) : NULL;
+}
+
 int tui_selected_module(const ls_tui *a)
 {
     const tui_run *r = tui_ccur(a);
@@ -281,7 +298,7 @@ bool tui_module_has_break(const ls_tui *a, int m)
 const ls_stats *tui_stats(ls_tui *a, int node)
 {
     tui_run *r = tui_cur(a);
-    const ls_tensor *t = ls_exec_out(r->ex, node);
+    const ls_tensor *t = tui_out(r, node);
     if (!t)
         return NULL;
     /* stats over a whole tensor are O(numel): once per node and epoch */
@@ -362,7 +379,7 @@ static int mask_node_find(const ls_tui *a, int node);
 int tui_mask_node(ls_tui *a, int node)
 {
     const tui_run *r = tui_ccur(a);
-    int cursor = ls_exec_cursor(r->ex);
+    int cursor = r->front;
     if (a->maskmemo.valid && a->maskmemo.cur == a->cur && a->maskmemo.node == node &&
         a->maskmemo.cursor == cursor && a->maskmemo.epoch == r->epoch)
         return a->maskmemo.result;
@@ -387,8 +404,8 @@ static int mask_node_find(const ls_tui *a, int node)
     if (!maskable)
         return -1;
     int m = tui_find_point(a, ls_graph_module(r->g, nd->module)->path, "mask");
-    const ls_tensor *mt = m >= 0 ? ls_exec_out(r->ex, m) : NULL;
-    const ls_tensor *t = ls_exec_out(r->ex, node);
+    const ls_tensor *mt = m >= 0 ? tui_out(r, m) : NULL;
+    const ls_tensor *t = tui_out(r, node);
     if (!mt || !t || mt->dtype != LS_BOOL || mt->ndim > t->ndim || mt->ndim < 1 || t->ndim < 2)
         return -1;
     for (int j = 0; j < mt->ndim; j++) {
@@ -425,7 +442,7 @@ bool tui_slice_masked(ls_tui *a, int node, const tui_slice *s, int r, int c)
     if (s->t->dtype == LS_F32 && (v <= -1e8 || (isinf(v) && v < 0)))
         return true;
     int m = tui_mask_node(a, node);
-    return m >= 0 && mask_cell(ls_exec_out(tui_ccur(a)->ex, m), s->t, idx);
+    return m >= 0 && mask_cell(tui_out(tui_ccur(a), m), s->t, idx);
 }
 
 void tui_heat_range(ls_tui *a, int node, const tui_slice *s, double *lo, double *hi)
@@ -574,7 +591,7 @@ static int next_point(const tui_run *r, int from)
 static int prev_point(const tui_run *r, int from)
 {
     for (int i = from - 1; i >= 0; i--)
-        if (node_is_point(r->g, i) && ls_exec_computed(r->ex, i))
+        if (node_is_point(r->g, i) && tui_computed(r, i))
             return i;
     return -1;
 }
@@ -595,14 +612,18 @@ static void reach(ls_tui *a, int target)
         select_node(r, target);  /* a weight: there already, the run stays put */
         return;
     }
-    if (target >= ls_exec_cursor(r->ex)) {
+    if (target >= r->front) {
         ls_error err = {0};
-        if (ls_exec_run_until(r->ex, pred_reached, &target, &err)) {
+        /* what was computed ahead while the user read is kept values */
+        if (target >= ls_exec_cursor(r->ex) &&
+            ls_exec_run_until(r->ex, pred_reached, &target, &err)) {
             say(a, true, "%s", err.msg);
-            r->at = prev_point(r, ls_exec_cursor(r->ex));
+            r->front = ls_exec_cursor(r->ex);
+            r->at = prev_point(r, r->front);
             select_node(r, r->at);
             return;
         }
+        r->front = target + 1;
     }
     r->at = target;
     select_node(r, target);
@@ -695,6 +716,8 @@ static void restart(ls_tui *a)
     tui_run *r = tui_cur(a);
     ls_exec_reset(r->ex);
     r->at = -1;
+    r->front = 0;
+    r->ahead_failed = false;
     r->epoch++;
     r->sel_row = 0;
     say(a, false, "restarted: nothing computed%s", r->n_edits ? " (edits kept; u undoes)" : "");
@@ -814,7 +837,7 @@ static void break_toggle(ls_tui *a)
 static int edit_target(const tui_run *r, int node, int64_t *idx)
 {
     for (int guard = 0; guard < 64; guard++) {
-        const ls_tensor *t = ls_exec_out(r->ex, node);
+        const ls_tensor *t = tui_out(r, node);
         if (!t)
             return -1;
         bool bcast = false;
@@ -854,6 +877,16 @@ static int edit_target(const tui_run *r, int node, int64_t *idx)
     return -1;
 }
 
+/* Recomputes what the user has seen downstream of an edit; what was
+ * computed ahead is forgotten first (it would be stale, and recomputing
+ * it would make the edit wait for nodes nobody looks at yet). */
+static int rerun(tui_run *r, int edited, ls_error *err)
+{
+    int rc = ls_exec_rewind(r->ex, r->front, err);
+    r->ahead_failed = false;
+    return rc ? rc : ls_exec_rerun(r->ex, edited, err);
+}
+
 static void edit_free(tui_edit *e)
 {
     free(e->idx);
@@ -868,7 +901,7 @@ static void edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, 
     ls_error err = {0};
     if (n <= 0)
         return;
-    if (!ls_exec_computed(r->ex, node)) {
+    if (!tui_computed(r, node)) {
         say(a, true, "'%s' is not computed yet: step to it first", ls_graph_node(r->g, node)->name);
         return;
     }
@@ -904,7 +937,7 @@ static void edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, 
         ls_tensor_set(t, idx[i], value);
     }
     r->edits[r->n_edits++] = e;
-    int rc = ls_exec_rerun(r->ex, target, &err);
+    int rc = rerun(r, target, &err);
     r->epoch++;
     const char *tn = ls_graph_node(r->g, target)->name;
     if (rc)
@@ -920,7 +953,7 @@ static void edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, 
 static void edit_cursor(ls_tui *a, const char *text)
 {
     int node = tui_selected_node(a);
-    const ls_tensor *t = node >= 0 ? ls_exec_out(tui_cur(a)->ex, node) : NULL;
+    const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
         say(a, true, "nothing to edit: select a computed tensor");
         return;
@@ -953,7 +986,7 @@ static void edit_cursor(ls_tui *a, const char *text)
 static void zero_slice(ls_tui *a)
 {
     int node = tui_selected_node(a);
-    const ls_tensor *t = node >= 0 ? ls_exec_out(tui_cur(a)->ex, node) : NULL;
+    const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
         say(a, true, "nothing to zero: select a computed tensor");
         return;
@@ -1003,7 +1036,7 @@ static void undo(ls_tui *a)
             still = true;
     if (!still)
         ls_exec_unpin(r->ex, node);
-    int rc = ls_exec_rerun(r->ex, node, &err);
+    int rc = rerun(r, node, &err);
     r->epoch++;
     if (rc)
         say(a, true, "rerun after undo failed: %s", err.msg);
@@ -1172,7 +1205,7 @@ static void module_back(ls_tui *a)
 static int selected_tensor(ls_tui *a, const ls_tensor **t, int *node)
 {
     *node = tui_selected_node(a);
-    *t = *node >= 0 ? ls_exec_out(tui_cur(a)->ex, *node) : NULL;
+    *t = *node >= 0 ? tui_out(tui_cur(a), *node) : NULL;
     if (!*t) {
         say(a, true, "select a computed tensor first");
         return -1;
@@ -1513,7 +1546,7 @@ static void tree_move(ls_tui *a, tui_action act)
 static void grid_move(ls_tui *a, tui_action act)
 {
     int node = tui_selected_node(a);
-    const ls_tensor *t = node >= 0 ? ls_exec_out(tui_cur(a)->ex, node) : NULL;
+    const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     int rows = 1, cols = 1;
     if (t) {
         tui_slice s;
@@ -1545,7 +1578,7 @@ static void grid_move(ls_tui *a, tui_action act)
 static void slice_step(ls_tui *a, bool head, int d)
 {
     int node = tui_selected_node(a);
-    const ls_tensor *t = node >= 0 ? ls_exec_out(tui_cur(a)->ex, node) : NULL;
+    const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
         say(a, false, "select a computed tensor to choose its %s", head ? "head" : "batch item");
         return;
@@ -1713,7 +1746,7 @@ static void lesson_enter(ls_tui *a, int i)
     reach(a, need > node ? need : node);
     if (ls_graph_node(r->g, node)->op == LS_OP_CONST)
         select_node(r, node);  /* a weight: shown, the run stays where it is */
-    else if (ls_exec_computed(r->ex, node)) {
+    else if (tui_computed(r, node)) {
         r->at = node;
         select_node(r, node);
     }
@@ -1871,7 +1904,7 @@ unsigned ls_tui_feed(ls_tui *a, int key)
     case ACT_COMMAND: open_prompt(a, PROMPT_COMMAND, ""); break;
     case ACT_EDIT: {
         int node = tui_selected_node(a);
-        if (node < 0 || !ls_exec_computed(r->ex, node)) {
+        if (node < 0 || !tui_computed(r, node)) {
             say(a, true, "nothing to edit: select a computed tensor");
             break;
         }
@@ -2005,6 +2038,21 @@ void ls_tui_set_size(ls_tui *a, int w, int h)
     a->h = h;
 }
 
+bool ls_tui_idle(ls_tui *a)
+{
+    tui_run *r = tui_cur(a);
+    if (r->ahead_failed || ls_exec_done(r->ex))
+        return false;
+    ls_error err = {0};
+    if (ls_exec_step(r->ex, &err)) {
+        /* not shown: the step that reaches this node runs it again and
+         * reports the error where the user is looking */
+        r->ahead_failed = true;
+        return false;
+    }
+    return !ls_exec_done(r->ex);
+}
+
 const ls_graph *ls_tui_graph(const ls_tui *a) { return tui_ccur(a)->g; }
 const ls_exec *ls_tui_exec(const ls_tui *a) { return tui_ccur(a)->ex; }
 
@@ -2015,7 +2063,7 @@ void ls_tui_get_state(const ls_tui *a, ls_tui_state *st)
     st->at = r->at;
     st->selected = tui_selected_node(a);
     st->selected_module = tui_selected_module(a);
-    st->cursor = ls_exec_cursor(r->ex);
+    st->cursor = r->front;
     st->batch = a->batch;
     st->head = a->head;
     st->row = a->row;
@@ -2048,7 +2096,7 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
         ls_shape_str(&ls_graph_node(r->g, r->at)->out, shape, sizeof shape);
     }
     int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_STATUS, " at %s %s  [%d/%d]", name, shape,
-                             ls_exec_cursor(r->ex), r->n_nodes);
+                             r->front, r->n_nodes);
     static const char *const hints[] = {
         "s/n/o/c step  p back  g goto  b break  v view  a attn  e shape  ? help  q quit ",
         "s n o c p g b v a e  ? help  q quit ",

@@ -23,8 +23,8 @@ static int draw_panel(ls_tui *a, ls_canvas *c, const panel *p, int scores, int y
                       int max_w, int cw, int lw, bool grid_cursor)
 {
     const tui_run *r = tui_ccur(a);
-    const ls_tensor *t = ls_exec_out(r->ex, p->is_mask ? scores : p->node);
-    const ls_tensor *mt = p->is_mask ? ls_exec_out(r->ex, p->node) : NULL;
+    const ls_tensor *t = tui_out(r, p->is_mask ? scores : p->node);
+    const ls_tensor *mt = p->is_mask ? tui_out(r, p->node) : NULL;
     char shape[64];
     ls_shape_str(&ls_graph_node(r->g, p->node)->out, shape, sizeof shape);
     if (!t || (p->is_mask && !mt)) {
@@ -118,7 +118,7 @@ static int draw_panel(ls_tui *a, ls_canvas *c, const panel *p, int scores, int y
 
 static int panel_need(const ls_tui *a, int node, int cw, int lw)
 {
-    const ls_tensor *t = ls_exec_out(tui_ccur(a)->ex, node);
+    const ls_tensor *t = tui_out(tui_ccur(a), node);
     const ls_tensor *d = t ? t : &ls_graph_node(tui_ccur(a)->g, node)->out;
     int cols = d->ndim ? (int)d->shape[d->ndim - 1] : 1;
     return lw + cols * cw + 1;
@@ -139,7 +139,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     int sc = tui_find_point(a, path, "scores"), mk = tui_find_point(a, path, "mask");
     int at = tui_find_point(a, path, "attn");
     int ac = tui_find_point(a, path, "matrix_ac"), bd = tui_find_point(a, path, "matrix_bd");
-    const ls_tensor *st = ls_exec_out(r->ex, sc);
+    const ls_tensor *st = tui_out(r, sc);
     tui_slice ss = {0};
     if (st)
         tui_slice_of(a, st, &ss);
@@ -226,7 +226,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
                               qlab ? " '" : "", qlab ? qlab : "", qlab ? "'" : "", a->col,
                               klab ? " '" : "", klab ? klab : "", klab ? "'" : "");
     for (int i = 0; i < nc; i++) {
-        const ls_tensor *t = ls_exec_out(r->ex, ch[i].node);
+        const ls_tensor *t = tui_out(r, ch[i].node);
         if (!t)
             continue;
         char val[32];

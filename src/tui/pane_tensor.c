@@ -410,7 +410,7 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     ls_shape_str(&nd->out, shape, sizeof shape);
     op_label(nd, false, op, sizeof op);
     const int name_w = ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
-    const ls_tensor *t = ls_exec_out(r->ex, node);
+    const ls_tensor *t = tui_out(r, node);
     bool edited = t && ls_exec_is_pinned(r->ex, node);
     /* shape first: it is what a learner looks at first */
     int lx = ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_NORMAL, "%s %s  ",

@@ -28,7 +28,7 @@ static void draw_row(ls_tui *a, ls_canvas *c, int y, int x, int w, int row)
         const ls_module *md = ls_graph_module(r->g, m);
         if (tui_module_has_break(a, m))
             mark_b = 'B';
-        if (node >= 0 && ls_exec_computed(r->ex, node))
+        if (node >= 0 && tui_computed(r, node))
             mark_s = '*';
         else if (r->first_point[m] >= 0 && r->at >= r->first_point[m])
             mark_s = '~';
@@ -39,7 +39,7 @@ static void draw_row(ls_tui *a, ls_canvas *c, int y, int x, int w, int row)
         const ls_node *nd = ls_graph_node(r->g, item);
         if (tui_is_break(a, item))
             mark_b = 'B';
-        if (ls_exec_computed(r->ex, item))
+        if (tui_computed(r, item))
             mark_s = '*';
         const char *p = nd->point[0] ? nd->point : nd->name;
         /* weights read as the module's attributes: "W_Q.weight" -> ".weight" */
@@ -48,7 +48,7 @@ static void draw_row(ls_tui *a, ls_canvas *c, int y, int x, int w, int row)
     }
     if (node >= 0) {
         ls_shape_str(&ls_graph_node(r->g, node)->out, shape, sizeof shape);
-        if (ls_exec_computed(r->ex, node) && ls_exec_is_pinned(r->ex, node))
+        if (tui_computed(r, node) && ls_exec_is_pinned(r->ex, node))
             mark_s = 'E';
     }
     int style = selected ? LS_STY_SELECT : here ? LS_STY_CURRENT : mark_s == '.' ? LS_STY_DIM

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "layerstep/atomic.h"
@@ -23,6 +24,13 @@ static SCREEN *screen;
 static chtype style_attr[LS_STY_COUNT];
 
 static void on_signal(int sig) { got_signal = sig; }
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void put(void *ud, int y, int x, const char *s, int n, int style)
 {
@@ -150,10 +158,12 @@ static bool feed(const ls_screen_view *v, int key, recorder *rec, bool colour)
 static unsigned app_feed(void *ud, int key) { return ls_tui_feed(ud, key); }
 static void app_draw(void *ud, ls_canvas *c) { ls_tui_draw(ud, c); }
 static void app_set_size(void *ud, int w, int h) { ls_tui_set_size(ud, w, h); }
+static bool app_idle(void *ud) { return ls_tui_idle(ud); }
 
 int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err)
 {
-    ls_screen_view v = {.ud = app, .feed = app_feed, .draw = app_draw, .set_size = app_set_size};
+    ls_screen_view v = {.ud = app, .feed = app_feed, .draw = app_draw, .set_size = app_set_size,
+                        .idle = app_idle};
     return ls_screen_run_view(&v, o, err);
 }
 
@@ -213,9 +223,20 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
     recorder rec = {0};
     recorder *recp = o && o->record ? &rec : NULL;
     bool quit = false;
+    /* Between keys the view works ahead (the debugger computes the nodes
+     * past the one shown), one bounded piece per call, checking for a
+     * key after each: a key waits at most one piece. */
+    bool (*idle)(void *) = o && o->no_ahead ? NULL : app->idle;
+    bool more = idle != NULL;
     for (int i = 0; i < n_keys && !quit && !got_signal; i++) {
-        if (o->delay_ms > 0)
-            napms(o->delay_ms);
+        if (o->delay_ms > 0) {
+            double until = now_ms() + o->delay_ms;
+            while (more && !got_signal && now_ms() < until)
+                more = idle(app->ud);
+            double left = until - now_ms();
+            if (left > 0)
+                napms((int)left);
+        }
         /* a resize during a replay still reflows the screen */
         int ch;
         while ((timeout(0), ch = getch()) != ERR)
@@ -223,15 +244,21 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
                 feed(app, LS_KEY_RESIZE, NULL, colour);
         timeout(100);
         quit = feed(app, keys[i], recp, colour);
+        more = idle != NULL;
     }
     while (!quit && !got_signal) {
+        timeout(more ? 0 : 100);
         int ch = getch();
-        if (ch == ERR)
+        if (ch == ERR) {
+            if (more)
+                more = idle(app->ud);
             continue;
+        }
         int key = map_key(ch);
         if (key < 0)
             continue;
         quit = feed(app, key, recp, colour);
+        more = idle != NULL;  /* a step, restart or edit may leave new work */
     }
     int sig = got_signal;
     endwin();

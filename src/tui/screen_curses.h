@@ -16,6 +16,7 @@ typedef struct ls_screen_opts {
     const char *record;   /* write the keys pressed here on exit (atomic), or NULL */
     const char *replay;   /* feed these keys first, or NULL */
     int delay_ms;         /* pause between replayed keys */
+    bool no_ahead;        /* never call the view's idle (compute only on keys) */
 } ls_screen_opts;
 
 int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err);
@@ -27,6 +28,9 @@ typedef struct ls_screen_view {
     unsigned (*feed)(void *ud, int key);   /* LS_TUI_REDRAW / LS_TUI_QUIT */
     void (*draw)(void *ud, ls_canvas *c);
     void (*set_size)(void *ud, int w, int h);
+    /* Called while no key waits, until it returns false (a key starts it
+     * again); NULL: nothing to do between keys. */
+    bool (*idle)(void *ud);
 } ls_screen_view;
 int ls_screen_run_view(const ls_screen_view *v, const ls_screen_opts *o, ls_error *err);
 

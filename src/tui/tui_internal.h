@@ -87,6 +87,12 @@ typedef struct tui_run {
     tui_edit *edits;
     int n_edits;
     int last_point;          /* last point node of the graph */
+    /* Nodes before `front` are what the user has stepped through: the
+     * executor's cursor as it would be without computing ahead.  While
+     * waiting for a key the executor runs further (ls_tui_idle); those
+     * outputs stay pending on screen until a step reaches them. */
+    int front;
+    bool ahead_failed;       /* computing ahead hit an error: leave it to the next step */
 } tui_run;
 
 enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET, PROMPT_ANSWER };
@@ -156,6 +162,12 @@ struct ls_tui {
 
 static inline tui_run *tui_cur(ls_tui *a) { return &a->runs[a->cur]; }
 static inline const tui_run *tui_ccur(const ls_tui *a) { return &a->runs[a->cur]; }
+
+/* What the screen may show of node: computed and either reached by a
+ * step (before `front`), a leaf, or an edited (pinned) tensor. */
+bool tui_computed(const tui_run *r, int node);
+/* ls_exec_out for a node tui_computed allows, else NULL. */
+const ls_tensor *tui_out(const tui_run *r, int node);
 
 /* app.c helpers the panes use */
 int tui_selected_node(const ls_tui *a);

@@ -447,6 +447,72 @@ static void test_prepack(void **state)
     ls_model_free(m);
 }
 
+/* ls_exec_rewind (the TUI forgets what it computed ahead before an
+ * edit): outputs from the new cursor on are forgotten, leaves and pinned
+ * outputs stay, running again gives the same bits, and a rewind past the
+ * cursor does nothing.  A reuse_buffers run refuses: its early buffers
+ * already hold later nodes' data. */
+static void test_rewind(void **state)
+{
+    (void)state;
+    ls_error err = {0};
+    ls_model *m;
+    ls_tmap *in;
+    ls_graph *g;
+    load_fixture("transformer_small", &m, &in, &g);
+    int n = ls_graph_n_nodes(g);
+    ls_exec *a, *b, *r;
+    if (ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &a, &err) ||
+        ls_exec_new(g, &(ls_exec_opts){.threads = 1}, &b, &err) ||
+        ls_exec_new(g, &(ls_exec_opts){.threads = 1, .reuse_buffers = true}, &r, &err) ||
+        ls_exec_set_inputs(a, in, &err) || ls_exec_set_inputs(b, in, &err) ||
+        ls_exec_set_inputs(r, in, &err) || ls_exec_run(b, &err) || ls_exec_run(r, &err))
+        fail_msg("%s", err.msg);
+    int mid = n / 2;
+    /* an output before mid, pinned by an edit, and one after it */
+    int pinned = -1;
+    for (int i = mid + 1; i < n && pinned < 0; i++)
+        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_COMPUTE)
+            pinned = i;
+    assert_true(pinned > mid);
+    if (ls_exec_run(a, &err))
+        fail_msg("%s", err.msg);
+    assert_non_null(ls_exec_edit(a, pinned, &err));
+    assert_int_equal(ls_exec_rewind(a, n + 5, &err), LS_OK); /* past the cursor: nothing */
+    assert_int_equal(ls_exec_cursor(a), n);
+    assert_int_equal(ls_exec_rewind(a, mid, &err), LS_OK);
+    assert_int_equal(ls_exec_cursor(a), mid);
+    int forgotten = 0;
+    for (int i = 0; i < n; i++) {
+        bool leaf = ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_LEAF;
+        if (i < mid || leaf || i == pinned)
+            assert_true(ls_exec_computed(a, i));
+        else {
+            assert_false(ls_exec_computed(a, i));
+            forgotten++;
+        }
+    }
+    assert_true(forgotten > 10);
+    ls_exec_unpin(a, pinned);
+    if (ls_exec_run(a, &err))
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < n; i++) {
+        const ls_tensor *x = ls_exec_out(a, i), *y = ls_exec_out(b, i);
+        assert_true(!x == !y);
+        if (x && ls_tensor_is_contiguous(x) && ls_tensor_is_contiguous(y))
+            assert_memory_equal(x->data, y->data, ls_tensor_nbytes(x));
+    }
+    assert_int_equal(ls_exec_rewind(r, mid, &err), LS_ERR_ARG);
+    assert_non_null(strstr(err.msg, "reuse_buffers"));
+    assert_int_equal(ls_exec_cursor(r), n);
+    ls_exec_free(a);
+    ls_exec_free(b);
+    ls_exec_free(r);
+    ls_graph_free(g);
+    ls_tmap_free(in);
+    ls_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_reuse_keep_plan),
         cmocka_unit_test(test_shared_packs),
         cmocka_unit_test(test_prepack),
+        cmocka_unit_test(test_rewind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1168,6 +1168,81 @@ static void test_any_key_any_state(void **st)
     teardown(&f);
 }
 
+/* Computing ahead while waiting for a key (ls_tui_idle) is invisible:
+ * an app that runs ahead between keys (sometimes all the way, sometimes
+ * a node or two) shows, key for key, the same screen and state as one
+ * that never does, through steps, step back, pending points selected in
+ * the tree, edits and undo, restarts and module runs.  And it did run
+ * ahead: its executor got past what the screen shows. */
+static void test_compute_ahead_is_invisible(void **st)
+{
+    (void)st;
+    fx plain, ahead;
+    build(&plain);
+    build(&ahead);
+    int n = ls_graph_n_nodes(ahead.g);
+    /* between opening and the first key: everything computed, nothing shown */
+    while (ls_tui_idle(ahead.app)) {
+    }
+    assert_int_equal(ls_exec_cursor(ahead.ex), n);
+    assert_int_equal(state(&ahead).cursor, 0);
+    render(&plain);
+    render(&ahead);
+    assert_memory_equal(plain.tc.text, ahead.tc.text, 80 * 24);
+    assert_memory_equal(plain.tc.style, ahead.tc.style, 80 * 24);
+    uint64_t s = 777;
+    static const int pool[] = {'s', 's', 's', 'n', 'o', 'c', 'p', 'p', 'b', 'R', 'j', 'k', 'j',
+                               'h', 'l', '[', ']', '{', '}', 'v', 'a', 'e', '=', '5', 'Z', 'u',
+                               'M', 'x', '.', LS_KEY_UP, LS_KEY_DOWN, LS_KEY_DOWN, LS_KEY_PGDN,
+                               LS_KEY_END, LS_KEY_HOME, LS_KEY_TAB, LS_KEY_ENTER, LS_KEY_ESC};
+    int np = (int)(sizeof pool / sizeof pool[0]), got_ahead = 0, edits = 0;
+    for (int i = 0; i < 4000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int key = pool[(s >> 33) % (uint64_t)np];
+        ls_tui_feed(plain.app, key);
+        int edits_before = state(&ahead).n_edits;
+        ls_tui_feed(ahead.app, key);
+        /* an edit or undo forgets what was computed ahead rather than
+         * recomputing it (it would only delay the edit) */
+        if (state(&ahead).n_edits != edits_before)
+            assert_int_equal(ls_exec_cursor(ls_tui_exec(ahead.app)), state(&ahead).cursor);
+        /* idle time before the next key: none, a node or two, or all */
+        int budget = (int)((s >> 20) % 4);
+        for (int k = 0; budget == 3 || k < budget; k++)
+            if (!ls_tui_idle(ahead.app))
+                break;
+        ls_tui_state a = state(&plain), b = state(&ahead);
+        assert_int_equal(a.at, b.at);
+        assert_int_equal(a.selected, b.selected);
+        assert_int_equal(a.cursor, b.cursor);
+        assert_int_equal(a.n_edits, b.n_edits);
+        assert_int_equal(a.in_module_run, b.in_module_run);
+        assert_string_equal(a.message, b.message);
+        got_ahead += ls_exec_cursor(ls_tui_exec(ahead.app)) > b.cursor;
+        edits += b.n_edits > 0;
+        if (i % 7 == 0 || key == 'u' || key == LS_KEY_ENTER) {
+            render(&plain);
+            render(&ahead);
+            if (memcmp(plain.tc.text, ahead.tc.text, 80 * 24) ||
+                memcmp(plain.tc.style, ahead.tc.style, 80 * 24)) {
+                for (int y = 0; y < 24; y++) {
+                    char r1[96], r2[96];
+                    ls_textcanvas_row(&plain.tc, y, r1, sizeof r1);
+                    ls_textcanvas_row(&ahead.tc, y, r2, sizeof r2);
+                    bool sty = memcmp(plain.tc.style + y * 80, ahead.tc.style + y * 80, 80);
+                    if (strcmp(r1, r2) || sty)
+                        print_error("row %d%s:\n  %s\n  %s\n", y, sty ? " (styles)" : "", r1, r2);
+                }
+                fail_msg("key %d: screens differ", i);
+            }
+        }
+    }
+    assert_true(got_ahead > 100);
+    assert_true(edits > 100);
+    teardown(&plain);
+    teardown(&ahead);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1200,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_audio_frame_labels),
         cmocka_unit_test(test_audio_channels_first_labels),
         cmocka_unit_test(test_any_key_any_state),
+        cmocka_unit_test(test_compute_ahead_is_invisible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
