@@ -22,7 +22,9 @@ static const char *const lesson_usage =
     "  --lang en|zh   narration language (default: from LANG/LC_ALL)\n"
     "  --classroom    narration full screen, a pause at every step\n"
     "  --restart      start at step 1 instead of the saved step\n"
-    "  --answers      print each question's answer, worked out from the model\n";
+    "  --answers      print each question's answer, worked out from the model\n"
+    "  --no-ahead     compute only when a key asks (by default the nodes past the\n"
+    "                 one shown are computed while you read, hidden until reached)\n";
 
 static const char *lessons_dir(void)
 {

@@ -3,9 +3,11 @@
  * loop with a redraw after every key.
  *
  * Bytes -> keys: 0x00-0x7f are themselves (letters, ':' commands, Enter,
- * Esc, Ctrl keys); 0x80 and up pick a special key (arrows, pages,
+ * Esc, Ctrl keys); 0x80-0xef pick a special key (arrows, pages,
  * Home/End, resize).  A resize takes the next two bytes as width and
- * height, so "terminal too small" screens are drawn too. */
+ * height, so "terminal too small" screens are drawn too.  0xf0-0xfe are
+ * time between keys (ls_tui_idle computes 1-15 nodes ahead), 0xff all
+ * the time it wants. */
 #ifndef LAYERSTEP_FUZZ_TUI_KEYS_H
 #define LAYERSTEP_FUZZ_TUI_KEYS_H
 
@@ -54,6 +56,12 @@ static void fuzz_keys(ls_tui *app, const uint8_t *data, size_t size)
     ls_tui_set_size(app, w, h);
     for (size_t i = 0; i < size; i++) {
         int key = data[i];
+        if (key >= 0xf0) {
+            for (int k = 0; key == 0xff || k < key - 0xef; k++)
+                if (!ls_tui_idle(app))
+                    break;
+            continue;
+        }
         if (key >= 0x80) {
             key = LS_KEY_UP + (key - 0x80) % (LS_KEY_MAX - LS_KEY_UP);
             if (key == LS_KEY_RESIZE) {

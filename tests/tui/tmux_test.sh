@@ -33,6 +33,14 @@ tui_pid() {
 # ---- stepping into the first encoder layer's attention ----
 start 80 24 --break 'encoder.layers.0.enc_self_attn.scores'
 expect "at (start" "starts before the first node"
+# while it waits for a key it computes ahead, which must not show: after
+# a second (the whole toy run is done by then) nothing is marked computed
+sleep 1
+expect "[0/287]" "computing ahead does not move the status line"
+expect " . - (encoder): Encoder" "computing ahead leaves the encoder pending in the tree"
+expect "   enc_self_attn_mask " "the mask row is there"
+if screen | grep -qE '^ \*  +enc_self_attn_mask'; then fail "a point computed ahead shows as computed"; else
+    ok "points computed ahead stay pending"; fi
 keys c
 expect "at encoder.layers.0.enc_self_attn.scores [2, 4, 5, 5]" "c stops at the first layer's scores"
 expect "div_scalar" "the tensor pane names the op"
@@ -99,6 +107,13 @@ keys q
 expect "EXIT=0" "q exits 0"
 expect "before-tui" "the shell's screen is back"
 expect_not "Modules (Tab" "no debugger left on the screen"
+
+# ---- --no-ahead: computes only on keys, same screen ----
+start 80 24 --no-ahead
+keys s
+expect "at enc_inputs" "--no-ahead: s steps"
+keys q
+expect "EXIT=0" "--no-ahead: q exits 0"
 
 # ---- signals restore the terminal too ----
 start 80 24
