@@ -681,6 +681,131 @@ static void test_run_switch_tui(void **state)
     ls_lesson_free(L);
 }
 
+/* A real lesson opened twice, as `layerstep lesson N` opens it; one copy
+ * computes ahead between keys (ls_tui_idle), the other never does.  Key
+ * for key (steps, answers typed or left empty, a direction question's
+ * edit, stepping, undo) both show the same screen and state. */
+static void lesson_ahead_invisible(const char *file, uint64_t seed)
+{
+    char path[700], data[600];
+    snprintf(path, sizeof path, "%s/lessons/%s", root(), file);
+    snprintf(data, sizeof data, "%s/data", root());
+    ls_error err = {0};
+    ls_lesson *L[2];
+    ls_lesson_run run[2];
+    ls_tui *app[2];
+    ls_textcanvas tc[2];
+    for (int k = 0; k < 2; k++) {
+        if (ls_lesson_load(path, &L[k], &err) ||
+            ls_lesson_run_open(L[k], data, &(ls_exec_opts){.threads = 1}, &run[k], &err))
+            fail_msg("%s", err.msg);
+        ls_tui_opts to = {.model = run[k].m, .inputs = run[k].in, .lesson = L[k], .data_dir = data,
+                          .exec = {.threads = 1}};
+        assert_int_equal(ls_tui_new(run[k].g, run[k].ex, &to, &app[k], &err), LS_OK);
+        ls_tui_set_size(app[k], 100, 30);
+        assert_int_equal(ls_textcanvas_init(&tc[k], 100, 30), LS_OK);
+    }
+    static const int pool[] = {'n', 'n', 'n', 'n', LS_KEY_ENTER, LS_KEY_ENTER, 'r', 'f', '1', '[',
+                               ' ', ',', ']', LS_KEY_BACKSPACE, LS_KEY_ESC, 's', 'p', 'u', 'j', 'a'};
+    int np = (int)(sizeof pool / sizeof pool[0]), max_step = 0, ahead = 0, answered = 0;
+    for (int i = 0; i < 1500; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        int key = pool[(seed >> 33) % (uint64_t)np];
+        ls_tui_state before;
+        ls_tui_get_state(app[1], &before);
+        int a_before = before.answer;
+        unsigned q0 = ls_tui_feed(app[0], key), q1 = ls_tui_feed(app[1], key);
+        assert_int_equal(q0, q1);
+        int budget = (int)((seed >> 20) % 4);
+        for (int k = 0; budget == 3 || k < budget; k++)
+            if (!ls_tui_idle(app[1]))
+                break;
+        ls_tui_state a, b;
+        ls_tui_get_state(app[0], &a);
+        ls_tui_get_state(app[1], &b);
+        assert_int_equal(a.lesson_step, b.lesson_step);
+        assert_int_equal(a.answer, b.answer);
+        assert_int_equal(a.at, b.at);
+        assert_int_equal(a.cursor, b.cursor);
+        assert_int_equal(a.n_edits, b.n_edits);
+        assert_string_equal(a.message, b.message);
+        ahead += ls_exec_cursor(ls_tui_exec(app[1])) > b.cursor;
+        answered += b.answer != 0 && b.answer != a_before;
+        max_step = b.lesson_step > max_step ? b.lesson_step : max_step;
+        for (int k = 0; k < 2; k++) {
+            ls_textcanvas_clear(&tc[k]);
+            ls_tui_draw(app[k], &tc[k].c);
+        }
+        for (int y = 0; y < 30; y++) {
+            char r0[128], r1[128];
+            ls_textcanvas_row(&tc[0], y, r0, sizeof r0);
+            ls_textcanvas_row(&tc[1], y, r1, sizeof r1);
+            if (strcmp(r0, r1) || memcmp(tc[0].style + y * 100, tc[1].style + y * 100, 100))
+                fail_msg("%s, key %d: row %d differs:\n  %s\n  %s", file, i, y, r0, r1);
+        }
+        if (q0 & LS_TUI_QUIT)
+            break;
+    }
+    print_message("%s: reached step %d, %d answers, ahead after %d keys\n", file, max_step + 1,
+                  answered, ahead);
+    assert_true(max_step >= 3);
+    assert_true(answered >= 3);
+    assert_true(ahead > 50);
+    for (int k = 0; k < 2; k++) {
+        ls_textcanvas_free(&tc[k]);
+        ls_tui_free(app[k]);
+        ls_lesson_run_close(&run[k]);
+        ls_lesson_free(L[k]);
+    }
+}
+
+/* A question about a tensor past the step's point: entering the step
+ * runs far enough for it (the front moves there), so it is answered the
+ * same with or without computing ahead. */
+static void test_question_past_the_step(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"title\":" T2 ",\"model\":\"conformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"encoders.0.self_attn.q\",\"text\":" T2 ","
+        "\"question\":{\"kind\":\"shape\",\"of\":\"encoders.0.self_attn.attn\","
+        "\"prompt\":" T2 ",\"why\":" T2 "}}]}";
+    for (int ahead = 0; ahead < 2; ahead++) {
+        ls_lesson *L;
+        ls_lesson_run run;
+        ls_tui *app = lesson_tui(text, sizeof text - 1, "mem/10_q.json", &L, &run, 100, 30);
+        while (ahead && ls_tui_idle(app)) {
+        }
+        int attn = ls_graph_find(run.g, "encoders.0.self_attn.attn");
+        assert_true(attn >= 0);
+        assert_true(ls_exec_computed(run.ex, attn));
+        int q = ls_graph_find(run.g, "encoders.0.self_attn.q");
+        ls_tui_state st;
+        ls_tui_get_state(app, &st);
+        assert_int_equal(st.at, q);
+        assert_int_equal(st.cursor, attn + 1);
+        assert_true(ls_exec_cursor(run.ex) == (ahead ? ls_graph_n_nodes(run.g) : attn + 1));
+        char want[64];
+        ls_shape_str(&ls_graph_node(run.g, attn)->out, want, sizeof want);
+        ls_tui_feed(app, 'n');  /* opens the answer line */
+        for (const char *c = want; *c; c++)
+            ls_tui_feed(app, *c);
+        ls_tui_feed(app, LS_KEY_ENTER);
+        ls_tui_get_state(app, &st);
+        assert_int_equal(st.answer, 1);
+        ls_tui_free(app);
+        ls_lesson_run_close(&run);
+        ls_lesson_free(L);
+    }
+}
+
+static void test_compute_ahead_in_lessons(void **state)
+{
+    (void)state;
+    lesson_ahead_invisible("01_self_attention.json", 11);
+    lesson_ahead_invisible("02_masks_teacher_forcing.json", 12);
+}
+
 /* A step's edit (or question cell) is where the grid scrolls: batch,
  * head, row and column of the view point at it, the tensor pane has the
  * focus, and the cell is drawn as the cursor. */
@@ -767,6 +892,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_step_focuses_its_cell),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_compute_ahead_in_lessons),
+        cmocka_unit_test(test_question_past_the_step),
         cmocka_unit_test(test_run_switch_stretches),
         cmocka_unit_test(test_run_switch_errors),
         cmocka_unit_test(test_run_switch_tui),
