@@ -16,7 +16,8 @@
  *
  * The UI never computes tensors: stepping drives the executor
  * (ls_exec_run_until), step back only moves the view to an earlier,
- * still-kept output, edits go through ls_exec_edit + ls_exec_rerun.
+ * still-kept output, edits go through ls_exec_edit + ls_exec_rerun, and
+ * between keys ls_tui_idle steps the executor ahead of what is shown.
  *
  * Ownership: the app borrows the graph, executor, model and inputs given
  * to ls_tui_new (they must outlive it); it owns what it creates itself

@@ -2,13 +2,15 @@
  * struct or a call into the executor; nothing here draws to a terminal.
  *
  * Positions.  `at` is the point the user is looking at as "the current
- * line"; the executor's cursor is the frontier of computed nodes.  Every
- * output stays kept, so stepping back moves `at` only, and stepping
- * forward again walks kept values until it reaches the frontier, where it
- * runs the executor:
+ * line"; `front` is how far the user has stepped (what the screen may
+ * show as computed).  Every output stays kept, so stepping back moves
+ * `at` only, and stepping forward again walks kept values until it
+ * reaches the front.  While no key waits, the executor computes past the
+ * front (ls_tui_idle), so a step forward usually finds its nodes done;
+ * otherwise it runs the executor up to them:
  *
- *     nodes   0 ....... at ........ cursor ........ n
- *             [ computed, kept         ][ pending     ]
+ *     nodes   0 ....... at ........ front ....... exec cursor ....... n
+ *             [ computed, shown         ][ computed ahead, shown pending ][ pending ]
  */
 #include <ctype.h>
 #include <math.h>
