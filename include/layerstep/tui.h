@@ -205,7 +205,9 @@ unsigned ls_tui_feed(ls_tui *app, int key);
  * moves over kept values.  Nothing on screen changes (those outputs stay
  * pending until a step reaches them, and an edit forgets them); an error
  * is left for the step that reaches the node.  One node per call, so a
- * key waits at most one node; returns true while there is more to do. */
+ * key waits at most one node; returns true while there is more to do.
+ * Does nothing when opts.exec.reference is set: a plain-loop node can
+ * take seconds. */
 bool ls_tui_idle(ls_tui *app);
 /* Draws the whole screen on c (w x h; smaller than LS_TUI_MIN_W x
  * LS_TUI_MIN_H gives a "terminal too small" message). */

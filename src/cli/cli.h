@@ -55,6 +55,8 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
 /* What an executor may allocate under an explicit --max-memory (the
  * limit less the weights, at least 1); 0 without one. */
 size_t cli_exec_budget(const cli_opts *o, const ls_model *m);
+/* --reference, or LAYERSTEP_REFERENCE=1 (the kernels' test oracle) */
+bool cli_reference(const cli_opts *o);
 
 int cmd_print(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -22,7 +22,7 @@ static const char *const tui_usage =
     "  --delay MS        pause between replayed keys\n"
     "  --no-ahead        compute only when a key asks (by default the nodes past the\n"
     "                    one shown are computed while you read, and stay hidden\n"
-    "                    until you step to them)\n"
+    "                    until you step to them; --reference never computes ahead)\n"
     "\n";
 
 /* Takes --record/--replay/--delay out of argv (they are the screen's,
@@ -99,7 +99,7 @@ int cmd_tui(int argc, char **argv)
     ls_tui_opts to = {.model = m, .inputs = in, .breaks = o.breaks, .n_breaks = o.n_breaks,
                       .seed = o.seed,
                       /* module runs get the --max-memory budget too */
-                      .exec = {.reference = o.reference, .threads = o.threads,
+                      .exec = {.reference = cli_reference(&o), .threads = o.threads,
                                .max_bytes = cli_exec_budget(&o, m)}};
     if (ls_tui_new(g, ex, &to, &app, &err)) {
         cli_error(err.msg);

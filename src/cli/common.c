@@ -87,6 +87,12 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
     return 2;
 }
 
+bool cli_reference(const cli_opts *o)
+{
+    const char *env = getenv("LAYERSTEP_REFERENCE");
+    return o->reference || (env && !strcmp(env, "1"));
+}
+
 size_t cli_exec_budget(const cli_opts *o, const ls_model *m)
 {
     size_t w = ls_model_weight_bytes(m);
@@ -324,9 +330,7 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         cli_error(err.msg);
         return 2;
     }
-    const char *env_ref = getenv("LAYERSTEP_REFERENCE"); /* the kernels' test oracle */
-    ls_exec_opts eo = {.reference = o->reference || (env_ref && !strcmp(env_ref, "1")),
-                       .threads = o->threads};
+    ls_exec_opts eo = {.reference = cli_reference(o), .threads = o->threads};
     if (o->only_keeps && o->only) {
         eo.reuse_buffers = true;
         eo.keep = o->only;

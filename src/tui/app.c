@@ -2043,7 +2043,9 @@ void ls_tui_set_size(ls_tui *a, int w, int h)
 bool ls_tui_idle(ls_tui *a)
 {
     tui_run *r = tui_cur(a);
-    if (r->ahead_failed || ls_exec_done(r->ex))
+    /* one plain-loop node can take seconds (the article Conformer's 3x3
+     * conv), and a key would wait for all of it */
+    if (a->exec_opts.reference || r->ahead_failed || ls_exec_done(r->ex))
         return false;
     ls_error err = {0};
     if (ls_exec_step(r->ex, &err)) {

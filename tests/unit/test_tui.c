@@ -1243,6 +1243,26 @@ static void test_compute_ahead_is_invisible(void **st)
     teardown(&ahead);
 }
 
+/* With the reference loops nothing is computed ahead: one plain-loop
+ * node can take seconds, and a key would wait for it. */
+static void test_no_ahead_in_reference_mode(void **st)
+{
+    (void)st;
+    fx f;
+    build(&f);
+    ls_tui *ref;
+    ls_error err = {0};
+    /* a second app on the same run, told the run uses the reference loops */
+    assert_int_equal(ls_tui_new(f.g, f.ex, &(ls_tui_opts){.exec = {.threads = 1, .reference = true}},
+                                &ref, &err), LS_OK);
+    assert_false(ls_tui_idle(ref));
+    assert_int_equal(ls_exec_cursor(f.ex), 0);
+    assert_true(ls_tui_idle(f.app));
+    assert_int_equal(ls_exec_cursor(f.ex), 1);
+    ls_tui_free(ref);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1276,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_audio_channels_first_labels),
         cmocka_unit_test(test_any_key_any_state),
         cmocka_unit_test(test_compute_ahead_is_invisible),
+        cmocka_unit_test(test_no_ahead_in_reference_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
