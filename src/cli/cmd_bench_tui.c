@@ -258,7 +258,8 @@ static int bench_size(const cli_opts *o, int w, int h, int repeats, double pace)
     int rc;
     if ((rc = cli_load(o, &m, &in)) || (rc = cli_prepare(o, m, in, &g, &ex)))
         goto done;
-    ls_tui_opts to = {.model = m, .inputs = in, .exec = {.threads = o->threads}};
+    ls_tui_opts to = {.model = m, .inputs = in,
+                      .exec = {.threads = o->threads, .reference = cli_reference(o)}};
     double t_open = now_ms();
     if (ls_tui_new(g, ex, &to, &s.app, &err) || ls_textcanvas_init(&s.tc, w, h)) {
         cli_error(err.msg[0] ? err.msg : "out of memory");
@@ -328,7 +329,8 @@ int cmd_bench_tui(int argc, char **argv)
         } else if (!strcmp(a, "--repeat") && v && atoi(v) >= 1 && atoi(v) <= 100) {
             repeats = atoi(v);
             i++;
-        } else if (!strcmp(a, "--pace") && v && atoi(v) >= 0 && atoi(v) <= 10000) {
+        } else if (!strcmp(a, "--pace") && v && strspn(v, "0123456789") == strlen(v) && *v &&
+                   atoi(v) <= 10000) {
             pace = atoi(v);
             i++;
         } else if (!strcmp(a, "--threads") && v) {
