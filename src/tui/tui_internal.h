@@ -1,4 +1,4 @@
-/* tui_internal.h - what app.c shares with the panes and the key table.
+/* tui_internal.h - the debugger state the panes read, and the key table.
  * Not installed; the panes read the app, only app.c changes it (except
  * scroll offsets, which a pane clamps while drawing because only it knows
  * how many rows fit). */
@@ -169,7 +169,7 @@ bool tui_computed(const tui_run *r, int node);
 /* ls_exec_out for a node tui_computed allows, else NULL. */
 const ls_tensor *tui_out(const tui_run *r, int node);
 
-/* app.c helpers the panes use */
+/* read-only helpers the panes use (run.c, view.c) */
 int tui_selected_node(const ls_tui *a);
 int tui_selected_module(const ls_tui *a);
 bool tui_is_break(const ls_tui *a, int node);
