@@ -866,6 +866,13 @@ static void shape_text(const ls_tensor *t, char *buf, size_t n)
 
 int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
 {
+    return ls_lesson_expand_hiding(text, g, NULL, NULL, out, n);
+}
+
+int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
+                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape),
+                            void *ud, char *out, size_t n)
+{
     size_t k = 0;
     int unresolved = 0;
     if (!n)
@@ -886,7 +893,21 @@ int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
             *dim++ = '\0';
         int node = g ? ls_graph_find(g, name) : -1;
         bool ok = false;
-        if (node >= 0) {
+        if (node >= 0 && hide && hide(ud, name, &ls_graph_node(g, node)->out)) {
+            /* the open question asks for this: "[?, ?, ?, ?]" or "?" */
+            const ls_tensor *t = &ls_graph_node(g, node)->out;
+            size_t vk = 0;
+            if (!dim) {
+                vk += (size_t)snprintf(val, sizeof val, "[");
+                for (int d = 0; d < t->ndim && vk < sizeof val; d++)
+                    vk += (size_t)snprintf(val + vk, sizeof val - vk, "%s?", d ? ", " : "");
+                if (vk < sizeof val)
+                    snprintf(val + vk, sizeof val - vk, "]");
+            } else {
+                snprintf(val, sizeof val, "?");
+            }
+            ok = true;
+        } else if (node >= 0) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
             if (!dim) {
                 shape_text(t, val, sizeof val);
@@ -999,6 +1020,100 @@ static bool same_numbers(const char *a, const char *b)
     return na == nb && !memcmp(va, vb, (size_t)na * sizeof *va);
 }
 
+/* "64" for a value, as a choice's value is typed */
+static void value_text(double v, char *buf, size_t n) { snprintf(buf, n, "%.10g", v); }
+
+static const char *skip_blanks(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    return s;
+}
+
+/* typed, blanks cut at both ends, equals text */
+static bool typed_is(const char *typed, const char *text)
+{
+    typed = skip_blanks(typed);
+    size_t k = strlen(typed);
+    while (k > 0 && typed[k - 1] == ' ')
+        k--;
+    return k > 0 && strlen(text) == k && !strncasecmp(typed, text, k);
+}
+
+int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int lang, bool *more)
+{
+    if (more)
+        *more = false;
+    if (q->kind != LS_Q_CHOICE)
+        return -1;
+    const char *t = skip_blanks(typed);
+    char c = (char)tolower((unsigned char)t[0]);
+    if (c >= 'a' && c < 'a' + q->n_choices && (!t[1] || t[1] == ' ' || t[1] == ')'))
+        return c - 'a';
+    int found = -1;
+    size_t tl = strlen(t);
+    while (tl > 0 && t[tl - 1] == ' ')
+        tl--;
+    for (int i = 0; i < q->n_choices; i++) {
+        char vt[64];
+        value_text(q->values[i], vt, sizeof vt);
+        const char *texts[3] = {vt, ls_ltext_get(&q->choices[i], lang),
+                                ls_ltext_get(&q->choices[i], LS_LANG_EN)};
+        for (int k = 0; k < 3; k++) {
+            if (!texts[k] || !texts[k][0])
+                continue;
+            if (typed_is(t, texts[k]))
+                found = i;
+            else if (more && tl > 0 && strlen(texts[k]) > tl && !strncasecmp(texts[k], t, tl))
+                *more = true;
+        }
+    }
+    return found;
+}
+
+int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
+                   const double *before, int lang, char *fact, size_t n, ls_error *err)
+{
+    char ans[256];
+    int rc = ls_lesson_answer(q, g, ex, before, ans, sizeof ans, err);
+    if (rc)
+        return rc;
+    bool zh = lang == LS_LANG_ZH;
+    switch (q->kind) {
+    case LS_Q_SHAPE:
+        if (zh)
+            snprintf(fact, n, "%s 的实际形状: %s", q->of, ans);
+        else
+            snprintf(fact, n, "the live shape of %s is %s", q->of, ans);
+        break;
+    case LS_Q_MASKED: {
+        bool none = !strcmp(ans, "none");
+        if (zh)
+            snprintf(fact, n, "%s 这一行被遮住的列是: %s", q->of, none ? "无" : ans);
+        else
+            snprintf(fact, n, "this row of %s masks columns: %s", q->of, ans);
+        break;
+    }
+    case LS_Q_CHOICE: {
+        int i = ans[0] - 'a';
+        snprintf(fact, n, zh ? "正确答案是 %c) %s" : "the answer is %c) %s", ans[0],
+                 ls_ltext_get(&q->choices[i], lang));
+        break;
+    }
+    case LS_Q_DIRECTION: {
+        double after = ls_tensor_get(live(g, ex, q->of, NULL), q->index);
+        if (zh)
+            snprintf(fact, n, "%s 从 %.4g 变成 %.4g (%s)", q->of, *before, after,
+                     ans[0] == 'r' ? "上升" : ans[0] == 'f' ? "下降" : "不变");
+        else
+            snprintf(fact, n, "%s went from %.4g to %.4g (%s)", q->of, *before, after, ans);
+        break;
+    }
+    case LS_Q_NONE: fact[0] = '\0'; break;
+    }
+    return LS_OK;
+}
+
 bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
                      const double *before, const char *typed, int lang, char *reason, size_t n)
 {
@@ -1009,40 +1124,22 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
         snprintf(reason, n, "%s", err.msg);
         return false;
     }
-    while (*typed == ' ')
-        typed++;
+    typed = skip_blanks(typed);
     bool ok = false;
-    const char *fact_en = "", *fact_zh = "";
-    char fact[300];
     switch (q->kind) {
     case LS_Q_SHAPE:
         ok = same_numbers(typed, ans) && numbers(typed, (long long[1]){0}, 1) > 0;
-        fact_en = "the live shape of";
-        fact_zh = "实际形状:";
-        snprintf(fact, sizeof fact, "%s %s is %s", fact_en, q->of, ans);
-        if (lang == LS_LANG_ZH)
-            snprintf(fact, sizeof fact, "%s 的%s %s", q->of, fact_zh, ans);
         break;
     case LS_Q_MASKED: {
         bool none = !strcmp(ans, "none");
         ok = none ? (!strncasecmp(typed, "none", 4) || !strcmp(typed, "-") || !strcmp(typed, "无"))
                   : same_numbers(typed, ans);
-        if (lang == LS_LANG_ZH)
-            snprintf(fact, sizeof fact, "%s 这一行被遮住的列是: %s", q->of, none ? "无" : ans);
-        else
-            snprintf(fact, sizeof fact, "this row of %s masks columns: %s", q->of, ans);
         break;
     }
-    case LS_Q_CHOICE: {
-        char c = (char)tolower((unsigned char)typed[0]);
-        ok = c == ans[0] && (!typed[1] || typed[1] == ' ' || typed[1] == ')');
-        int i = ans[0] - 'a';
-        if (lang == LS_LANG_ZH)
-            snprintf(fact, sizeof fact, "正确答案是 %c) %s", ans[0], ls_ltext_get(&q->choices[i], lang));
-        else
-            snprintf(fact, sizeof fact, "the answer is %c) %s", ans[0], ls_ltext_get(&q->choices[i], lang));
+    case LS_Q_CHOICE:
+        /* by letter ("b", "b)") or by value ("64", or the choice's text) */
+        ok = ls_lesson_choice_typed(q, typed, lang, NULL) == ans[0] - 'a';
         break;
-    }
     case LS_Q_DIRECTION: {
         char c = (char)tolower((unsigned char)typed[0]);
         bool up = c == 'r' || c == 'u' || c == 'i' || !strncmp(typed, "升", 3) || !strncmp(typed, "上", 3) ||
@@ -1051,115 +1148,16 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
                     !strncmp(typed, "减", 3);
         ok = (ans[0] == 'r' && up && !down) || (ans[0] == 'f' && down && !up) ||
              (ans[0] == 's' && (c == 's' || c == '='));
-        double after = ls_tensor_get(live(g, ex, q->of, NULL), q->index);
-        if (lang == LS_LANG_ZH)
-            snprintf(fact, sizeof fact, "%s 从 %.4g 变成 %.4g (%s)", q->of, *before, after,
-                     ans[0] == 'r' ? "上升" : ans[0] == 'f' ? "下降" : "不变");
-        else
-            snprintf(fact, sizeof fact, "%s went from %.4g to %.4g (%s)", q->of, *before, after, ans);
         break;
     }
     case LS_Q_NONE: break;
     }
-    if (!ok)
+    if (!ok) {
+        char fact[300] = "";
+        ls_lesson_fact(q, g, ex, before, lang, fact, sizeof fact, NULL);
         snprintf(reason, n, "%s%s%s", fact, lang == LS_LANG_ZH ? "。" : ". ", ls_ltext_get(&q->why, lang));
+    }
     return ok;
-}
-
-/* ------------------------------------------------------------------ */
-/* progress                                                            */
-
-int ls_progress_path(char *buf, size_t n)
-{
-    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    if (x && x[0] == '/')
-        snprintf(buf, n, "%s/layerstep/progress.json", x);
-    else if (home && home[0])
-        snprintf(buf, n, "%s/.local/state/layerstep/progress.json", home);
-    else
-        return LS_ERR_MISSING;
-    return LS_OK;
-}
-
-static cJSON *progress_read(const char *path)
-{
-    void *buf;
-    size_t len;
-    if (ls_read_file(path, 1 << 20, &buf, &len, NULL))
-        return NULL;
-    cJSON *root = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (root && !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        root = NULL;
-    }
-    return root;
-}
-
-int ls_progress_get(const char *path, const char *id, int *step, bool *done, bool *any)
-{
-    *step = 0;
-    *done = false;
-    *any = false;
-    cJSON *root = progress_read(path);
-    if (!root)
-        return LS_OK;  /* no file yet (or a damaged one): a first start */
-    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(root, "lessons");
-    *any = cJSON_IsObject(ls) && ls->child;
-    const cJSON *e = id ? cJSON_GetObjectItemCaseSensitive(ls, id) : NULL;
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "step");
-    if (cJSON_IsNumber(s) && s->valueint >= 0 && s->valueint < 100000)
-        *step = s->valueint;
-    *done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "done"));
-    cJSON_Delete(root);
-    return LS_OK;
-}
-
-static int mkdirs(char *dir)
-{
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(dir, 0700) && errno != EEXIST) {
-                *p = '/';
-                return -1;
-            }
-            *p = '/';
-        }
-    return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
-}
-
-int ls_progress_set(const char *path, const char *id, int step, bool done, ls_error *err)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (mkdirs(dir))
-            return ls_error_set(err, LS_ERR_IO, "%s: cannot create the directory: %s", dir, strerror(errno));
-    }
-    cJSON *root = progress_read(path);
-    if (!root)
-        root = cJSON_CreateObject();
-    cJSON *ls = cJSON_GetObjectItemCaseSensitive(root, "lessons");
-    if (!cJSON_IsObject(ls)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(root, "lessons");
-        ls = cJSON_AddObjectToObject(root, "lessons");
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(ls, id);
-    cJSON *e = cJSON_AddObjectToObject(ls, id);
-    cJSON_AddNumberToObject(e, "step", step);
-    cJSON_AddBoolToObject(e, "done", done);
-    cJSON_DeleteItemFromObjectCaseSensitive(root, "last");
-    cJSON_AddStringToObject(root, "last", id);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
-    int rc = ls_atomic_write_file(path, text, strlen(text), err);
-    free(text);
-    return rc;
 }
 
 int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,

@@ -102,9 +102,9 @@ static void complete(ls_tui *a)
 {
     tui_run *r = tui_cur(a);
     /* complete the word after the command on ':' lines, the whole line on 'g' */
-    char *word = a->pbuf;
+    char *word = a->line.buf;
     if (a->prompt == PROMPT_COMMAND) {
-        char *sp = strrchr(a->pbuf, ' ');
+        char *sp = strrchr(a->line.buf, ' ');
         if (!sp) {
             tui_say(a, false, "commands: break delete goto set zero undo module main dump svg head batch view quit");
             return;
@@ -147,9 +147,9 @@ static void complete(ls_tui *a)
         tui_say(a, true, "no point or module starts with '%s'", word);
         return;
     }
-    size_t room = sizeof a->pbuf - (size_t)(word - a->pbuf) - 1;
+    size_t room = sizeof a->line.buf - (size_t)(word - a->line.buf) - 1;
     snprintf(word, room + 1, "%s", best);
-    a->plen = (int)strlen(a->pbuf);
+    a->line.len = a->line.pos = (int)strlen(a->line.buf);
     if (count == 1)
         tui_say(a, false, "%s", "");
     else
@@ -242,6 +242,9 @@ unsigned ls_tui_command(ls_tui *a, const char *line)
     return LS_TUI_REDRAW;
 }
 
+/* Keys while a prompt is open: they edit its line (line.c) until Enter
+ * runs it or Esc closes it; Backspace on an empty line leaves it open, so
+ * the letters typed next never fall through as debugger commands. */
 unsigned tui_feed_prompt(ls_tui *a, int key)
 {
     if (key == LS_KEY_ESC || key == LS_KEY_CTRL('c') || key == LS_KEY_CTRL('g')) {
@@ -249,47 +252,33 @@ unsigned tui_feed_prompt(ls_tui *a, int key)
         tui_say(a, false, "%s", "");
         return LS_TUI_REDRAW;
     }
-    if (key == LS_KEY_BACKSPACE || key == 8) {
-        if (a->plen > 0)
-            a->pbuf[--a->plen] = '\0';
-        else
-            a->prompt = PROMPT_NONE;
-        return LS_TUI_REDRAW;
-    }
     if (key == LS_KEY_TAB) {
-        if (a->prompt != PROMPT_SET && a->prompt != PROMPT_ANSWER)
+        if (a->prompt != PROMPT_SET) {
+            a->line.pos = a->line.len;  /* completion works on the end of the line */
             complete(a);
+        }
         return LS_TUI_REDRAW;
     }
     if (key == LS_KEY_ENTER || key == '\r') {
         int kind = a->prompt;
         a->prompt = PROMPT_NONE;
         tui_say(a, false, "%s", "");
-        char line[256];
-        snprintf(line, sizeof line, "%s", a->pbuf);
+        char line[sizeof a->line.buf];
+        snprintf(line, sizeof line, "%s", a->line.buf);
         if (kind == PROMPT_COMMAND)
             return ls_tui_command(a, line);
         if (kind == PROMPT_GOTO)
             tui_go_to(a, line);
         else if (kind == PROMPT_SET)
             tui_edit_cursor(a, line);
-        else if (kind == PROMPT_ANSWER)
-            tui_lesson_answer(a, line);
         return LS_TUI_REDRAW;
     }
-    if (key >= 32 && key < 127 && a->plen < (int)sizeof a->pbuf - 1) {
-        a->pbuf[a->plen++] = (char)key;
-        a->pbuf[a->plen] = '\0';
-        return LS_TUI_REDRAW;
-    }
-    return 0;
+    return tui_line_key(&a->line, key) ? LS_TUI_REDRAW : 0;
 }
 
 void tui_open_prompt(ls_tui *a, int kind, const char *init)
 {
     a->prompt = kind;
-    snprintf(a->pbuf, sizeof a->pbuf, "%s", init);
-    a->plen = (int)strlen(a->pbuf);
+    tui_line_set(&a->line, init);
     tui_say(a, false, "%s", "");
 }
-

@@ -853,35 +853,6 @@ static void test_step_focuses_its_cell(void **state)
     ls_lesson_free(L);
 }
 
-static void test_progress(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/ls_progress_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof path, "%s/a/b/progress.json", dir);
-    int step;
-    bool done, any;
-    assert_int_equal(ls_progress_get(path, "02", &step, &done, &any), LS_OK);
-    assert_false(any);
-    assert_int_equal(ls_progress_set(path, "02", 4, false, NULL), LS_OK);
-    assert_int_equal(ls_progress_set(path, "01", 9, true, NULL), LS_OK);
-    assert_int_equal(ls_progress_get(path, "02", &step, &done, &any), LS_OK);
-    assert_true(any);
-    assert_int_equal(step, 4);
-    assert_false(done);
-    assert_int_equal(ls_progress_get(path, "01", &step, &done, &any), LS_OK);
-    assert_int_equal(step, 9);
-    assert_true(done);
-    unlink(path);
-    char sub[300];
-    snprintf(sub, sizeof sub, "%s/a/b", dir);
-    rmdir(sub);
-    snprintf(sub, sizeof sub, "%s/a", dir);
-    rmdir(sub);
-    rmdir(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,7 +862,6 @@ int main(void)
         cmocka_unit_test(test_wav2vec2_lesson_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_step_focuses_its_cell),
-        cmocka_unit_test(test_progress),
         cmocka_unit_test(test_compute_ahead_in_lessons),
         cmocka_unit_test(test_question_past_the_step),
         cmocka_unit_test(test_run_switch_stretches),
