@@ -55,7 +55,6 @@ int tui_quiz_key(ls_tui *a, int key);
 bool tui_quiz_mask_hidden(ls_tui *a, int mask_node);
 void tui_quiz_direction_edit(ls_tui *a);
 void tui_quiz_apply_step_edit(ls_tui *a);
-void tui_quiz_score(const ls_tui *a, int *first, int *retry, int *shown, int *asked);
 
 /* lesson_mode.c */
 void tui_lesson_enter(ls_tui *a, int i);

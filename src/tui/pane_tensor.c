@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layerstep/lesson.h"
 #include "tui_internal.h"
 
 #define CELL_W 8
@@ -31,12 +32,15 @@ static void fmt_value(const ls_tensor *t, double v, char *buf, size_t n)
 }
 #pragma GCC diagnostic pop
 
-/* "[2,5,32]": the compact form of the explain line */
-static void compact_shape(const ls_tensor *t, char *buf, size_t n)
+/* "[2,5,32]": the compact form of the explain line ("[?,?,?]" while a
+ * question asks for it) */
+static void compact_shape(const ls_tui *a, const ls_tensor *t, char *buf, size_t n)
 {
+    bool hide = tui_quiz_hides_shape(a, t);
     size_t k = (size_t)snprintf(buf, n, "[");
     for (int d = 0; d < t->ndim && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        k += hide ? (size_t)snprintf(buf + k, n - k, "%s?", d ? "," : "")
+                  : (size_t)snprintf(buf + k, n - k, "%s%lld", d ? "," : "", (long long)t->shape[d]);
     if (k < n)
         snprintf(buf + k, n - k, "]");
 }
@@ -106,12 +110,12 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
     size_t cl = 0;
     for (int i = nc - 1; i >= 0; i--) {
         const ls_node *nd = ls_graph_node(g, chain[i]);
-        ls_shape_str(&nd->out, sh, sizeof sh);
+        tui_shape_text(a, &nd->out, sh, sizeof sh);
         const char *nm = nd->flags & LS_NODE_HIDDEN ? "" : nd->name;
         if (i == nc - 1) {
             if (k < max_lines)
                 snprintf(lines[k++], 320, "  %-14.60s %.200s", sh, nm);
-            compact_shape(&nd->out, sh, sizeof sh);
+            compact_shape(a, &nd->out, sh, sizeof sh);
             cl += (size_t)snprintf(compact + cl, sizeof compact - cl, "%s", sh);
             continue;
         }
@@ -127,7 +131,7 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
         if (nd->op == LS_OP_ALIAS)
             continue;  /* a new name, not a new shape */
         op_label(nd, true, op, sizeof op);
-        compact_shape(&nd->out, sh, sizeof sh);
+        compact_shape(a, &nd->out, sh, sizeof sh);
         if (cl < sizeof compact)
             cl += (size_t)snprintf(compact + cl, sizeof compact - cl, " -%s-> %s", op, sh);
     }
@@ -407,7 +411,7 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     }
     const ls_node *nd = ls_graph_node(r->g, node);
     char shape[96], op[192];
-    ls_shape_str(&nd->out, shape, sizeof shape);
+    tui_shape_text(a, &nd->out, shape, sizeof shape);
     op_label(nd, false, op, sizeof op);
     const int name_w = ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
     const ls_tensor *t = tui_out(r, node);
@@ -422,6 +426,14 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     if (!t) {
         ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM,
                          "not computed yet: s/n/c run to it, g goes to it");
+        return;
+    }
+    if (tui_quiz_hides_values(a, node)) {
+        /* its numbers would answer the open question (their rows and
+         * columns count its dims; a mask shows its cells) */
+        bool zh = a->les.lang == LS_LANG_ZH;
+        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM, "%s",
+                         zh ? "先回答问题：答完才显示这些数值" : "answer the question first: the values show after it");
         return;
     }
     const ls_stats *st = tui_stats(a, node);

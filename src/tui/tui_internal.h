@@ -233,6 +233,8 @@ bool tui_quiz_hides_values(ls_tui *a, int node);
 const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
 /* The narration's hide callback (ls_lesson_expand_hiding), ud = the app. */
 bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape);
+/* How the lesson's questions went so far (LS_RESULT_* counts). */
+void tui_quiz_score(const ls_tui *a, int *first, int *retry, int *shown, int *asked);
 /* 1 right first time, 2 right after a retry, 3 shown */
 enum { LS_RESULT_NONE = 0, LS_RESULT_FIRST, LS_RESULT_RETRY, LS_RESULT_SHOWN };
 

@@ -137,11 +137,14 @@ bool tui_slice_masked(ls_tui *a, int node, const tui_slice *s, int r, int c)
     tui_slice_index(s, r, c, idx);
     double v = ls_tensor_get(s->t, idx);
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
+    int m = tui_mask_node(a, node);
+    /* an open lesson question asks which cells the mask hides */
+    if (tui_quiz_mask_hidden(a, m) || tui_quiz_hides_values(a, node))
+        return false;
     if (is_mask_tensor(nd, s->t))
         return v != 0;
     if (s->t->dtype == LS_F32 && (v <= -1e8 || (isinf(v) && v < 0)))
         return true;
-    int m = tui_mask_node(a, node);
     return m >= 0 && mask_cell(tui_out(tui_ccur(a), m), s->t, idx);
 }
 
