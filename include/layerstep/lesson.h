@@ -190,11 +190,11 @@ int ls_lesson_check_all(const ls_lesson *L, ls_lesson_run *run, ls_error *err);
  * references did not resolve (each shows as "?"). */
 int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
 
-/* ls_lesson_expand, but a point for which hide(ud, point, its shape)
- * is true reads "[?, ?, ?, ?]" ({shape:}) or "?" ({dim:}): the narration
+/* ls_lesson_expand, but a point for which hide(ud, point, its shape, K)
+ * is true reads "[?, ?, ?, ?]" ({shape:}, K = -1) or "?" ({dim:P:K}): the narration
  * of a step must not give away the answer to its open question. */
 int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
-                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape),
+                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
                             void *ud, char *out, size_t n);
 
 /* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls"), read

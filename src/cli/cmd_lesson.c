@@ -170,7 +170,14 @@ static int answers(const ls_lesson *L, int lang)
         }
         char prompt[1024];
         ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
-        printf("step %d\t%s\t%s\n", i + 1, ans, prompt);
+        /* a fourth column: the text a screen must not show while the
+         * question is open (a choice's text, else the answer itself) */
+        const ls_lesson_question *q = &L->steps[i].q;
+        char told[256];
+        snprintf(told, sizeof told, "%s", ans);
+        if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
+            ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
+        printf("step %d\t%s\t%s\t%s\n", i + 1, ans, prompt, told);
     }
     ls_lesson_run_close(&run);
     return rc;

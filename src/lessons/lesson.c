@@ -870,7 +870,7 @@ int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n)
 }
 
 int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
-                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape),
+                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
                             void *ud, char *out, size_t n)
 {
     size_t k = 0;
@@ -893,7 +893,7 @@ int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
             *dim++ = '\0';
         int node = g ? ls_graph_find(g, name) : -1;
         bool ok = false;
-        if (node >= 0 && hide && hide(ud, name, &ls_graph_node(g, node)->out)) {
+        if (node >= 0 && hide && hide(ud, name, &ls_graph_node(g, node)->out, dim ? atoi(dim) : -1)) {
             /* the open question asks for this: "[?, ?, ?, ?]" or "?" */
             const ls_tensor *t = &ls_graph_node(g, node)->out;
             size_t vk = 0;

@@ -582,15 +582,16 @@ static void tf_print_result(const ls_model *m, const ls_exec *ex, FILE *out)
 }
 
 static const char *tf_token_label(const ls_model *m, const ls_tmap *inputs, const char *point,
-                                  int axis, int64_t index, char *buf, size_t n)
+                                  int64_t batch, int axis, int64_t index, char *buf, size_t n)
 {
     /* axis 0 = query positions, 1 = key positions of a [Tq,Tk] slice */
     const tf_cfg *c = ls_model_cfg(m);
     bool enc_side = !strncmp(point, "encoder.", 8) || (axis == 1 && strstr(point, "dec_enc_attn"));
     const ls_tensor *ids = ls_tmap_get(inputs, enc_side ? "enc_inputs" : "dec_inputs");
-    if (!ids || ids->ndim != 2 || index < 0 || index >= ids->shape[1])
+    if (!ids || ids->ndim != 2 || index < 0 || index >= ids->shape[1] || batch < 0 ||
+        batch >= ids->shape[0])
         return NULL;
-    int64_t id = (int64_t)ls_tensor_get(ids, (int64_t[]){0, index});
+    int64_t id = (int64_t)ls_tensor_get(ids, (int64_t[]){batch, index});
     const char(*tab)[TF_WORD] = enc_side ? c->src_words : c->tgt_words;
     int nw = enc_side ? c->n_src_words : c->n_tgt_words;
     if (id < 0 || id >= nw || !tab[id][0])

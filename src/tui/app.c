@@ -312,9 +312,11 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         }
         for (int i = 0; i < o->lesson->n_steps; i++)
             a->les.entry_edits[i] = -1;
-        /* how the questions went last time, so the score goes on */
+        /* how the questions went last time, so the score goes on; a
+         * lesson started from its first step (new, restarted or finished
+         * before) starts a new score */
         ls_error perr = {0};
-        if (a->les.progress &&
+        if (a->les.progress && o->lesson_step > 0 &&
             ls_progress_get_answers(a->les.progress, o->lesson->id, a->les.result, o->lesson->n_steps, &perr))
             snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", perr.msg);
         if (o->data_dir)

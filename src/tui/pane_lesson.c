@@ -43,11 +43,11 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *prompt, size_t pn, char
     if (a->les.cover)
         snprintf(hint, in, "%s", zh ? "[Enter 显示张量]" : "[Enter shows the tensor]");
     else if (open && a->les.typing && s->q.kind == LS_Q_CHOICE)
-        snprintf(hint, in, "%s", zh ? "[按选项字母作答（或输入数值）；空行按 Enter 显示答案；Esc 使用调试键]"
-                                    : "[press a letter (or type the value); Enter on an empty line shows the answer; Esc: debugger keys]");
+        snprintf(hint, in, "%s", zh ? "[按字母或输入数值作答；空行 Enter 显示答案；Esc 调试键]"
+                                    : "[a letter or the value answers; empty Enter shows it; Esc: debugger keys]");
     else if (open && a->les.typing)
-        snprintf(hint, in, "%s", zh ? "[输入答案后按 Enter；空行按 Enter 显示答案；Esc 使用调试键]"
-                                    : "[type the answer, Enter; Enter on an empty line shows it; Esc: debugger keys]");
+        snprintf(hint, in, "%s", zh ? "[输入答案按 Enter；空行 Enter 显示答案；Esc 调试键]"
+                                    : "[type the answer, Enter; empty Enter shows it; Esc: debugger keys]");
     else if (open)
         snprintf(hint, in, "%s", zh ? "[n/Enter 回到作答行；P 上一步]" : "[n/Enter: back to the answer line  P: previous step]");
     else

@@ -120,6 +120,8 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
             continue;
         }
         op_label(nd, false, op, sizeof op);
+        if (tui_quiz_hides_shape(a, &nd->out))  /* view(shape=[...]) would say it */
+            snprintf(op, sizeof op, "%s", ls_op_name(nd->op));
         extra[0] = '\0';
         if (nd->n_in > 1) {
             char in[96];
@@ -131,6 +133,8 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
         if (nd->op == LS_OP_ALIAS)
             continue;  /* a new name, not a new shape */
         op_label(nd, true, op, sizeof op);
+        if (tui_quiz_hides_shape(a, &nd->out) && nd->op != LS_OP_TRANSPOSE)
+            snprintf(op, sizeof op, "%s", nd->op == LS_OP_RESHAPE ? "view" : ls_op_name(nd->op));
         compact_shape(a, &nd->out, sh, sizeof sh);
         if (cl < sizeof compact)
             cl += (size_t)snprintf(compact + cl, sizeof compact - cl, " -%s-> %s", op, sh);
@@ -413,6 +417,8 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     char shape[96], op[192];
     tui_shape_text(a, &nd->out, shape, sizeof shape);
     op_label(nd, false, op, sizeof op);
+    if (tui_quiz_hides_shape(a, &nd->out))  /* reshape(shape=[...]) would say it */
+        snprintf(op, sizeof op, "%s", ls_op_name(nd->op));
     const int name_w = ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
     const ls_tensor *t = tui_out(r, node);
     bool edited = t && ls_exec_is_pinned(r->ex, node);

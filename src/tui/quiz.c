@@ -64,6 +64,7 @@ static void secret_add(ls_tui *a, const char *name)
 void tui_quiz_arm(ls_tui *a)
 {
     memset(&a->les.secret, 0, sizeof a->les.secret);
+    a->les.secret.dim = -1;
     const ls_lesson_question *q = question(a);
     const ls_graph *g = tui_cur(a)->g;
     int node = q && q->of ? ls_graph_find(g, q->of) : -1;
@@ -73,6 +74,7 @@ void tui_quiz_arm(ls_tui *a)
     secret_add(a, nd->name);
     if (q->kind == LS_Q_SHAPE || (q->kind == LS_Q_CHOICE && q->dim >= 0)) {
         a->les.secret.by_shape = true;
+        a->les.secret.dim = q->kind == LS_Q_CHOICE ? q->dim : -1;
         a->les.secret.ndim = nd->out.ndim;
         sorted_dims(&nd->out, a->les.secret.dims);
     } else if (q->kind == LS_Q_MASKED) {
@@ -141,10 +143,13 @@ bool tui_quiz_hides_values(ls_tui *a, int node)
     return strcmp(nd->point, "scores") && strcmp(nd->point, "matrix_ac") && strcmp(nd->point, "matrix_bd");
 }
 
-bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape)
+bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int dim)
 {
     const ls_tui *a = ud;
-    return (tui_quiz_open(a) && named_secret(a, point)) || tui_quiz_hides_shape(a, shape);
+    if (!((tui_quiz_open(a) && named_secret(a, point)) || tui_quiz_hides_shape(a, shape)))
+        return false;
+    /* a choice about one dimension hides that one: "8 heads" may stay */
+    return dim < 0 || a->les.secret.dim < 0 || dim == a->les.secret.dim;
 }
 
 /* ------------------------------------------------------------------ */
@@ -187,18 +192,17 @@ static void reveal(ls_tui *a, const char *lead)
     const ls_lesson_step *s = &a->les.lesson->steps[a->les.step];
     tui_run *r = tui_cur(a);
     const double *before = s->q.kind == LS_Q_DIRECTION ? &a->les.before : NULL;
-    char ans[256], fact[400];
+    char fact[400];
     ls_error err = {0};
     a->les.answer = 3;
     a->les.typing = false;
     a->les.result[a->les.step] = LS_RESULT_SHOWN;
-    if (ls_lesson_answer(&s->q, r->g, r->ex, before, ans, sizeof ans, &err) ||
-        ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, &err)) {
+    if (ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, &err)) {
         snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
         return;
     }
-    snprintf(a->les.reason, sizeof a->les.reason, "%s%s %s (%s). %s", lead,
-             tr(a, "The answer:", "答案:"), ans, fact, ls_ltext_get(&s->q.why, a->les.lang));
+    snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s %s", lead, fact, tr(a, ".", "。"),
+             ls_ltext_get(&s->q.why, a->les.lang));
 }
 
 static void submit(ls_tui *a, const char *typed)
@@ -219,8 +223,11 @@ static void submit(ls_tui *a, const char *typed)
         a->les.answer = 1;
         a->les.typing = false;
         a->les.result[a->les.step] = a->les.tries ? LS_RESULT_RETRY : LS_RESULT_FIRST;
-        snprintf(a->les.reason, sizeof a->les.reason, "%s %s", tr(a, "Right.", "答对了。"),
-                 ls_ltext_get(&s->q.why, a->les.lang));
+        /* the live fact too: what the screen now shows, said once */
+        char fact[400] = "";
+        ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, NULL);
+        snprintf(a->les.reason, sizeof a->les.reason, "%s %s%s %s", tr(a, "Right:", "答对了："), fact,
+                 tr(a, ".", "。"), ls_ltext_get(&s->q.why, a->les.lang));
         return;
     }
     a->les.tries++;

@@ -165,7 +165,7 @@ struct ls_tui {
             char names[8][256];  /* the question's point and, for a mask, the masks it repeats */
             int n_names;
             bool by_shape, by_mask;
-            int ndim;
+            int ndim, dim;       /* dim: the one dimension a choice asks for, or -1 */
             int64_t dims[LS_MAX_DIMS];
         } secret;
         char progress_err[LS_ERROR_MSG_MAX];  /* the last failure to read or save progress */
@@ -232,7 +232,7 @@ bool tui_quiz_hides_values(ls_tui *a, int node);
 /* "[1, 8, 32, 64]", or "[?, ?, ?, ?]" while the quiz hides that shape. */
 const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
 /* The narration's hide callback (ls_lesson_expand_hiding), ud = the app. */
-bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape);
+bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int dim);
 /* How the lesson's questions went so far (LS_RESULT_* counts). */
 void tui_quiz_score(const ls_tui *a, int *first, int *retry, int *shown, int *asked);
 /* 1 right first time, 2 right after a retry, 3 shown */

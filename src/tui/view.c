@@ -222,10 +222,10 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
     if (a->arch && a->arch->token_label && a->inputs) {
         /* label an axis only when it is exactly as long as the sentence */
         char tmp[64];
-        if (!a->arch->token_label(a->model, a->inputs, nd->name, axis, len - 1, tmp, sizeof tmp) ||
-            a->arch->token_label(a->model, a->inputs, nd->name, axis, len, tmp, sizeof tmp))
+        if (!a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, len - 1, tmp, sizeof tmp) ||
+            a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, len, tmp, sizeof tmp))
             return NULL;
-        return a->arch->token_label(a->model, a->inputs, nd->name, axis, i, buf, n);
+        return a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, i, buf, n);
     }
     if (is_audio(a) && a->arch->time_rates) {
         /* a time axis is one as long as the input at one of the model's
