@@ -1271,7 +1271,8 @@ static void dump_svg(ls_tui *a, const char *path)
     char title[640], sub[256], shape[64];
     const char *md = a->model ? ls_model_dir(a->model) : a->title, *sl = strrchr(md, '/');
     const ls_node *nd = ls_graph_node(tui_cur(a)->g, node);
-    snprintf(title, sizeof title, "%s  %s", sl && sl[1] ? sl + 1 : md, nd->name);
+    md = sl && sl[1] ? sl + 1 : md;
+    snprintf(title, sizeof title, "%s%s%s", md, *md ? "  " : "", nd->name);
     int k = snprintf(sub, sizeof sub, "%s", ls_shape_str(t, shape, sizeof shape));
     if (t->ndim >= 3)
         k += snprintf(sub + k, sizeof sub - (size_t)k, "  batch %d of %d", s.batch, s.n_batch);

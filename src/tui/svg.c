@@ -399,6 +399,10 @@ int ls_svg_render(const ls_svg_heatmap *h, char **out, size_t *len, ls_error *er
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
         "font-family=\"DejaVu Sans Mono, monospace\" font-size=\"%d\">\n",
         W, H, W, H, FONT);
+    /* for readers and tests: which map, over which range */
+    put(&b, "<desc>map %s, range %.6g to %.6g</desc>\n",
+        map == LS_SVG_MAP_DIVERGING ? "diverging (blue-white-red, white = 0)" : "sequential (viridis)",
+        lo, hi);
     put(&b, "<defs><pattern id=\"masked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
             "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#e8e8e8\"/>"
             "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#707070\" stroke-width=\"2\"/>"
