@@ -291,6 +291,10 @@ static long title_split(const char *t, double limit)
     return best;
 }
 
+/* px per cell along an axis of n cells: big enough to read, and at most
+ * about 1024 px for the axis */
+static int cell_size(int n) { return n <= 64 ? 24 : 1024 / n > 2 ? 1024 / n : 2; }
+
 static double label_width(const char *const *labels, int n, int step)
 {
     double w = 0;
@@ -325,19 +329,21 @@ int ls_svg_render(const ls_svg_heatmap *h, char **out, size_t *len, ls_error *er
     if ((int64_t)h->rows * h->cols > (1 << 22))
         return ls_error_set(err, LS_ERR_LIMIT, "a %dx%d slice is too large for a picture",
                             h->rows, h->cols);
-    int rows = h->rows, cols = h->cols, big = rows > cols ? rows : cols;
+    int rows = h->rows, cols = h->cols;
     bool values = rows <= LS_SVG_VALUES_MAX && cols <= LS_SVG_VALUES_MAX;
-    int cell = values ? 40 : big <= 64 ? 24 : 1024 / big > 2 ? 1024 / big : 2;
+    /* each axis sized on its own, so a [5, 512] slice keeps readable rows */
+    int cw = values ? 40 : cell_size(cols), ch = values ? 40 : cell_size(rows);
+    bool tips = (int64_t)rows * cols <= 128 * 128; /* hover text: only where it stays small */
     double lo, hi;
     ls_svg_map map = ls_svg_resolve(h, &lo, &hi);
 
     /* labels: every k-th when neighbours would overlap */
-    int rstep = (FONT + 2 + cell - 1) / cell, cstep = (FONT + 4 + cell - 1) / cell;
+    int rstep = (FONT + 2 + ch - 1) / ch, cstep = (FONT + 4 + cw - 1) / cw;
     double rlab_w = label_width(h->row_labels, rows, rstep);
     double clab_w = label_width(h->col_labels, cols, cstep);
     /* column labels run up-left at 60 degrees from under their column */
     int x0 = PAD + (int)ceil(fmax(rlab_w + 6, clab_w * 0.5 + 4));
-    int grid_w = cols * cell, grid_h = rows * cell;
+    int grid_w = cols * cw, grid_h = rows * ch;
     int clab_h = (int)ceil(clab_w * 0.866 + FONT) + 6;
 
     bool any_masked = false, any_nonfinite = false;
@@ -367,8 +373,14 @@ int ls_svg_render(const ls_svg_heatmap *h, char **out, size_t *len, ls_error *er
     int n_lines = 1;
     long cut = ls_svg_text_width(title, TITLE_FONT) > limit ? title_split(title, limit) : -1;
     if (cut > 0) {
-        line[0] = strndup(title, title[cut] == ' ' ? (size_t)cut : (size_t)cut + 1);
-        line[1] = strdup(title + cut + 1);
+        /* the spaces at the break go; a '.' or '/' stays on line 1 */
+        size_t e = title[cut] == ' ' ? (size_t)cut : (size_t)cut + 1, b2 = (size_t)cut + 1;
+        while (e > 0 && title[e - 1] == ' ')
+            e--;
+        while (title[b2] == ' ')
+            b2++;
+        line[0] = strndup(title, e);
+        line[1] = strdup(title + b2);
         n_lines = 2;
     } else {
         line[0] = strdup(title);
@@ -409,13 +421,15 @@ int ls_svg_render(const ls_svg_heatmap *h, char **out, size_t *len, ls_error *er
             "</pattern></defs>\n");
     put(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     for (int i = 0; i < n_lines; i++) {
-        put(&b, "<text class=\"title\" x=\"%d\" y=\"%d\" font-size=\"%d\" font-weight=\"bold\">", PAD,
+        put(&b, "<text class=\"title\" x=\"%d\" y=\"%d\" font-size=\"%d\" font-weight=\"bold\" "
+                "xml:space=\"preserve\">", PAD,
             y_title + i * (TITLE_FONT + 5), TITLE_FONT);
         put_text(&b, line[i]);
         put(&b, "</text>\n");
     }
     if (h->subtitle) {
-        put(&b, "<text class=\"title\" x=\"%d\" y=\"%d\" font-size=\"%d\" fill=\"#333\">", PAD,
+        put(&b, "<text class=\"title\" x=\"%d\" y=\"%d\" font-size=\"%d\" fill=\"#333\" "
+                "xml:space=\"preserve\">", PAD,
             y_title + n_lines * (TITLE_FONT + 5) - 2, SUB_FONT);
         put_text(&b, h->subtitle);
         put(&b, "</text>\n");
@@ -427,39 +441,47 @@ int ls_svg_render(const ls_svg_heatmap *h, char **out, size_t *len, ls_error *er
         for (int j = 0; j < cols; j++) {
             size_t k = (size_t)i * (size_t)cols + (size_t)j;
             double v = h->v[k];
-            int x = x0 + j * cell, y = y0 + i * cell, rgb[3] = {0, 0, 0};
+            int x = x0 + j * cw, y = y0 + i * ch, rgb[3] = {0, 0, 0};
             char val[32];
             fmt_value(v, val, sizeof val);
-            put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" ", x, y, cell, cell);
+            put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" ", x, y, cw, ch);
             if (h->masked && h->masked[k]) {
-                put(&b, "fill=\"url(#masked)\"><title>[%d,%d] masked (%s)</title></rect>\n", i, j, val);
+                put(&b, "fill=\"url(#masked)\"");
+                if (tips)
+                    put(&b, "><title>[%d,%d] masked (%s)</title></rect>\n", i, j, val);
+                else
+                    put(&b, "/>\n");
                 continue;
             }
-            if (!isfinite(v)) {
-                put(&b, "fill=\"#000000\"><title>[%d,%d] %s</title></rect>\n", i, j, val);
-                rgb[0] = rgb[1] = rgb[2] = 0;
-            } else {
+            if (!isfinite(v))
+                put(&b, "fill=\"#000000\"");
+            else {
                 ls_svg_color(map, (v - lo) / (hi - lo), rgb);
-                put(&b, "fill=\"rgb(%d,%d,%d)\"><title>[%d,%d] %.6g</title></rect>\n", rgb[0], rgb[1],
-                    rgb[2], i, j, v);
+                put(&b, "fill=\"rgb(%d,%d,%d)\"", rgb[0], rgb[1], rgb[2]);
             }
+            if (tips && isfinite(v))
+                put(&b, "><title>[%d,%d] %.6g</title></rect>\n", i, j, v);
+            else if (tips)
+                put(&b, "><title>[%d,%d] %s</title></rect>\n", i, j, val);
+            else
+                put(&b, "/>\n");
             if (values)
                 put(&b,
                     "<text class=\"v\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" "
                     "fill=\"%s\">%s</text>\n",
-                    x + cell / 2, y + cell / 2 + 4, ink_for(rgb), val);
+                    x + cw / 2, y + ch / 2 + 4, ink_for(rgb), val);
         }
     put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n", x0,
         y0, grid_w, grid_h);
 
     for (int i = 0; i < rows; i += rstep) {
         put(&b, "<text class=\"rl\" x=\"%d\" y=\"%d\" text-anchor=\"end\">", x0 - 5,
-            y0 + i * cell + cell / 2 + 4);
+            y0 + i * ch + ch / 2 + 4);
         put_label(&b, h->row_labels, i);
         put(&b, "</text>\n");
     }
     for (int j = 0; j < cols; j += cstep) {
-        int tx = x0 + j * cell + cell / 2 + 4, ty = y0 + grid_h + 8;
+        int tx = x0 + j * cw + cw / 2 + 4, ty = y0 + grid_h + 8;
         put(&b, "<text class=\"cl\" x=\"%d\" y=\"%d\" transform=\"rotate(-60 %d %d)\" "
                 "text-anchor=\"end\">", tx, ty, tx, ty);
         put_label(&b, h->col_labels, j);
