@@ -256,8 +256,8 @@ static void test_title_is_never_clipped(void **st)
     const char *sub = "[2, 8, 32, 32]  batch 1 of 2  head 7 of 8";
     const char *titles[] = {
         "toy_transformer  encoder.layers.0.enc_self_attn.attn",
-        "conformer_small  encoder.encoders.11.self_attn.matrix_bd_with_a_very_long_point_name "
-        "and.some.more.path.segments.that.go.on.and.on",
+        ("conformer_small  encoder.encoders.11.self_attn.matrix_bd_with_a_very_long_point_name "
+         "and.some.more.path.segments.that.go.on.and.on"),
         "x",
     };
     for (size_t t = 0; t < sizeof titles / sizeof titles[0]; t++) {
