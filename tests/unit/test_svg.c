@@ -285,6 +285,41 @@ static void test_title_is_never_clipped(void **st)
     }
 }
 
+static void test_labels_every_kth_when_they_would_collide(void **st)
+{
+    (void)st;
+    enum { R = 5, C = 512 };
+    static double v[R * C];
+    static char names[C][32];
+    const char *cl[C], *rl[R] = {"ich", "mochte", "ein", "bier", "a_token_far_longer_than_any_label_should_be"};
+    for (int k = 0; k < R * C; k++)
+        v[k] = sin(k * 0.1);
+    for (int j = 0; j < C; j++) {
+        snprintf(names[j], sizeof names[j], "%d:%dms", j, j * 20);
+        cl[j] = names[j];
+    }
+    ls_svg_heatmap h = {.v = v, .rows = R, .cols = C, .row_labels = rl, .col_labels = cl, .title = "w"};
+    char *s = render(&h);
+    /* 5 rows keep one label each; 512 columns get every k-th, spaced
+     * at least a line of text apart, starting at column 0 */
+    assert_int_equal(count(s, "class=\"rl\""), R);
+    int n = count(s, "class=\"cl\"");
+    assert_true(n > 8 && n < C);
+    assert_non_null(strstr(s, ">0:0ms</text>"));
+    int prev = -1000, x, y, first = 1;
+    for (const char *p = strstr(s, "<text class=\"cl\""); p; p = strstr(p + 1, "<text class=\"cl\"")) {
+        assert_int_equal(sscanf(p, "<text class=\"cl\" x=\"%d\" y=\"%d\"", &x, &y), 2);
+        if (!first)
+            assert_true(x - prev >= 13);
+        first = 0;
+        prev = x;
+    }
+    /* a label too long for the margin ends in an ellipsis */
+    assert_non_null(strstr(s, ">a_token_far_longer_\xe2\x80\xa6</text>"));
+    assert_null(strstr(s, "should_be"));
+    free(s);
+}
+
 /* ---- XML ---- */
 
 static bool have(const char *path) { return access(path, X_OK) == 0; }
@@ -489,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_masked_cells_are_hatched),
         cmocka_unit_test(test_values_in_cells_up_to_16x16),
         cmocka_unit_test(test_title_is_never_clipped),
+        cmocka_unit_test(test_labels_every_kth_when_they_would_collide),
         cmocka_unit_test(test_labels_are_escaped_into_well_formed_xml),
         cmocka_unit_test(test_write_is_atomic_and_errors_name_the_file),
         cmocka_unit_test(test_rsvg_convert_renders_the_export),
