@@ -248,11 +248,4 @@ void ls_menu_set_size(ls_menu *m, int w, int h);
 unsigned ls_menu_feed(ls_menu *m, int key);
 void ls_menu_draw(ls_menu *m, ls_canvas *c);
 
-/* ---- export ---- */
-/* An SVG heatmap of a rows x cols slice (values row-major; NaN = masked),
- * with labelled axes and a colour legend, written atomically. */
-int ls_tui_svg_write(const char *path, const char *title, const double *v, const bool *masked,
-                     int rows, int cols, const char *const *row_labels,
-                     const char *const *col_labels, ls_error *err);
-
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layerstep/npy.h"
+#include "layerstep/svg.h"
 #include "app_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -73,13 +74,24 @@ static void dump_svg(ls_tui *a, const char *path)
     for (int j = 0; !rc && j < s.cols; j++)
         if (tui_axis_label(a, node, &s, 1, j, buf, sizeof buf))
             cl[j] = strdup(buf);
-    char title[640];
-    char shape[64];
-    snprintf(title, sizeof title, "%s %s batch %d head %d", ls_graph_node(tui_cur(a)->g, node)->name,
-             ls_shape_str(t, shape, sizeof shape), s.batch, s.head);
+    /* model and point on the first line, where in the tensor on the second */
+    char title[640], sub[256], shape[64];
+    const char *md = a->model ? ls_model_dir(a->model) : a->title, *sl = strrchr(md, '/');
+    const ls_node *nd = ls_graph_node(tui_cur(a)->g, node);
+    md = sl && sl[1] ? sl + 1 : md;
+    snprintf(title, sizeof title, "%s%s%s", md, *md ? "  " : "", nd->name);
+    int k = snprintf(sub, sizeof sub, "%s", ls_shape_str(t, shape, sizeof shape));
+    if (t->ndim >= 3)
+        k += snprintf(sub + k, sizeof sub - (size_t)k, "  batch %d of %d", s.batch, s.n_batch);
+    if (t->ndim >= 4)
+        snprintf(sub + k, sizeof sub - (size_t)k, "  head %d of %d", s.head, s.n_head);
+    ls_svg_heatmap hm = {.v = v, .masked = mk, .rows = s.rows, .cols = s.cols,
+                         .row_labels = (const char *const *)rl, .col_labels = (const char *const *)cl,
+                         .title = title, .subtitle = sub,
+                         .map = !strcmp(nd->point, "attn") || nd->op == LS_OP_SOFTMAX
+                                    ? LS_SVG_MAP_PROB : LS_SVG_MAP_AUTO};
     if (!rc)
-        rc = ls_tui_svg_write(path, title, v, mk, s.rows, s.cols, (const char *const *)rl,
-                              (const char *const *)cl, &err);
+        rc = ls_svg_write(path, &hm, &err);
     if (rc)
         tui_say(a, true, "svg: %s", err.msg[0] ? err.msg : "out of memory");
     else
