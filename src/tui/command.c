@@ -20,6 +20,10 @@ static int selected_tensor(ls_tui *a, const ls_tensor **t, int *node)
         tui_say(a, true, "select a computed tensor first");
         return -1;
     }
+    if (tui_quiz_hides_values(a, *node)) {
+        tui_say(a, true, "answer the lesson's question first: this tensor would give it away");
+        return -1;
+    }
     return 0;
 }
 

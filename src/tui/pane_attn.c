@@ -118,13 +118,16 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
     double lo = INFINITY, hi = -INFINITY;
     if (!p->is_mask)
         tui_heat_range(a, p->node, &s, &lo, &hi);
-    draw_ticks(c, y + 1, x, L->left, L->vis_c, L->cw, L->ss.cols);
+    /* [Tq,Tk] panels scroll together; q, k, v show their first columns */
+    bool square = p->is_mask || s.cols == L->ss.cols;
+    int cols = p->is_mask ? L->ss.cols : s.cols, left = square ? L->left : 0;
+    draw_ticks(c, y + 1, x, left, L->vis_c, L->cw, cols);
     bool is_attn = p->node == L->at;
-    for (int i = 0; i < L->vis_r && L->top + i < L->ss.rows; i++) {
+    for (int i = 0; i < L->vis_r && L->top + i < (p->is_mask ? L->ss.rows : s.rows); i++) {
         int ri = L->top + i;
         row_kind dk = is_attn && L->dead[ri] ? dead_row_kind(&s, ri) : ROW_OK;
-        for (int j = 0; j < L->vis_c && L->left + j < L->ss.cols; j++) {
-            int cj = L->left + j;
+        for (int j = 0; j < L->vis_c && left + j < cols; j++) {
+            int cj = left + j;
             bool masked = tui_slice_masked(a, p->is_mask ? L->sc : p->node, p->is_mask ? &sc : &s, ri, cj);
             double v = p->is_mask || ri >= s.rows || cj >= s.cols ? 0 : tui_slice_get(&s, ri, cj);
             char g = 'X';
@@ -145,7 +148,7 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
             }
             char cell[3] = {g, g, '\0'};
             cell[L->cw] = '\0';
-            bool cur = ri == a->row && cj == a->col;
+            bool cur = square && ri == a->row && cj == a->col;
             ls_canvas_printf(c, y + 2 + i, x + j * L->cw, L->cw, cur ? LS_STY_SELECT : style, "%s", cell);
         }
     }
@@ -278,6 +281,30 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     L.left = a->grid_left;
 
     int py = y + 1;
+    /* q, k and v above the chain when the rows fit twice */
+    int q = tui_find_point(a, path, "q"), k = tui_find_point(a, path, "k"), v = tui_find_point(a, path, "v");
+    int chain_h = (L.ss.rows < L.vis_r ? L.ss.rows : L.vis_r) + 2;
+    if (q >= 0 && h - 1 - info_h >= 2 * chain_h + 1) {
+        panel top[3] = {{q, "q", false, 0}, {k, "k", false, 0}, {v, "v", false, 0}};
+        layout T = L;
+        T.vis_r = chain_h - 2;
+        int tx2 = x + L.lw;
+        for (int i = 0; i < 3 && top[i].node >= 0; i++) {
+            const ls_tensor *tt = tui_out(r, top[i].node);
+            int tc = tt && tt->ndim ? (int)tt->shape[tt->ndim - 1] : 1;
+            int room2 = x + w - tx2;
+            T.cw = 1;
+            T.vis_c = tc < room2 - 1 ? tc : room2 - 1;
+            if (T.vis_c < 1 || (T.vis_c < tc && T.vis_c < 8))
+                break;  /* too narrow to read */
+            draw_panel(a, c, &top[i], &T, py, tx2);
+            tx2 += panel_w(a, &top[i], T.vis_c) + 2;
+        }
+        for (int i = 0; i < T.vis_r && L.top + i < L.ss.rows; i++)
+            ls_canvas_printf(c, py + 2 + i, x, L.lw - 1, LS_STY_TITLE, "%*d", L.lw - 1, L.top + i);
+        py += chain_h + 1;
+        L.vis_r = y + h - info_h - py - 2;
+    }
     /* row labels once, on the left */
     for (int i = 0; i < L.vis_r && L.top + i < L.ss.rows; i++) {
         int ri = L.top + i;

@@ -77,7 +77,19 @@ void tui_quiz_arm(ls_tui *a)
         a->les.secret.dim = q->kind == LS_Q_CHOICE ? q->dim : -1;
         a->les.secret.ndim = nd->out.ndim;
         sorted_dims(&nd->out, a->les.secret.dims);
-    } else if (q->kind == LS_Q_MASKED) {
+    }
+    if (q->kind == LS_Q_CHOICE) {
+        /* "how many frames come out?" is also a dim of every tensor
+         * with that many frames: the answer's value, read live */
+        char ans[16];
+        const ls_tensor *t = tui_out(tui_cur(a), node);
+        if (t && !ls_lesson_answer(q, g, tui_cur(a)->ex, NULL, ans, sizeof ans, NULL)) {
+            double v = q->values[ans[0] - 'a'];
+            if (v >= 2 && v == (double)(int64_t)v)
+                a->les.secret.value = (int64_t)v;
+        }
+    }
+    if (q->kind == LS_Q_MASKED) {
         a->les.secret.by_mask = true;
         /* the views the mask repeats ([B,1,1,T] behind [B,H,T,T]) show it too */
         for (int i = node, guard = 0; guard < 8; guard++) {
@@ -101,9 +113,21 @@ static bool named_secret(const ls_tui *a, const char *name)
     return false;
 }
 
+static bool has_dim(const ls_tensor *t, int64_t v)
+{
+    for (int d = 0; v && d < t->ndim; d++)
+        if (t->shape[d] == v)
+            return true;
+    return false;
+}
+
 bool tui_quiz_hides_shape(const ls_tui *a, const ls_tensor *t)
 {
-    if (!tui_quiz_open(a) || !a->les.secret.by_shape || t->ndim != a->les.secret.ndim || t->ndim < 1)
+    if (!tui_quiz_open(a))
+        return false;
+    if (has_dim(t, a->les.secret.value))
+        return true;
+    if (!a->les.secret.by_shape || t->ndim != a->les.secret.ndim || t->ndim < 1)
         return false;
     int64_t d[LS_MAX_DIMS];
     sorted_dims(t, d);
@@ -149,6 +173,8 @@ bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int d
     if (!((tui_quiz_open(a) && named_secret(a, point)) || tui_quiz_hides_shape(a, shape)))
         return false;
     /* a choice about one dimension hides that one: "8 heads" may stay */
+    if (dim >= 0 && dim < shape->ndim && a->les.secret.value)
+        return shape->shape[dim] == a->les.secret.value;
     return dim < 0 || a->les.secret.dim < 0 || dim == a->les.secret.dim;
 }
 

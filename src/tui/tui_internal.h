@@ -166,6 +166,8 @@ struct ls_tui {
             int n_names;
             bool by_shape, by_mask;
             int ndim, dim;       /* dim: the one dimension a choice asks for, or -1 */
+            int64_t value;       /* a choice's answer as a whole number >= 2, else 0:
+                                  * a shape with that dim gives it away */
             int64_t dims[LS_MAX_DIMS];
         } secret;
         char progress_err[LS_ERROR_MSG_MAX];  /* the last failure to read or save progress */
