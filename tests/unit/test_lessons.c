@@ -70,8 +70,9 @@ static void check_lesson(const char *path)
         if (ls_lesson_solve(L, i, &run, ans, sizeof ans, &err))
             fail_msg("%s: step %d: %s", path, i + 1, err.msg);
         wrong_of(&s->q, ans, wrong, sizeof wrong);
-        if (s->q.kind == LS_Q_DIRECTION) {
-            /* redo the edit by hand: check wants the state after it */
+        if (s->act.kind == LS_ACT_EDIT) {
+            /* redo the edit by hand: check wants the state after it (for
+             * any question: the TUI asks with the step's edit applied) */
             int node = ls_graph_find(run.g, s->act.point);
             double before = ls_lesson_watch(&s->q, run.g, run.ex);
             ls_tensor *t = ls_exec_edit(run.ex, node, &err);

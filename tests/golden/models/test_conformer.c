@@ -297,13 +297,15 @@ static void run_variant(const char *conf, int64_t t_sub, bool check_all_finite)
     assert_true(ls_tensor_get(mk, (int64_t[]){0, 0, t_sub - 1}) != 0);
     assert_true(ls_tensor_get(mk, (int64_t[]){1, 0, t_sub - 1}) == 0);
     for (int i = 0; check_all_finite && i < ls_graph_n_nodes(g); i++) {
-        /* hidden nodes hold the -inf filled scores on purpose */
+        /* scores_masked holds the -inf filled scores on purpose (and a
+         * hidden node, the softmax before WeNet zeroes, NaN rows) */
         const ls_tensor *t = ls_exec_out(ex, i);
         if (!t || t->dtype != LS_F32 || (ls_graph_node(g, i)->flags & LS_NODE_HIDDEN))
             continue;
         ls_stats st;
         ls_tensor_stats(t, &st);
-        if (st.nan + st.inf)
+        const char *pt = ls_graph_node(g, i)->point;
+        if (st.nan || (st.inf && !(pt && !strcmp(pt, "scores_masked"))))
             fail_msg("%s: '%s' has NaN/Inf", conf, ls_graph_node(g, i)->name);
     }
     ls_exec_free(ex);
