@@ -81,6 +81,12 @@ expect_not "-1e+09" "masked cells are never drawn as -1e9"
 keys Escape
 keys v v
 
+# ---- g reaches the filled scores of any attention ----
+keys g
+$T send-keys -t main -l "decoder.layers.1.dec_enc_attn.scores_masked"
+keys Enter
+expect "at decoder.layers.1.dec_enc_attn.scores_masked [2, 4, 6, 5]" "g goes to a cross-attention's scores_masked"
+
 # ---- explain a shape ----
 keys g
 $T send-keys -t main -l "encoder.layers.0.enc_self_attn.q"
