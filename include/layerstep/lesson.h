@@ -62,7 +62,7 @@ typedef struct ls_lesson_question {
     int dim;
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
-    double values[LS_LESSON_MAX_CHOICES];
+    double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */
 } ls_lesson_question;
 
 typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;
@@ -221,8 +221,10 @@ double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_
 
 /* The right answer of step `step`, worked out on run (switched first to
  * the run the step looks at, see ls_lesson_run_switch; runs it to the end
- * first; for a direction question applies the step's edit, reads the
- * answer, then restores the cell and reruns).  For tests and --answers. */
+ * first; when the step has an edit action, applies it, reads the answer
+ * (a direction question: against the value before it; any other: with the
+ * edit in place, as the TUI asks it), then restores the cell and reruns).
+ * For tests and --answers. */
 int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,
                     ls_error *err);
 

@@ -174,9 +174,17 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
         const cJSON *e;
         cJSON_ArrayForEach(e, ch) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
-            if (!cJSON_IsNumber(v))
-                return perr(c, "choice %c: missing numeric \"value\"", 'a' + q->n_choices);
-            q->values[q->n_choices] = v->valuedouble;
+            /* JSON has no NaN: "nan" (or "inf", "-inf") as a string, for
+             * what a softmax of all -inf gives */
+            char *end = NULL;
+            double sv = cJSON_IsString(v) ? strtod(v->valuestring, &end) : 0.0;
+            if (cJSON_IsString(v) && end && !*end && end != v->valuestring && !isfinite(sv))
+                q->values[q->n_choices] = sv;
+            else if (cJSON_IsNumber(v))
+                q->values[q->n_choices] = v->valuedouble;
+            else
+                return perr(c, "choice %c: missing \"value\" (a number, or \"nan\", \"inf\", \"-inf\")",
+                            'a' + q->n_choices);
             /* counted before the check: ls_lesson_free frees a half-read text
              * (a leak fuzz_lesson found) */
             rc = get_text(c, e, "text", true, &q->choices[q->n_choices]);
@@ -981,7 +989,8 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
     case LS_Q_CHOICE: {
         double v = q->dim >= 0 ? (double)t->shape[q->dim] : ls_tensor_get(t, q->index);
         for (int i = 0; i < q->n_choices; i++)
-            if (fabs(q->values[i] - v) <= 1e-6 * (1 + fabs(v))) {
+            if ((isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
+                fabs(q->values[i] - v) <= 1e-6 * (1 + fabs(v))) {
                 snprintf(ans, n, "%c", 'a' + i);
                 return LS_OK;
             }
@@ -1171,7 +1180,10 @@ int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans,
         return rc0;
     if (!ls_exec_done(run->ex) && ls_exec_run(run->ex, err))
         return err ? err->code : LS_ERR_INTERNAL;
-    if (s->q.kind != LS_Q_DIRECTION)
+    /* an edit is part of the question: a direction question asks what it
+     * does, any other is asked after it (the TUI applies it as the step
+     * opens), so the answer is read with the edit in place */
+    if (s->act.kind != LS_ACT_EDIT)
         return ls_lesson_answer(&s->q, run->g, run->ex, NULL, ans, n, err);
     int node = ls_graph_find(run->g, s->act.point);
     double before = ls_lesson_watch(&s->q, run->g, run->ex);
@@ -1186,7 +1198,8 @@ int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans,
     ls_tensor_set(t, s->act.index, s->act.value);
     int rc = ls_exec_rerun(run->ex, node, err);
     if (!rc)
-        rc = ls_lesson_answer(&s->q, run->g, run->ex, &before, ans, n, err);
+        rc = ls_lesson_answer(&s->q, run->g, run->ex, s->q.kind == LS_Q_DIRECTION ? &before : NULL,
+                              ans, n, err);
     ls_tensor_set(t, s->act.index, old);
     ls_exec_unpin(run->ex, node);
     int rc2 = ls_exec_rerun(run->ex, node, rc ? NULL : err);

@@ -98,8 +98,8 @@ static int mask_node_find(const ls_tui *a, int node)
     const ls_node *nd = ls_graph_node(r->g, node);
     if (nd->module < 0)
         return -1;
-    bool maskable = point_is(nd, "scores") || point_is(nd, "attn") || point_is(nd, "matrix_ac") ||
-                    point_is(nd, "matrix_bd") || point_is(nd, "mask_add") ||
+    bool maskable = point_is(nd, "scores") || point_is(nd, "scores_masked") || point_is(nd, "attn") ||
+                    point_is(nd, "matrix_ac") || point_is(nd, "matrix_bd") || point_is(nd, "mask_add") ||
                     nd->op == LS_OP_MASKED_FILL || nd->op == LS_OP_SOFTMAX;
     if (!maskable)
         return -1;
