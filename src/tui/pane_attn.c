@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layerstep/attention.h"
 #include "layerstep/lesson.h"
 #include "tui_internal.h"
 
@@ -27,6 +28,7 @@ typedef struct panel {
     const char *title;
     bool is_mask;      /* draw the mask broadcast to scores' shape */
     int prio;          /* higher stays longer when space is short */
+    bool full;         /* its title shows the shape too */
 } panel;
 
 typedef enum { ROW_OK = 0, ROW_UNIFORM, ROW_NAN, ROW_ZERO, ROW_OTHER } row_kind;
@@ -97,7 +99,7 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
     const ls_tensor *t = tui_out(r, p->is_mask ? L->sc : p->node);
     char shape[64], title[96];
     tui_shape_text(a, &ls_graph_node(r->g, p->node)->out, shape, sizeof shape);
-    snprintf(title, sizeof title, "%s %s", p->title, shape);
+    snprintf(title, sizeof title, "%s%s%s", p->title, p->full ? " " : "", p->full ? shape : "");
     int pw = L->vis_c * L->cw;
     bool hidden = tui_quiz_hides_values(a, p->node);
     ls_canvas_printf(c, y, x, pw > (int)strlen(title) ? pw : (int)strlen(title), hidden ? LS_STY_DIM : LS_STY_TITLE,
@@ -135,6 +137,11 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
             if (dk == ROW_UNIFORM || dk == ROW_NAN || dk == ROW_ZERO) {
                 g = dk == ROW_UNIFORM ? '~' : dk == ROW_NAN ? '!' : '0';
                 style = LS_STY_WARN;
+            } else if (dk == ROW_OTHER && isfinite(v)) {
+                /* an added mask shifted every key alike: a real distribution */
+                int lev = ls_tui_heat_level(v, lo, hi);
+                g = LS_TUI_RAMP[lev];
+                style = LS_STY_HEAT0 + lev;
             } else if (p->is_mask && !masked) {
                 g = '.';
                 style = LS_STY_DIM;
@@ -154,13 +161,38 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
     }
 }
 
-/* Panel width on screen (its cells, or its title when that is wider). */
-static int panel_w(const ls_tui *a, const panel *p, int cells)
+/* Panel width on screen: its cells, or its name (with the shape when
+ * `full`) when that is wider. */
+static int panel_w(const ls_tui *a, const panel *p, int cells, bool full)
 {
     char shape[64];
     tui_shape_text(a, &ls_graph_node(tui_ccur(a)->g, p->node)->out, shape, sizeof shape);
-    int tl = (int)strlen(p->title) + 1 + (int)strlen(shape);
+    int tl = (int)strlen(p->title) + (full ? 1 + (int)strlen(shape) : 0);
     return cells > tl ? cells : tl;
+}
+
+/* Which panels fit in `room` at cw columns a cell: the lowest priority
+ * ones give way first; returns how many are kept. */
+static int fit_panels(const ls_tui *a, const panel *ch, int nc, int cols, int cw, bool full, int room,
+                      bool *keep)
+{
+    int n_keep = nc;
+    for (int i = 0; i < nc; i++)
+        keep[i] = true;
+    for (;;) {
+        int need = -2;
+        for (int i = 0; i < nc; i++)
+            if (keep[i])
+                need += panel_w(a, &ch[i], cols * cw, full) + 2;
+        if (need <= room || n_keep == 1)
+            return n_keep;
+        int low = -1;
+        for (int i = 0; i < nc; i++)
+            if (keep[i] && (low < 0 || ch[i].prio < ch[low].prio))
+                low = i;
+        keep[low] = false;
+        n_keep--;
+    }
 }
 
 void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
@@ -224,49 +256,43 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     int nc = 0;
     int sel = tui_selected_node(a);
     if (ac >= 0)
-        ch[nc++] = (panel){ac, "matrix_ac", false, 1};
+        ch[nc++] = (panel){ac, "matrix_ac", false, 1, false};
     if (bd >= 0)
-        ch[nc++] = (panel){bd, "matrix_bd", false, 1};
-    ch[nc++] = (panel){sc, "scores", false, 3};
+        ch[nc++] = (panel){bd, "matrix_bd", false, 1, false};
+    ch[nc++] = (panel){sc, "scores", false, 3, false};
     if (sm >= 0)
-        ch[nc++] = (panel){sm, "scores_masked", false, 2};
+        ch[nc++] = (panel){sm, "scores_masked", false, 2, false};
     if (mk >= 0)
-        ch[nc++] = (panel){mk, "mask", true, 4};
+        ch[nc++] = (panel){mk, "mask", true, 4, false};
     if (at >= 0)
-        ch[nc++] = (panel){at, "attn", false, 5};
+        ch[nc++] = (panel){at, "attn", false, 5, false};
     for (int i = 0; i < nc; i++)
         if (ch[i].node == sel)
             ch[i].prio = 9;
-    bool keep[6];
+    bool keep[6] = {false}, keep2[6] = {false};
     int room = w - L.lw - (L.as.t ? sum_w : 0);
-    int cw = 2, n_keep = 0;
-    for (;; cw--) {
-        /* drop the lowest priority panels until the rest fit at cw */
-        for (int i = 0; i < nc; i++)
-            keep[i] = true;
-        n_keep = nc;
-        for (;;) {
-            int need = 0;
-            for (int i = 0; i < nc; i++)
-                if (keep[i])
-                    need += panel_w(a, &ch[i], L.ss.cols * cw) + 2;
-            if (need - 2 <= room || n_keep == 1)
-                break;
-            int low = -1;
-            for (int i = 0; i < nc; i++)
-                if (keep[i] && (low < 0 || ch[i].prio < ch[low].prio))
-                    low = i;
-            keep[low] = false;
-            n_keep--;
+    /* one column a cell keeps the most panels; two when that keeps the same
+     * ones; shapes in the titles when even those fit */
+    int n_keep = fit_panels(a, ch, nc, L.ss.cols, 1, false, room, keep);
+    int cw = 1;
+    if (fit_panels(a, ch, nc, L.ss.cols, 2, false, room, keep2) == n_keep &&
+        !memcmp(keep, keep2, sizeof keep))
+        cw = 2;
+    /* shapes in the titles, most important panels first, while they fit */
+    int need = -2;
+    for (int i = 0; i < nc; i++)
+        if (keep[i])
+            need += panel_w(a, &ch[i], L.ss.cols * cw, false) + 2;
+    for (int pr = 9; pr >= 0; pr--)
+        for (int i = 0; i < nc; i++) {
+            if (!keep[i] || ch[i].prio != pr)
+                continue;
+            int extra = panel_w(a, &ch[i], L.ss.cols * cw, true) - panel_w(a, &ch[i], L.ss.cols * cw, false);
+            if (need + extra <= room) {
+                ch[i].full = true;
+                need += extra;
+            }
         }
-        int need = 0;
-        for (int i = 0; i < nc; i++)
-            if (keep[i])
-                need += panel_w(a, &ch[i], L.ss.cols * cw) + 2;
-        /* two columns a cell only while every panel still fits */
-        if (cw == 1 || (n_keep == nc && need - 2 <= room))
-            break;
-    }
     L.cw = cw;
     int per = n_keep == 1 ? room : room / n_keep - 2;
     L.vis_c = per / cw < L.ss.cols ? per / cw : L.ss.cols;
@@ -285,7 +311,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     int q = tui_find_point(a, path, "q"), k = tui_find_point(a, path, "k"), v = tui_find_point(a, path, "v");
     int chain_h = (L.ss.rows < L.vis_r ? L.ss.rows : L.vis_r) + 2;
     if (q >= 0 && h - 1 - info_h >= 2 * chain_h + 1) {
-        panel top[3] = {{q, "q", false, 0}, {k, "k", false, 0}, {v, "v", false, 0}};
+        panel top[3] = {{q, "q", false, 0, true}, {k, "k", false, 0, true}, {v, "v", false, 0, true}};
         layout T = L;
         T.vis_r = chain_h - 2;
         int tx2 = x + L.lw;
@@ -298,7 +324,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
             if (T.vis_c < 1 || (T.vis_c < tc && T.vis_c < 8))
                 break;  /* too narrow to read */
             draw_panel(a, c, &top[i], &T, py, tx2);
-            tx2 += panel_w(a, &top[i], T.vis_c) + 2;
+            tx2 += panel_w(a, &top[i], T.vis_c, true) + 2;
         }
         for (int i = 0; i < T.vis_r && L.top + i < L.ss.rows; i++)
             ls_canvas_printf(c, py + 2 + i, x, L.lw - 1, LS_STY_TITLE, "%*d", L.lw - 1, L.top + i);
@@ -319,7 +345,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         if (!keep[i])
             continue;
         draw_panel(a, c, &ch[i], &L, py, px);
-        px += panel_w(a, &ch[i], L.vis_c * cw) + 2;
+        px += panel_w(a, &ch[i], L.vis_c * cw, ch[i].full) + 2;
     }
     if (L.as.t && keep[nc - 1] && ch[nc - 1].node == at) {
         /* softmax rows sum to 1 (0 when the model zeroes a row) */
@@ -372,20 +398,17 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
             n_dead++;
         }
     if (n_dead) {
-        char what[200];
-        double u = L.ss.cols ? 1.0 / L.ss.cols : 0;
+        /* what the softmax really made of them, read from attn's values */
+        ls_attn_row st = kind == ROW_UNIFORM ? LS_ATTN_ROW_UNIFORM : kind == ROW_NAN ? LS_ATTN_ROW_NAN
+                         : kind == ROW_ZERO  ? LS_ATTN_ROW_ZEROED : LS_ATTN_ROW_SHIFTED;
+        char uni[48] = "";
         if (kind == ROW_UNIFORM)
-            snprintf(what, sizeof what, zh ? "填充值有限（如 -1e9）：softmax 把相等的数变成均匀的 1/%d = %.3g"
-                                            : "a finite fill (-1e9): softmax of equal numbers is uniform 1/%d = %.3g",
-                     L.ss.cols, u);
-        else if (kind == ROW_NAN)
-            snprintf(what, sizeof what, "%s", zh ? "填充 -inf：softmax 是 0/0 = NaN" : "filled with -inf: softmax is 0/0 = NaN");
-        else if (kind == ROW_ZERO)
-            snprintf(what, sizeof what, "%s", zh ? "模型在 softmax 之后把这一行置 0" : "the model zeroes the row after the softmax");
+            snprintf(uni, sizeof uni, " (1/%d = %.3g)", L.ss.cols, L.ss.cols ? 1.0 / L.ss.cols : 0);
+        if (!L.as.t)
+            ls_canvas_printf(c, iy + 1, x, w, LS_STY_WARN, zh ? "行 %s 的 key 全被遮住" : "row %s: every key masked", rows);
         else
-            snprintf(what, sizeof what, "%s", zh ? "见 attn 的数值" : "see attn's values");
-        ls_canvas_printf(c, iy + 1, x, w, LS_STY_WARN, zh ? "行 %s 的 key 全被遮住：%s" : "row %s: every key masked; %s",
-                         rows, what);
+            ls_canvas_printf(c, iy + 1, x, w, LS_STY_WARN, "%s %s: %s%s", zh ? "行" : "row", rows,
+                             ls_attn_row_explain(st, zh ? 1 : 0), uni);
     } else {
         int ex = ls_canvas_printf(c, iy + 1, x, w, LS_STY_MASKED, "%s", cw == 2 ? "XX" : "X");
         ls_canvas_printf(c, iy + 1, x + ex, w - ex, LS_STY_DIM, "%s",

@@ -262,10 +262,18 @@ static void submit(ls_tui *a, const char *typed)
         reveal(a, tr(a, "Not quite. ", "不对。"));
         return;
     }
-    /* the reason without the live fact, which is the answer */
+    /* the reason without the live fact, which is the answer; a lesson's
+     * "why" that names the answer waits for the reveal too */
     a->les.answer = 2;
+    char ans[256] = "";
+    ls_lesson_answer(&s->q, r->g, r->ex, before, ans, sizeof ans, NULL);
+    if (s->q.kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < s->q.n_choices)
+        ls_lesson_expand(ls_ltext_get(&s->q.choices[ans[0] - 'a'], a->les.lang), r->g, ans, sizeof ans);
+    const char *why = ls_ltext_get(&s->q.why, a->les.lang);
+    if (strlen(ans) > 1 && strstr(why, ans))
+        why = tr(a, "Look again at what the step shows.", "再看看这一步显示的内容。");
     snprintf(a->les.reason, sizeof a->les.reason, "%s'%.200s' %s %s %s", tr(a, "Not quite: ", "不对："),
-             typed, tr(a, "is not it.", "不是答案。"), ls_ltext_get(&s->q.why, a->les.lang),
+             typed, tr(a, "is not it.", "不是答案。"), why,
              tr(a, "One more try (Enter on an empty line shows the answer).",
                 "再试一次（空行按 Enter 显示答案）。"));
 }
