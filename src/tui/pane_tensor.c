@@ -245,6 +245,12 @@ static void draw_grid(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
             bool cur = a->focus == LS_FOCUS_TENSOR && ri == a->row && cj == a->col;
             char val[32];
             fmt_value(s->t, v, val, sizeof val);
+            /* token ids read as their words ("beer", not 4) */
+            char word[64];
+            if (s->t->dtype == LS_I64 && a->model && a->arch && a->arch->id_word &&
+                a->arch->id_word(a->model, ls_graph_node(tui_ccur(a)->g, node)->name, (int64_t)v, word,
+                                 sizeof word))
+                snprintf(val, sizeof val, "%.*s", CELL_W - 1, word);
             int style = cur ? LS_STY_SELECT : masked ? LS_STY_MASKED
                                             : !isfinite(v) ? LS_STY_WARN
                                                            : LS_STY_NORMAL;
