@@ -110,8 +110,8 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
     }
     if (hidden) {
         /* the open question asks what this shows: blank, not a hint */
-        ls_canvas_printf(c, y + 2, x, pw, LS_STY_DIM, "%s",
-                         a->les.lang == LS_LANG_ZH ? "（作答后显示）" : "(after your answer)");
+        ls_canvas_printf(c, y + 2, x, pw > 6 ? pw : 6, LS_STY_DIM, "%s",
+                         a->les.lang == LS_LANG_ZH ? "隐藏" : "hidden");
         return;
     }
     tui_slice s;
