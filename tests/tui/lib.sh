@@ -103,6 +103,8 @@ quiz_walk() {
         fi
         # debugger keys at an open question move nothing
         local before after
+        keys C-u  # clears the message line too, so the status line shows
+        sleep 0.2
         before=$(screen | grep '^ at ' | tail -1)
         if [ "$choice" = 1 ]; then keys o; keys s; else keys b; keys c; keys o; keys s; fi
         sleep 0.3
