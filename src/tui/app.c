@@ -420,8 +420,9 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
         name = ls_graph_node(r->g, r->at)->name;
         tui_shape_text(a, &ls_graph_node(r->g, r->at)->out, shape, sizeof shape);
     }
+    /* where the view is (p moves it back), of how many nodes */
     int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_STATUS, " at %s %s  [%d/%d]", name, shape,
-                             r->front, r->n_nodes);
+                             r->at + 1, r->n_nodes);
     static const char *const hints[] = {
         "s/n/o/c step  p back  g goto  b break  v view  a attn  e shape  ? help  q quit ",
         "s n o c p g b v a e  ? help  q quit ",
@@ -526,6 +527,10 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     if (a->les.lesson && !a->help) {
         /* the narration takes the bottom of the pane area, the panes keep the rest */
         int lh = ls_pane_lesson_rows(a, c->w);
+        /* classroom: the narration is what the back row reads, half the
+         * screen at least; the grid keeps the cells around the step's own */
+        if (a->les.classroom && lh < ph / 2)
+            lh = ph / 2;
         if (lh > ph - 6)
             lh = ph - 6;
         ls_pane_lesson_draw(a, c, bottom - lh, 0, lh, c->w);

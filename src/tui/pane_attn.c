@@ -391,8 +391,16 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     row_kind kind = ROW_OK;
     for (int i = 0; i < nd_rows; i++)
         if (dead[i]) {
-            if (rl < sizeof rows)
-                rl += (size_t)snprintf(rows + rl, sizeof rows - rl, "%s%d", n_dead ? "," : "", i);
+            /* runs of rows as ranges: "0-10,14" */
+            int e = i;
+            while (e + 1 < nd_rows && dead[e + 1])
+                e++;
+            if (rl < sizeof rows && (i == 0 || !dead[i - 1])) {
+                if (e > i)
+                    rl += (size_t)snprintf(rows + rl, sizeof rows - rl, "%s%d-%d", n_dead ? "," : "", i, e);
+                else
+                    rl += (size_t)snprintf(rows + rl, sizeof rows - rl, "%s%d", n_dead ? "," : "", i);
+            }
             row_kind k = L.as.t ? dead_row_kind(&L.as, i) : ROW_OTHER;
             kind = n_dead == 0 ? k : kind == k ? k : ROW_OTHER;
             n_dead++;
@@ -404,11 +412,19 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         char uni[48] = "";
         if (kind == ROW_UNIFORM)
             snprintf(uni, sizeof uni, " (1/%d = %.3g)", L.ss.cols, L.ss.cols ? 1.0 / L.ss.cols : 0);
+        char line[512];
         if (!L.as.t)
-            ls_canvas_printf(c, iy + 1, x, w, LS_STY_WARN, zh ? "行 %s 的 key 全被遮住" : "row %s: every key masked", rows);
+            snprintf(line, sizeof line, zh ? "行 %s 的 key 全被遮住" : "rows %s: every key masked", rows);
         else
-            ls_canvas_printf(c, iy + 1, x, w, LS_STY_WARN, "%s %s: %s%s", zh ? "行" : "row", rows,
-                             ls_attn_row_explain(st, zh ? 1 : 0), uni);
+            snprintf(line, sizeof line, "%s %s: %s%s", zh ? "行" : "rows", rows,
+                     ls_attn_row_explain(st, zh ? 1 : 0), uni);
+        /* two lines if it needs them: the reason matters more than the key list */
+        int lens[2];
+        int nl = ls_text_wrap(line, w, lens, 2);
+        for (int k = 0; k < nl; k++)
+            ls_canvas_text(c, iy + 1 + k, x, w, LS_STY_WARN, line + (lens[k] >> 16), lens[k] & 0xffff);
+        if (nl > 1)
+            return;
     } else {
         int ex = ls_canvas_printf(c, iy + 1, x, w, LS_STY_MASKED, "%s", cw == 2 ? "XX" : "X");
         ls_canvas_printf(c, iy + 1, x + ex, w - ex, LS_STY_DIM, "%s",

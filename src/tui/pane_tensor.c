@@ -300,7 +300,11 @@ static void draw_heat(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
             char cell[3] = "XX";
             int style = LS_STY_MASKED;
             if (!tui_slice_masked(a, node, s, ri, cj)) {
-                if (!isfinite(v)) {
+                if (s->t->dtype == LS_BOOL) {
+                    /* False is "nothing here", not the middle of a ramp */
+                    cell[0] = cell[1] = v != 0 ? '#' : '.';
+                    style = LS_STY_DIM;
+                } else if (!isfinite(v)) {
                     cell[0] = cell[1] = '!';
                     style = LS_STY_WARN;
                 } else {

@@ -13,7 +13,7 @@ LESSONS=$(dirname "$0")/../../lessons
 check_1_8() {
     expect "Attention mha" "lesson 01 step 8 shows the attention chain"
     local rows
-    rows=$(screen | grep -cE '^ *[0-9]+ [^ ]{28}XXXX ')
+    rows=$(screen | grep -cE '^ *[0-9]+ [^ ]{28}XXXX( |$)')
     if [ "$rows" -ge 5 ]; then ok "lesson 01: keys 28-31 masked and in view ($rows rows)"; else
         fail "lesson 01: padded keys not in view at 80x24"; fi
     expect "30" "the column numbers reach the padded keys"
