@@ -20,7 +20,7 @@ check_3_9() {
     expect "[run: wav2vec2_base_ln]" "lesson 03: the title names the switched run (its directory, before the title)"
 }
 # lesson 05: the padded batch's second item masks its last key frames
-check_5_13() {
+after_5_13() {  # the question asked which frames are masked: answered now
     keys '}'
     expect "batch 1/2" "lesson 05: } shows item 1 of the padded batch"
     expect "XXXXXX" "lesson 05: item 1's padded key columns are masked"

@@ -68,7 +68,7 @@ quiz_count() { screen | grep -oF -- "$1" | wc -l; }
 # itself); b, c, o and s go to the answer line, not to the debugger; a
 # wrong answer gets a reason without the answer; then the right one
 # (a letter alone answers a choice, without Enter) shows it.  A function
-# check_N_S, if defined, runs at step S.  LESSONS must name lessons/.
+# check_N_S, if defined, runs at step S; after_N_S after its answer.  LESSONS must name lessons/.
 quiz_walk() {
     local n=$1 lang=$2 file steps head wrong right end
     file=$(ls "$LESSONS"/0"$n"_*.json)
@@ -130,6 +130,8 @@ quiz_walk() {
             if wait_for "$told" 5; then ok "lesson $n $lang step $s: '$told' shows after the answer"
             else fail "lesson $n $lang step $s: '$told' not on screen after the answer"; fi
         fi
+        fn="after_${n}_${s}"  # a check that needs the question answered
+        declare -F "$fn" >/dev/null && "$fn" "$lang"
         keys Enter
     done
     expect "$end" "lesson $n $lang ends with its score" 30
