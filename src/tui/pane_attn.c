@@ -274,8 +274,11 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     /* one column a cell keeps the most panels; two when that keeps the same
      * ones; shapes in the titles when even those fit */
     int n_keep = fit_panels(a, ch, nc, L.ss.cols, 1, false, room, keep);
-    int cw = 1;
-    if (fit_panels(a, ch, nc, L.ss.cols, 2, false, room, keep2) == n_keep &&
+    int cw = 1, need2 = -2;
+    for (int i = 0; i < nc; i++)
+        if (keep[i])
+            need2 += panel_w(a, &ch[i], L.ss.cols * 2, false) + 2;
+    if (need2 <= room && fit_panels(a, ch, nc, L.ss.cols, 2, false, room, keep2) == n_keep &&
         !memcmp(keep, keep2, sizeof keep))
         cw = 2;
     /* shapes in the titles, most important panels first, while they fit */
