@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "layerstep/lesson.h"
 #include "layerstep/tui.h"
@@ -310,6 +311,33 @@ static void test_masked_question_hides_the_mask(void **state)
     fx_close(&f);
 }
 
+/* The ':' line takes UTF-8: ":dump 中文.npy" writes that file (it used to
+ * drop the bytes and write ".npy"). */
+static void test_command_line_utf8(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f);
+    ls_tui_feed(f.app, LS_KEY_ESC);  /* the debugger's keys */
+    char dir[] = "/tmp/ls_quiz_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char line[300], path[200];
+    snprintf(path, sizeof path, "%s/中文.npy", dir);
+    snprintf(line, sizeof line, "dump %s", path);
+    ls_tui_feed(f.app, ':');
+    feed(&f, line);
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    ls_tui_state s = st(&f);
+    if (s.message_is_error)
+        fail_msg("%s", s.message);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fclose(fp);
+    unlink(path);
+    rmdir(dir);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_shape_question),
         cmocka_unit_test(test_choice_by_letter_and_value),
         cmocka_unit_test(test_masked_question_hides_the_mask),
+        cmocka_unit_test(test_command_line_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
