@@ -318,7 +318,21 @@ static void test_command_line_utf8(void **state)
     (void)state;
     fx f;
     fx_open(&f);
-    ls_tui_feed(f.app, LS_KEY_ESC);  /* the debugger's keys */
+    /* an open question's tensor is not exported: answered (shown) first */
+    ls_tui_feed(f.app, ':');
+    feed(&f, "dump /tmp/never.npy");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    /* at an open question ':' is typed: the line was judged as an answer */
+    assert_int_equal(st(&f).answer, 2);
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    ls_tui_feed(f.app, ':');
+    feed(&f, "dump /tmp/never.npy");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_true(st(&f).message_is_error);
+    assert_null(fopen("/tmp/never.npy", "rb"));
+    ls_tui_feed(f.app, 'n');
+    ls_tui_feed(f.app, LS_KEY_ENTER);  /* shown */
+    assert_int_equal(st(&f).answer, 3);
     char dir[] = "/tmp/ls_quiz_XXXXXX";
     assert_non_null(mkdtemp(dir));
     char line[300], path[200];
