@@ -229,6 +229,20 @@ int ls_tui_explain_lines(const ls_tui *app, int node, char lines[][320], int max
  * malloc'ed string. */
 char *ls_tui_help_text(void);
 
+/* ---- the terminal's locale ----
+ * ncursesw draws UTF-8 (Chinese, box drawing, token labels) only under a
+ * UTF-8 LC_CTYPE, and LANG=C or a locale that is not installed (LANG=
+ * zh_CN.UTF-8 on a machine with only C.utf8) gives an ASCII one.  Sets
+ * the locale from the environment and, when its character set is not
+ * UTF-8, LC_CTYPE alone to the first of C.UTF-8, C.utf8, en_US.UTF-8 that
+ * exists (messages, numbers and collation stay the environment's).
+ * Returns LS_OK when the terminal will get UTF-8, or when need_utf8 is
+ * false (English works in ASCII); else LS_ERR_ARG with one line naming
+ * the missing locale and what to install. */
+int ls_tui_locale(bool need_utf8, ls_error *err);
+/* The same with its own list of fallbacks (tests). */
+int ls_tui_locale_from(const char *const *fallbacks, int n, bool need_utf8, ls_error *err);
+
 /* ---- a list to pick from (the lesson list) ----
  * Up/Down/j/k/PgUp/PgDn/Home/End move, a digit jumps to the item whose
  * label starts with that number, Enter/Space/l/Right choose (feed returns
@@ -244,20 +258,6 @@ int ls_menu_chosen(const ls_menu *m);
 void ls_menu_set_size(ls_menu *m, int w, int h);
 unsigned ls_menu_feed(ls_menu *m, int key);
 void ls_menu_draw(ls_menu *m, ls_canvas *c);
-
-/* ---- the terminal's locale ----
- * ncursesw draws UTF-8 (Chinese, box drawing, token labels) only under a
- * UTF-8 LC_CTYPE, and LANG=C or a locale that is not installed (LANG=
- * zh_CN.UTF-8 on a machine with only C.utf8) gives an ASCII one.  Sets
- * the locale from the environment and, when its character set is not
- * UTF-8, LC_CTYPE alone to the first of C.UTF-8, C.utf8, en_US.UTF-8 that
- * exists (messages, numbers and collation stay the environment's).
- * Returns LS_OK when the terminal will get UTF-8, or when need_utf8 is
- * false (English works in ASCII); else LS_ERR_ARG with one line naming
- * the missing locale and what to install. */
-int ls_tui_locale(bool need_utf8, ls_error *err);
-/* The same with its own list of fallbacks (tests). */
-int ls_tui_locale_from(const char *const *fallbacks, int n, bool need_utf8, ls_error *err);
 
 /* ---- export ---- */
 /* An SVG heatmap of a rows x cols slice (values row-major; NaN = masked),
