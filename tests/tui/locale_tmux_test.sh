@@ -40,9 +40,8 @@ zh_screen() {  # zh_screen WHAT: the checks of a zh lesson screen
     if screen | grep -qE 'M-[^ ]|~[A-Z@]'; then fail "$1: mojibake on screen"; else ok "$1: no mojibake"; fi
     keys '?'
     expect "步入：运行到下一个有名字的点" "$1: the ? screen in Chinese"
-    keys q
-    keys q
-    expect "EXIT=0" "$1: quits cleanly"
+    # (no quitting here: at an open question the lesson owns the keys;
+    # the next run replaces the session)
 }
 
 run C lesson 2 --lang zh
@@ -69,9 +68,6 @@ keys q
 run C lesson 2 --lang en --restart
 expect " Modules (Tab: tensor)" "LANG=C, English: the tree's title"
 expect "? help" "LANG=C, English: the status hints"
-keys q
-keys q
-expect "EXIT=0" "English quits cleanly"
 
 [ "$FAILS" -eq 0 ] && echo "all locale tmux checks passed" || echo "$FAILS failures"
 [ "$FAILS" -eq 0 ]
