@@ -14,7 +14,7 @@ final.pt + train.yaml, converted by tools/convert_wenet.py, run by `layerstep
 dump` on a padded batch of 1 to 3 random fbank inputs, and compared with
 `layerstep compare` (atol 1e-5 + rtol 1e-4 * max|ref|) against WeNet's module
 outputs (tools/torch_dump.py) plus these internals taken from WeNet's own
-calls: q/k/v (forward_qkv), scores and mask (forward_attention), context
+calls: q/k/v (forward_qkv), scores, mask and scores_masked (forward_attention), context
 (linear_out's input), p (linear_pos), and the conv module's inputs.  The
 valid frames of each item's output are also compared on their own scale.
 Points of a module instance WeNet shares between several places (the one
@@ -155,6 +155,9 @@ def dump_internals(enc, xs, xs_lens, ref):
             # WeNet: True = valid; the dumps: True = masked out, [B,1,Tq,Tk]
             extra[_p + ".mask"] = (~mask.unsqueeze(1).bool()).expand(
                 scores.shape[0], 1, scores.shape[2], scores.shape[3])
+            # forward_attention: scores.masked_fill(mask.unsqueeze(1).eq(0), -inf)
+            extra[_p + ".scores_masked"] = scores.masked_fill(
+                mask.unsqueeze(1).eq(0)[:, :, :, :scores.size(-1)], -float("inf"))
             return _orig(v, scores, mask, *a)
 
         att.forward_qkv, att.forward_attention = qkv, fatt

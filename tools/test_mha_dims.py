@@ -11,9 +11,12 @@ For each configuration torch.nn.MultiheadAttention(batch_first=True) is
 built with seeded random weights (biases made random too), written as a
 layerstep model directory with one case per mask kind (config.json "cases",
 inputs <case>.x or <case>.query/key/value plus <case>.key_padding_mask /
-<case>.attn_mask, like tests/data/mha_small), and each case's output and
-per-head weights (need_weights=True, average_attn_weights=False) are
-compared with `layerstep compare` (atol 1e-5 + rtol 1e-4 * max|ref|).
+<case>.attn_mask, like tests/data/mha_small), and each case's output,
+per-head weights (need_weights=True, average_attn_weights=False) and
+scores_masked (what torch's softmax is given: its baddbmm with the -inf
+float mask) are compared with `layerstep compare` (atol 1e-5 + rtol 1e-4 *
+max|finite ref|; -inf and NaN must sit in the same cells).  One case masks
+every key of one query: -inf scores and NaN weights on both sides.
 Exits 77 (meson's skip) without python3-torch.
 """
 import json
@@ -55,6 +58,31 @@ def write_model(mdir, mha, kwargs, cases):
             np.save(os.path.join(mdir, "inputs", f"{n}.{k}.npy"), t.numpy())
 
 
+def scores_masked(fn):
+    """Runs fn() and returns what torch's multi_head_attention_forward gives
+    its softmax: its first torch.baddbmm(float mask, q_scaled, k^T) (the
+    boolean masks turned into one additive -inf mask), or torch.bmm when
+    no mask is given; [B*H, Tq, Tk]."""
+    got, orig = [], (torch.baddbmm, torch.bmm)
+
+    def baddbmm(*a, **kw):
+        out = orig[0](*a, **kw)
+        got.append(out.clone())
+        return out
+
+    def bmm(*a, **kw):
+        out = orig[1](*a, **kw)
+        got.append(out.clone())
+        return out
+
+    torch.baddbmm, torch.bmm = baddbmm, bmm
+    try:
+        res = fn()
+    finally:
+        torch.baddbmm, torch.bmm = orig
+    return res, got[0]
+
+
 def check_config(exe, E, H, bias, B, Tq, Tk, seed):
     torch.manual_seed(seed)
     mha = torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=True)
@@ -74,12 +102,15 @@ def check_config(exe, E, H, bias, B, Tq, Tk, seed):
     cross[:, 0] = False  # no fully masked row (torch gives NaN there)
     q, k, v = (torch.randn(B, t, E, generator=g) for t in (Tq, Tk, Tk))
     x = torch.randn(B, Tq, E, generator=g)
+    empty = causal.clone()
+    empty[Tq // 2, :] = True  # one query with every key masked: -inf everywhere, NaN weights
     cases = {"kpm": dict(query=q, key=k, value=v, key_padding_mask=kpm_k),
              "cross_am": dict(query=q, key=k, value=v, attn_mask=cross, key_padding_mask=kpm_k),
              "plain": dict(query=q, key=k, value=v),
              "causal": dict(x=x, attn_mask=causal),
              "causal_kpm": dict(x=x, attn_mask=causal, key_padding_mask=kpm_s),
-             "self_kpm": dict(x=x, key_padding_mask=kpm_s)}
+             "self_kpm": dict(x=x, key_padding_mask=kpm_s),
+             "empty_row": dict(x=x, attn_mask=empty)}
     what = f"embed {E} heads {H} bias {bias} batch {B} Tq {Tq} Tk {Tk} seed {seed}"
     with tempfile.TemporaryDirectory(prefix="ls_mha_dims.") as tmp:
         mdir, ref, ours = (os.path.join(tmp, n) for n in ("model", "torch", "ours"))
@@ -90,13 +121,23 @@ def check_config(exe, E, H, bias, B, Tq, Tk, seed):
             # dropout is 0: train mode computes the same, and keeps torch
             # 1.13 off its fused eval path, which crashes without bias
             mha.train(not bias)
-            with torch.no_grad():
-                o, w = mha(c.get("x", c.get("query")), c.get("x", c.get("key")),
+            def run():
+                return mha(c.get("x", c.get("query")), c.get("x", c.get("key")),
                            c.get("x", c.get("value")), key_padding_mask=c.get("key_padding_mask"),
                            attn_mask=c.get("attn_mask"), need_weights=True,
                            average_attn_weights=False)
+            with torch.no_grad():
+                o, w = run()
+                # the scores from the Python path (train mode, dropout 0: the
+                # same math; the fused eval path has no scores to catch)
+                mha.train(True)
+                _, sm = scores_masked(run)
             np.save(os.path.join(ref, n + ".npy"), o.numpy())
             np.save(os.path.join(ref, n + ".1.npy"), w.numpy())
+            sm = sm.view(w.shape).numpy()
+            np.save(os.path.join(ref, n + ".scores_masked.npy"), sm)
+            if n == "empty_row":  # torch's own answer for the empty row
+                assert np.isneginf(sm[:, :, Tq // 2]).all() and np.isnan(w[:, :, Tq // 2]).all()
         r = subprocess.run([exe, "dump", "--model", mdir, "--inputs",
                             os.path.join(mdir, "inputs"), "--out", ours],
                            capture_output=True, text=True)
@@ -106,9 +147,9 @@ def check_config(exe, E, H, bias, B, Tq, Tk, seed):
         r = subprocess.run([exe, "compare", ours, ref], capture_output=True, text=True)
         lines = r.stdout.splitlines()
         passed = [ln for ln in lines if ln.endswith(" pass")]
-        good = r.returncode == 0 and len(passed) == 2 * len(cases)
+        good = r.returncode == 0 and len(passed) == 3 * len(cases)
         errs = [float(ln.split()[-3]) for ln in passed]
-        print(f"{'ok  ' if good else 'FAIL'} {what}: {len(passed)} of {2 * len(cases)} points "
+        print(f"{'ok  ' if good else 'FAIL'} {what}: {len(passed)} of {3 * len(cases)} points "
               f"pass (worst max abs {max(errs, default=0):.3g})")
         if not good:
             print("\n".join(ln for ln in lines if " only in " not in ln)[:3000])

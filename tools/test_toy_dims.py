@@ -9,7 +9,9 @@ For each configuration the plain-torch reference model of
 tools/train_toy_transformer.py (the walkthrough's module names) is built
 with seeded random weights, written as a layerstep model directory, dumped
 by tools/torch_dump.py and by `layerstep dump`, and compared point by point
-(`layerstep compare`, float32 tolerances atol 1e-5 + rtol 1e-4 * max|ref|).
+(`layerstep compare`, float32 tolerances atol 1e-5 + rtol 1e-4 * max|ref|);
+every attention's scores_masked against the tensor the reference's own
+`scores.masked_fill(attn_mask, -1e9)` returns (the -1e9 cells exactly).
 Exits 77 (meson's skip) without python3-torch.
 """
 import os
@@ -29,6 +31,59 @@ except ImportError:
 
 import train_toy_transformer as toy  # noqa: E402
 from torch_dump import dump  # noqa: E402
+
+
+def torch_scores_masked(model, inputs):
+    """The reference's own `scores.masked_fill(attn_mask, -1e9)` result in
+    every attention, by module path: Tensor.masked_fill is wrapped for one
+    forward, and a pre-hook on each MultiHeadAttention says whose call it is."""
+    paths = {m: p for p, m in model.named_modules() if isinstance(m, toy.MultiHeadAttention)}
+    cur, got = [None], {}
+    hooks = [m.register_forward_pre_hook(lambda m, _i: cur.__setitem__(0, paths[m]))
+             for m in paths]
+    orig = torch.Tensor.masked_fill
+
+    def masked_fill(t, mask, value):
+        out = orig(t, mask, value)
+        if value == -1e9 and cur[0] is not None:
+            got[cur[0] + ".scores_masked"] = out.detach().clone()
+        return out
+
+    torch.Tensor.masked_fill = masked_fill
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        torch.Tensor.masked_fill = orig
+        for h in hooks:
+            h.remove()
+    return got
+
+
+def check_scores_masked(ref, ours_dir):
+    """ours == torch's masked_fill: the same cells hold exactly -1e9 (as
+    float32), the others agree within atol 1e-5 + rtol 1e-4 * max|unmasked|
+    (a plain `layerstep compare` would scale its tolerance by the 1e9)."""
+    bad = []
+    for name, t in sorted(ref.items()):
+        path = os.path.join(ours_dir, name + ".npy")
+        if not os.path.exists(path):
+            bad.append(f"{name}: not in layerstep's dump")
+            continue
+        o, r = numpy.load(path), t.numpy()
+        if o.shape != r.shape:
+            bad.append(f"{name}: shape {o.shape} vs torch {r.shape}")
+            continue
+        fill = numpy.float32(-1e9)
+        rm, om = r == fill, o == fill
+        if not rm.any() or (rm != om).any():
+            bad.append(f"{name}: -1e9 cells differ ({int((rm != om).sum())} of {r.size}; torch has {int(rm.sum())})")
+            continue
+        tol = 1e-5 + 1e-4 * float(numpy.abs(r[~rm]).max())
+        err = float(numpy.abs(o[~rm] - r[~rm]).max())
+        if err > tol:
+            bad.append(f"{name}: max abs error {err:.3g} > {tol:.3g}")
+    return bad
 
 CONFIGS = [
     # d_model, d_ff, heads, d_k, d_v, layers, seed
@@ -62,6 +117,7 @@ def main():
             enc, dec, _ = toy.make_data(g["sentences"], g["src_vocab"], g["tgt_vocab"])
             with torch.no_grad():
                 pts = dump(model, (enc, dec), ref)
+            sm = torch_scores_masked(model, (enc, dec))
             r = subprocess.run([exe, "dump", "--model", mdir, "--inputs",
                                 os.path.join(mdir, "inputs"), "--out", ours],
                                capture_output=True, text=True)
@@ -81,10 +137,15 @@ def main():
                 good &= qs[-1] == d_k and vs[-1] == d_v and qs[1] == heads
             else:
                 good = False
+            # every attention's scores_masked against torch's masked_fill
+            bad = check_scores_masked(sm, ours)
+            good &= not bad and len(sm) == 3 * layers
             print(f"{'ok  ' if good else 'FAIL'} {what}: {len(pts)} torch points, "
-                  f"{passed} compared pass; {lines[-1] if lines else r.stderr.strip()}")
+                  f"{passed} compared pass; {len(sm) - len(bad)} of {len(sm)} scores_masked "
+                  f"match torch's masked_fill(-1e9); {lines[-1] if lines else r.stderr.strip()}")
             if not good:
                 print("\n".join(ln for ln in lines if not ln.endswith(" pass"))[:3000])
+                print("\n".join(bad))
                 fails += 1
     return 1 if fails else 0
 

@@ -4,7 +4,7 @@
  *   int q = ls_attn_heads(g, ls_g_linear(g, x, wq, -1, NULL), n_heads, d_k, "q");   // [B,H,T,d_k]
  *   int k = ls_attn_heads(g, ..., n_heads, d_k, "k");
  *   int v = ls_attn_heads(g, ..., n_heads, d_v, "v");
- *   int ctx = ls_attn_core(g, q, k, v, mask, -1, &s);         // points scores, mask, attn, context
+ *   int ctx = ls_attn_core(g, q, k, v, mask, -1, &s);  // scores, mask, scores_masked, attn, context
  *
  * The head split, drawn once:
  *
@@ -15,6 +15,9 @@
  *   scores   [B,H,Tq,Tk]  scaled, before the mask
  *   mask     bool, True = masked out, as the caller built it (alias)
  *   mask_add float additive mask as applied (LS_MASK_ADD only)
+ *   scores_masked  what the softmax is given: masked_fill(scores, mask,
+ *            mask_value) or scores + mask_add; an alias of scores when no
+ *            mask is given (always named, so every attention has it)
  *   attn     softmax output after any zeroing
  *   context  [B,Tq,H*d_v]
  * The references differ in where the scale goes, what value masks use and
@@ -65,5 +68,36 @@ int ls_attn_finish(ls_graph *g, int scores, int v, int mask, int mask_add,
 /* ls_attn_scores + ls_attn_finish. */
 int ls_attn_core(ls_graph *g, int q, int k, int v, int mask, int mask_add,
                  const ls_attn_spec *s);
+
+/* What the softmax made of one row of attn (one query, every key), for a
+ * display that must not claim more than the numbers say.  A row with at
+ * least one key left is LS_ATTN_ROW_NORMAL whatever its values; a fully
+ * masked row is what the reference's masking style produces there:
+ *
+ *   style                                every key masked      -> softmax row
+ *   masked_fill -1e9 (toy Transformer)    all scores -1e9       -> uniform 1/n
+ *   + mask_add -10000 (torchaudio w2v2)   scores - 10000        -> softmax(scores):
+ *                                         a shift all keys share cancels
+ *   + mask_add -inf (nn.MultiheadAttn)    all -inf, exp(-inf - -inf) -> NaN
+ *   masked_fill -inf, then fill 0 (WeNet) NaN, zeroed           -> 0
+ *
+ * Read from the values, not assumed from the spec, so an edited mask or a
+ * NaN that flowed in from upstream is told as it is. */
+typedef enum ls_attn_row {
+    LS_ATTN_ROW_NORMAL = 0,  /* some key is unmasked: a real distribution */
+    LS_ATTN_ROW_UNIFORM,     /* fully masked, every weight 1/n: equal fills */
+    LS_ATTN_ROW_SHIFTED,     /* fully masked, finite, not uniform: an added
+                              * mask shifted every key alike */
+    LS_ATTN_ROW_NAN,         /* NaN in the row: all -inf (or NaN upstream) */
+    LS_ATTN_ROW_ZEROED,      /* fully masked, all 0: zeroed after softmax */
+} ls_attn_row;
+
+/* Classifies row `row` of attn (its first ndim-1 indices; the last dim is
+ * the keys).  mask: bool, True = masked, broadcastable to attn (dims of
+ * size 1 or equal, aligned on the right), or NULL (nothing masked).  A NaN
+ * anywhere in the row is LS_ATTN_ROW_NAN even if keys are left. */
+ls_attn_row ls_attn_row_state(const ls_tensor *attn, const ls_tensor *mask, const int64_t *row);
+/* One line on why the row looks so (lang: 0 = en, 1 = zh), static text. */
+const char *ls_attn_row_explain(ls_attn_row state, int lang);
 
 #endif

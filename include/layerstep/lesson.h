@@ -62,7 +62,7 @@ typedef struct ls_lesson_question {
     int dim;
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
-    double values[LS_LESSON_MAX_CHOICES];
+    double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */
 } ls_lesson_question;
 
 typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;
@@ -190,6 +190,13 @@ int ls_lesson_check_all(const ls_lesson *L, ls_lesson_run *run, ls_error *err);
  * references did not resolve (each shows as "?"). */
 int ls_lesson_expand(const char *text, const ls_graph *g, char *out, size_t n);
 
+/* ls_lesson_expand, but a point for which hide(ud, point, its shape, K)
+ * is true reads "[?, ?, ?, ?]" ({shape:}, K = -1) or "?" ({dim:P:K}): the narration
+ * of a step must not give away the answer to its open question. */
+int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
+                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
+                            void *ud, char *out, size_t n);
+
 /* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls"), read
  * from the live tensors; for LS_Q_DIRECTION `before` is the watched value
  * before the edit (ex holds the value after).  The question's tensor must
@@ -200,22 +207,47 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
  * the lesson's explanation in lang). */
 bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
                      const double *before, const char *typed, int lang, char *reason, size_t n);
+/* The choice typed: by its letter ("b", "b)") or by its value ("64",
+ * or the choice's text in lang or English); -1 if none.  *more (may be
+ * NULL) tells whether typed is also the start of another choice's value,
+ * so a quiz that answers without Enter waits for the next key. */
+int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int lang, bool *more);
+/* The live fact that decides the question ("the live shape of q is
+ * [1, 8, 32, 64]"), for the reveal; never shown while it is open. */
+int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
+                   const double *before, int lang, char *fact, size_t n, ls_error *err);
 /* The watched value of a direction question (NaN if not computed). */
 double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex);
 
 /* The right answer of step `step`, worked out on run (switched first to
  * the run the step looks at, see ls_lesson_run_switch; runs it to the end
- * first; for a direction question applies the step's edit, reads the
- * answer, then restores the cell and reruns).  For tests and --answers. */
+ * first; when the step has an edit action, applies it, reads the answer
+ * (a direction question: against the value before it; any other: with the
+ * edit in place, as the TUI asks it), then restores the cell and reruns).
+ * For tests and --answers. */
 int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,
                     ls_error *err);
 
-/* Progress: {"lessons": {"02": {"step": 4, "done": false}}, "last": "02"}
- * at $XDG_STATE_HOME/layerstep/progress.json (~/.local/state/...). */
-int ls_progress_path(char *buf, size_t n);
-/* Step saved for lesson id (0 if none), *any = whether the file has any lesson. */
-int ls_progress_get(const char *path, const char *id, int *step, bool *done, bool *any);
-/* Records step (and done) for id, written atomically (directories made). */
+/* Progress (progress.c): {"lessons": {"02": {"step": 4, "done": false,
+ * "answers": [1, 2, 0, 3]}}, "last": "02"} at
+ * $XDG_STATE_HOME/layerstep/progress.json (~/.local/state/...).
+ * answers[i]: how step i's question went (0 not yet, 1 right first time,
+ * 2 right after a retry, 3 shown). */
+/* The file's path, malloc'ed; NULL when neither variable is set. */
+char *ls_progress_path(void);
+/* Step saved for lesson id (0 if none), *any = whether the file has any
+ * lesson.  No file is a first start (LS_OK); a file that cannot be read
+ * or is damaged is an error naming it (the outputs stay at a first start). */
+int ls_progress_get(const char *path, const char *id, int *step, bool *done, bool *any, ls_error *err);
+/* answers of lesson id into res[0..n) (zeros where none). */
+int ls_progress_get_answers(const char *path, const char *id, unsigned char *res, int n, ls_error *err);
+/* Records step, done and the answers of id, written atomically
+ * (directories made).  A file that cannot be read is never overwritten
+ * (an error); a damaged one is kept as PATH.bad-<time> first, and then,
+ * on success, err->msg holds that notice with err->code 0.  err is required. */
+int ls_progress_set_answers(const char *path, const char *id, int step, bool done,
+                            const unsigned char *res, int n, ls_error *err);
+/* The same keeping the answers already recorded. */
 int ls_progress_set(const char *path, const char *id, int step, bool done, ls_error *err);
 
 #endif

@@ -54,9 +54,13 @@ typedef struct ls_arch {
      * alone (saturating at UINT64_MAX), so absurd sizes are refused before
      * anything is generated. */
     uint64_t (*random_weights_bytes)(const ls_model *m);
-    /* Optional: per-axis labels (tokens) for a point, NULL if none. */
+    /* Optional: per-axis labels (tokens) of batch item `batch` for a
+     * point, NULL if none (each item of a batch has its own sentence). */
     const char *(*token_label)(const ls_model *m, const ls_tmap *inputs, const char *point,
-                               int axis, int64_t index, char *buf, size_t n);
+                               int64_t batch, int axis, int64_t index, char *buf, size_t n);
+    /* Optional: the word a token id stands for in an id tensor `point`
+     * (inputs, greedy results, argmax), NULL if the point holds no ids. */
+    const char *(*id_word)(const ls_model *m, const char *point, int64_t id, char *buf, size_t n);
     /* Optional (audio models): the frame rates a time axis can have for
      * an input of `ms` milliseconds, one per stage (samples or fbank
      * frames, then after each strided conv): n[i] frames, step[i] ms

@@ -213,6 +213,9 @@ bool ls_tui_idle(ls_tui *app);
  * LS_TUI_MIN_H gives a "terminal too small" message). */
 void ls_tui_draw(ls_tui *app, ls_canvas *c);
 void ls_tui_get_state(const ls_tui *app, ls_tui_state *st);
+/* The last failure to read or save lesson progress (also shown on the
+ * status line when it happened), or NULL. */
+const char *ls_tui_progress_error(const ls_tui *app);
 /* Runs a ':' command line ("break *.scores", "dump x.npy") as if typed. */
 unsigned ls_tui_command(ls_tui *app, const char *line);
 /* The graph and executor currently shown (the module run's, if any). */
@@ -258,12 +261,5 @@ int ls_menu_chosen(const ls_menu *m);
 void ls_menu_set_size(ls_menu *m, int w, int h);
 unsigned ls_menu_feed(ls_menu *m, int key);
 void ls_menu_draw(ls_menu *m, ls_canvas *c);
-
-/* ---- export ---- */
-/* An SVG heatmap of a rows x cols slice (values row-major; NaN = masked),
- * with labelled axes and a colour legend, written atomically. */
-int ls_tui_svg_write(const char *path, const char *title, const double *v, const bool *masked,
-                     int rows, int cols, const char *const *row_labels,
-                     const char *const *col_labels, ls_error *err);
 
 #endif

@@ -68,7 +68,7 @@ static int find_lesson(const char *num, char *path, size_t size)
 
 /* One lesson's line in a list: "02  Masks and ..." and its progress
  * mark ("[done]", "[step 3/12]" or ""); *done when finished. */
-static int lesson_entry(const char *path, int lang, const char *prog, char *label, size_t ln,
+static int lesson_entry(const char *path, int lang, const char *prog /* may be NULL */, char *label, size_t ln,
                         char *mark, size_t mn, bool *done, ls_error *err)
 {
     ls_lesson *L;
@@ -77,8 +77,9 @@ static int lesson_entry(const char *path, int lang, const char *prog, char *labe
     int step = 0;
     bool any = false;
     *done = false;
-    if (prog[0])
-        ls_progress_get(prog, L->id, &step, done, &any);
+    ls_error perr = {0};
+    if (prog && ls_progress_get(prog, L->id, &step, done, &any, &perr))
+        fprintf(stderr, "layerstep: progress: %s\n", perr.msg);
     bool zh = lang == LS_LANG_ZH;
     snprintf(label, ln, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
     if (*done)
@@ -100,9 +101,7 @@ static int print_list(int lang)
         cli_error(err.msg);
         return 2;
     }
-    char prog[512] = "";
-    if (ls_progress_path(prog, sizeof prog))
-        prog[0] = '\0';
+    char *prog = ls_progress_path();
     int rc = 0;
     for (int i = 0; i < n; i++) {
         char label[512], mark[64];
@@ -114,6 +113,7 @@ static int print_list(int lang)
         }
         printf("  %s%s%s\n", label, mark[0] ? "  " : "", mark);
     }
+    free(prog);
     ls_lesson_list_free(paths, n);
     return rc;
 }
@@ -170,7 +170,14 @@ static int answers(const ls_lesson *L, int lang)
         }
         char prompt[1024];
         ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
-        printf("step %d\t%s\t%s\n", i + 1, ans, prompt);
+        /* a fourth column: the text a screen must not show while the
+         * question is open (a choice's text, else the answer itself) */
+        const ls_lesson_question *q = &L->steps[i].q;
+        char told[256];
+        snprintf(told, sizeof told, "%s", ans);
+        if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
+            ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
+        printf("step %d\t%s\t%s\t%s\n", i + 1, ans, prompt, told);
     }
     ls_lesson_run_close(&run);
     return rc;
@@ -264,16 +271,19 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
             ls_lesson_run_close(&run);
         return 2;
     }
-    char prog[512] = "";
+    char *prog = ls_progress_path();
     int step = 0;
-    if (!ls_progress_path(prog, sizeof prog) && !restart) {
+    if (prog && !restart) {
         bool done, any;
-        ls_progress_get(prog, L->id, &step, &done, &any);
+        ls_error perr = {0};
+        /* a file that cannot be read: the lesson starts at step 1, says
+         * why on its status line, and never writes over that file */
+        ls_progress_get(prog, L->id, &step, &done, &any, &perr);
         if (done)
             step = 0;  /* a finished lesson starts over */
     }
     ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang, .data_dir = data_dir(),
-                      .classroom = classroom, .lesson_step = step, .progress = prog[0] ? prog : NULL};
+                      .classroom = classroom, .lesson_step = step, .progress = prog};
     if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;
@@ -281,7 +291,11 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
         rc = ls_screen_run(app, &so, &err);
         if (rc == 2)
             cli_error(err.msg);
+        /* the status line said it; the terminal keeps it after the screen is gone */
+        if (ls_tui_progress_error(app))
+            fprintf(stderr, "layerstep: progress: %s\n", ls_tui_progress_error(app));
     }
+    free(prog);
     ls_tui_free(app);
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
@@ -314,9 +328,7 @@ static int pick_lesson(int lang, char *path, size_t size)
         ls_lesson_list_free(paths, n);
         return 2;
     }
-    char prog[512] = "";
-    if (ls_progress_path(prog, sizeof prog))
-        prog[0] = '\0';
+    char *prog = ls_progress_path();
     for (int i = 0; i < n && !rc; i++) {
         char label[512], mark[64];
         bool done;
@@ -340,6 +352,7 @@ static int pick_lesson(int lang, char *path, size_t size)
         else if (!rc)
             snprintf(path, size, "%s", paths[ls_menu_chosen(m)]);
     }
+    free(prog);
     ls_menu_free(m);
     ls_lesson_list_free(paths, n);
     return rc;
@@ -351,11 +364,15 @@ static int pick_lesson(int lang, char *path, size_t size)
 int cli_default(const char *argv0)
 {
     (void)argv0;
-    char prog[512];
+    char *prog = ls_progress_path();
     int step;
     bool done, any = false;
-    if (!ls_progress_path(prog, sizeof prog))
-        ls_progress_get(prog, NULL, &step, &done, &any);
+    ls_error perr = {0};
+    if (prog && ls_progress_get(prog, NULL, &step, &done, &any, &perr)) {
+        fprintf(stderr, "layerstep: progress: %s\n", perr.msg);
+        any = true;  /* a learner's file we cannot read: not a first start */
+    }
+    free(prog);
     int lang = ls_lesson_lang_default();
     bool term = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     ls_error err = {0};

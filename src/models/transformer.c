@@ -581,16 +581,41 @@ static void tf_print_result(const ls_model *m, const ls_exec *ex, FILE *out)
                 ls_tensor_get_flat(t, 0));
 }
 
+static const char *word_of(const tf_cfg *c, bool src, int64_t id, char *buf, size_t n)
+{
+    const char(*tab)[TF_WORD] = src ? c->src_words : c->tgt_words;
+    int nw = src ? c->n_src_words : c->n_tgt_words;
+    if (id < 0 || id >= nw || !tab[id][0])
+        return NULL;
+    snprintf(buf, n, "%s", tab[id]);
+    return buf;
+}
+
+static const char *tf_id_word(const ls_model *m, const char *point, int64_t id, char *buf, size_t n)
+{
+    const tf_cfg *c = ls_model_cfg(m);
+    if (!strcmp(point, "enc_inputs"))
+        return word_of(c, true, id, buf, n);
+    if (!strcmp(point, "dec_inputs") || !strcmp(point, "dec_outputs") || !strcmp(point, "predicted") ||
+        !strncmp(point, "greedy_decoder", 14))
+        return word_of(c, false, id, buf, n);
+    return NULL;
+}
+
 static const char *tf_token_label(const ls_model *m, const ls_tmap *inputs, const char *point,
-                                  int axis, int64_t index, char *buf, size_t n)
+                                  int64_t batch, int axis, int64_t index, char *buf, size_t n)
 {
     /* axis 0 = query positions, 1 = key positions of a [Tq,Tk] slice */
     const tf_cfg *c = ls_model_cfg(m);
+    /* the logits' last axis is the target vocabulary, a word per column */
+    if (axis == 1 && (!strcmp(point, "projection") || !strcmp(point, "logits")))
+        return word_of(c, false, index, buf, n);
     bool enc_side = !strncmp(point, "encoder.", 8) || (axis == 1 && strstr(point, "dec_enc_attn"));
     const ls_tensor *ids = ls_tmap_get(inputs, enc_side ? "enc_inputs" : "dec_inputs");
-    if (!ids || ids->ndim != 2 || index < 0 || index >= ids->shape[1])
+    if (!ids || ids->ndim != 2 || index < 0 || index >= ids->shape[1] || batch < 0 ||
+        batch >= ids->shape[0])
         return NULL;
-    int64_t id = (int64_t)ls_tensor_get(ids, (int64_t[]){0, index});
+    int64_t id = (int64_t)ls_tensor_get(ids, (int64_t[]){batch, index});
     const char(*tab)[TF_WORD] = enc_side ? c->src_words : c->tgt_words;
     int nw = enc_side ? c->n_src_words : c->n_tgt_words;
     if (id < 0 || id >= nw || !tab[id][0])
@@ -669,5 +694,6 @@ const ls_arch ls_arch_transformer = {
     .random_weights = tf_random_weights,
     .random_weights_bytes = tf_random_weights_bytes,
     .token_label = tf_token_label,
+    .id_word = tf_id_word,
     .print_result = tf_print_result,
 };

@@ -150,6 +150,11 @@ unsigned ls_tui_feed(ls_tui *a, int key)
         return LS_TUI_REDRAW;
     if (a->prompt)
         return tui_feed_prompt(a, key);
+    if (a->les.typing && !a->help) {
+        int rc = tui_quiz_key(a, key);
+        if (rc >= 0)
+            return (unsigned)rc;
+    }
     tui_action act = ls_tui_action_for(key);
     if (a->help) {
         if (act == ACT_DOWN || act == ACT_PGDN)
@@ -298,8 +303,23 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         a->les.lesson = o->lesson;
         a->les.lang = o->lang;
         a->les.classroom = o->classroom;
+        a->les.result = calloc((size_t)o->lesson->n_steps, 1);
+        a->les.entry_edits = malloc((size_t)o->lesson->n_steps * sizeof *a->les.entry_edits);
         if (o->progress)
-            snprintf(a->les.progress, sizeof a->les.progress, "%s", o->progress);
+            a->les.progress = strdup(o->progress);
+        if (!a->les.result || !a->les.entry_edits || (o->progress && !a->les.progress)) {
+            ls_tui_free(a);
+            return ls_error_set(err, LS_ERR_NOMEM, "out of memory starting the lesson");
+        }
+        for (int i = 0; i < o->lesson->n_steps; i++)
+            a->les.entry_edits[i] = -1;
+        /* how the questions went last time, so the score goes on; a
+         * lesson started from its first step (new, restarted or finished
+         * before) starts a new score */
+        ls_error perr = {0};
+        if (a->les.progress && o->lesson_step > 0 &&
+            ls_progress_get_answers(a->les.progress, o->lesson->id, a->les.result, o->lesson->n_steps, &perr))
+            snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", perr.msg);
         if (o->data_dir)
             snprintf(a->les.data_dir, sizeof a->les.data_dir, "%s", o->data_dir);
         a->les.model0 = a->model;
@@ -308,6 +328,8 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
             snprintf(a->title, sizeof a->title, "%s", ls_ltext_get(&o->lesson->title, o->lang));
         a->msg[0] = '\0';
         tui_lesson_enter(a, o->lesson_step);
+        if (a->les.progress_err[0] && !a->msg_err)
+            tui_say(a, true, "progress: %s", a->les.progress_err);
     }
     *out = a;
     return LS_OK;
@@ -320,6 +342,9 @@ void ls_tui_free(ls_tui *a)
     tui_run_free(&a->runs[1]);
     tui_lesson_drop_run(a);
     tui_run_free(&a->runs[0]);
+    free(a->les.result);
+    free(a->les.entry_edits);
+    free(a->les.progress);
     for (int i = 0; i < a->n_breaks; i++)
         free(a->breaks[i]);
     free(a->breaks);
@@ -352,6 +377,11 @@ bool ls_tui_idle(ls_tui *a)
 const ls_graph *ls_tui_graph(const ls_tui *a) { return tui_ccur(a)->g; }
 const ls_exec *ls_tui_exec(const ls_tui *a) { return tui_ccur(a)->ex; }
 
+const char *ls_tui_progress_error(const ls_tui *a)
+{
+    return a->les.progress_err[0] ? a->les.progress_err : NULL;
+}
+
 void ls_tui_get_state(const ls_tui *a, ls_tui_state *st)
 {
     const tui_run *r = tui_ccur(a);
@@ -369,7 +399,7 @@ void ls_tui_get_state(const ls_tui *a, ls_tui_state *st)
     st->help = a->help;
     st->explain = a->explain;
     st->attention = a->attention;
-    st->prompt = a->prompt != PROMPT_NONE;
+    st->prompt = a->prompt != PROMPT_NONE || a->les.typing;
     st->in_module_run = a->cur == 1;
     st->n_breaks = a->n_breaks;
     st->n_edits = r->n_edits;
@@ -389,10 +419,11 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
     const char *name = tui_s(a, S_STATUS_START);
     if (r->at >= 0) {
         name = ls_graph_node(r->g, r->at)->name;
-        ls_shape_str(&ls_graph_node(r->g, r->at)->out, shape, sizeof shape);
+        tui_shape_text(a, &ls_graph_node(r->g, r->at)->out, shape, sizeof shape);
     }
+    /* where the view is (p moves it back), of how many nodes */
     int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_STATUS, tui_s(a, S_STATUS_AT), name, shape,
-                             r->front, r->n_nodes);
+                             r->at + 1, r->n_nodes);
     const char *const hints[] = {
         tui_s(a, S_HINTS_WIDE),
         tui_s(a, S_HINTS_MID),
@@ -414,19 +445,39 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
     }
 }
 
+/* A prompt's line with the cursor where the editing happens; a long
+ * line scrolls so the cursor stays in view. */
+static void draw_line(ls_canvas *c, int y, const char *lead, const tui_line *l, int style)
+{
+    int lw = ls_text_width(lead);
+    char before[sizeof l->buf];
+    snprintf(before, sizeof before, "%.*s", l->pos, l->buf);
+    const char *text = l->buf;
+    /* drop whole characters from the left until the cursor fits */
+    while (lw + ls_text_width(before) + 1 > c->w && *text) {
+        uint32_t cp;
+        int k = ls_utf8_decode(text, (int)strlen(text), &cp);
+        memmove(before, before + k, strlen(before + k) + 1);
+        text += k;
+    }
+    int x = ls_canvas_printf(c, y, 0, c->w, style, "%s", lead);
+    x += ls_canvas_text(c, y, x, c->w - x, style, text, (int)strlen(text));
+    int cx = lw + ls_text_width(before);
+    if (cx < c->w) {
+        const char *at = l->buf + l->pos;
+        uint32_t cp = ' ';
+        int k = *at ? ls_utf8_decode(at, (int)strlen(at), &cp) : 1;
+        ls_canvas_text(c, y, cx, c->w - cx, LS_STY_SELECT, *at ? at : " ", k);
+    }
+}
+
 static void draw_bottom(ls_tui *a, ls_canvas *c, int y)
 {
     ls_canvas_fill(c, y, 0, c->w, ' ', LS_STY_NORMAL);
-    if (a->prompt) {
+    if (a->prompt || a->les.typing) {
         const char *lead = a->prompt == PROMPT_COMMAND ? ":" : a->prompt == PROMPT_GOTO ? "goto: "
-                         : a->prompt == PROMPT_ANSWER ? "answer> " : "set = ";
-        /* keep the end of a long line (where the typing happens) visible */
-        int lw = (int)strlen(lead);
-        const char *text = a->pbuf;
-        if (lw + a->plen + 1 > c->w)
-            text += lw + a->plen + 1 - c->w;
-        int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_NORMAL, "%s%s", lead, text);
-        ls_canvas_fill(c, y, x, 1, ' ', LS_STY_SELECT);
+                         : a->prompt == PROMPT_SET ? "set = " : "answer> ";
+        draw_line(c, y, lead, a->prompt ? &a->line : &a->les.line, LS_STY_NORMAL);
         if (a->msg[0] && y > 0)
             ls_canvas_printf(c, y - 1, 0, c->w, a->msg_err ? LS_STY_WARN : LS_STY_STATUS, "%s", a->msg);
         return;
@@ -477,6 +528,10 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     if (a->les.lesson && !a->help) {
         /* the narration takes the bottom of the pane area, the panes keep the rest */
         int lh = ls_pane_lesson_rows(a, c->w);
+        /* classroom: the narration is what the back row reads, half the
+         * screen at least; the grid keeps the cells around the step's own */
+        if (a->les.classroom && lh < ph / 2)
+            lh = ph / 2;
         if (lh > ph - 6)
             lh = ph - 6;
         ls_pane_lesson_draw(a, c, bottom - lh, 0, lh, c->w);

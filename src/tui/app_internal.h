@@ -46,9 +46,18 @@ void tui_main_labels(ls_tui *a);
 unsigned tui_feed_prompt(ls_tui *a, int key);
 void tui_open_prompt(ls_tui *a, int kind, const char *init);
 
+/* quiz.c */
+/* Works out what the current step's question would give away. */
+void tui_quiz_arm(ls_tui *a);
+/* A key while the answer line is open: redraw flags, or -1 when the key
+ * is the view's (arrows, Tab, help) and the feed should handle it. */
+int tui_quiz_key(ls_tui *a, int key);
+bool tui_quiz_mask_hidden(ls_tui *a, int mask_node);
+void tui_quiz_direction_edit(ls_tui *a);
+void tui_quiz_apply_step_edit(ls_tui *a);
+
 /* lesson_mode.c */
 void tui_lesson_enter(ls_tui *a, int i);
-void tui_lesson_answer(ls_tui *a, const char *typed);
 /* n / Enter / Space in lesson mode; false when the key is not the lesson's. */
 bool tui_lesson_key(ls_tui *a, int key);
 void tui_lesson_drop_run(ls_tui *a);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layerstep/npy.h"
+#include "layerstep/svg.h"
 #include "app_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -17,6 +18,10 @@ static int selected_tensor(ls_tui *a, const ls_tensor **t, int *node)
     *t = *node >= 0 ? tui_out(tui_cur(a), *node) : NULL;
     if (!*t) {
         tui_say(a, true, "%s", tui_s(a, S_SELECT_COMPUTED));
+        return -1;
+    }
+    if (tui_quiz_hides_values(a, *node)) {
+        tui_say(a, true, "answer the lesson's question first: this tensor would give it away");
         return -1;
     }
     return 0;
@@ -73,13 +78,24 @@ static void dump_svg(ls_tui *a, const char *path)
     for (int j = 0; !rc && j < s.cols; j++)
         if (tui_axis_label(a, node, &s, 1, j, buf, sizeof buf))
             cl[j] = strdup(buf);
-    char title[640];
-    char shape[64];
-    snprintf(title, sizeof title, "%s %s batch %d head %d", ls_graph_node(tui_cur(a)->g, node)->name,
-             ls_shape_str(t, shape, sizeof shape), s.batch, s.head);
+    /* model and point on the first line, where in the tensor on the second */
+    char title[640], sub[256], shape[64];
+    const char *md = a->model ? ls_model_dir(a->model) : a->title, *sl = strrchr(md, '/');
+    const ls_node *nd = ls_graph_node(tui_cur(a)->g, node);
+    md = sl && sl[1] ? sl + 1 : md;
+    snprintf(title, sizeof title, "%s%s%s", md, *md ? "  " : "", nd->name);
+    int k = snprintf(sub, sizeof sub, "%s", ls_shape_str(t, shape, sizeof shape));
+    if (t->ndim >= 3)
+        k += snprintf(sub + k, sizeof sub - (size_t)k, "  batch %d of %d", s.batch, s.n_batch);
+    if (t->ndim >= 4)
+        snprintf(sub + k, sizeof sub - (size_t)k, "  head %d of %d", s.head, s.n_head);
+    ls_svg_heatmap hm = {.v = v, .masked = mk, .rows = s.rows, .cols = s.cols,
+                         .row_labels = (const char *const *)rl, .col_labels = (const char *const *)cl,
+                         .title = title, .subtitle = sub,
+                         .map = !strcmp(nd->point, "attn") || nd->op == LS_OP_SOFTMAX
+                                    ? LS_SVG_MAP_PROB : LS_SVG_MAP_AUTO};
     if (!rc)
-        rc = ls_tui_svg_write(path, title, v, mk, s.rows, s.cols, (const char *const *)rl,
-                              (const char *const *)cl, &err);
+        rc = ls_svg_write(path, &hm, &err);
     if (rc)
         tui_say(a, true, tui_s(a, S_SVG_ERROR), err.msg[0] ? err.msg : tui_s(a, S_NO_MEMORY));
     else
@@ -102,9 +118,9 @@ static void complete(ls_tui *a)
 {
     tui_run *r = tui_cur(a);
     /* complete the word after the command on ':' lines, the whole line on 'g' */
-    char *word = a->pbuf;
+    char *word = a->line.buf;
     if (a->prompt == PROMPT_COMMAND) {
-        char *sp = strrchr(a->pbuf, ' ');
+        char *sp = strrchr(a->line.buf, ' ');
         if (!sp) {
             tui_say(a, false, "%s", tui_s(a, S_COMMANDS));
             return;
@@ -147,9 +163,9 @@ static void complete(ls_tui *a)
         tui_say(a, true, tui_s(a, S_COMPLETE_NONE), word);
         return;
     }
-    size_t room = sizeof a->pbuf - (size_t)(word - a->pbuf) - 1;
+    size_t room = sizeof a->line.buf - (size_t)(word - a->line.buf) - 1;
     snprintf(word, room + 1, "%s", best);
-    a->plen = (int)strlen(a->pbuf);
+    a->line.len = a->line.pos = (int)strlen(a->line.buf);
     if (count == 1)
         tui_say(a, false, "%s", "");
     else
@@ -242,6 +258,9 @@ unsigned ls_tui_command(ls_tui *a, const char *line)
     return LS_TUI_REDRAW;
 }
 
+/* Keys while a prompt is open: they edit its line (line.c) until Enter
+ * runs it or Esc closes it; Backspace on an empty line leaves it open, so
+ * the letters typed next never fall through as debugger commands. */
 unsigned tui_feed_prompt(ls_tui *a, int key)
 {
     if (key == LS_KEY_ESC || key == LS_KEY_CTRL('c') || key == LS_KEY_CTRL('g')) {
@@ -249,47 +268,33 @@ unsigned tui_feed_prompt(ls_tui *a, int key)
         tui_say(a, false, "%s", "");
         return LS_TUI_REDRAW;
     }
-    if (key == LS_KEY_BACKSPACE || key == 8) {
-        if (a->plen > 0)
-            a->pbuf[--a->plen] = '\0';
-        else
-            a->prompt = PROMPT_NONE;
-        return LS_TUI_REDRAW;
-    }
     if (key == LS_KEY_TAB) {
-        if (a->prompt != PROMPT_SET && a->prompt != PROMPT_ANSWER)
+        if (a->prompt != PROMPT_SET) {
+            a->line.pos = a->line.len;  /* completion works on the end of the line */
             complete(a);
+        }
         return LS_TUI_REDRAW;
     }
     if (key == LS_KEY_ENTER || key == '\r') {
         int kind = a->prompt;
         a->prompt = PROMPT_NONE;
         tui_say(a, false, "%s", "");
-        char line[256];
-        snprintf(line, sizeof line, "%s", a->pbuf);
+        char line[sizeof a->line.buf];
+        snprintf(line, sizeof line, "%s", a->line.buf);
         if (kind == PROMPT_COMMAND)
             return ls_tui_command(a, line);
         if (kind == PROMPT_GOTO)
             tui_go_to(a, line);
         else if (kind == PROMPT_SET)
             tui_edit_cursor(a, line);
-        else if (kind == PROMPT_ANSWER)
-            tui_lesson_answer(a, line);
         return LS_TUI_REDRAW;
     }
-    if (key >= 32 && key < 127 && a->plen < (int)sizeof a->pbuf - 1) {
-        a->pbuf[a->plen++] = (char)key;
-        a->pbuf[a->plen] = '\0';
-        return LS_TUI_REDRAW;
-    }
-    return 0;
+    return tui_line_key(&a->line, key) ? LS_TUI_REDRAW : 0;
 }
 
 void tui_open_prompt(ls_tui *a, int kind, const char *init)
 {
     a->prompt = kind;
-    snprintf(a->pbuf, sizeof a->pbuf, "%s", init);
-    a->plen = (int)strlen(a->pbuf);
+    tui_line_set(&a->line, init);
     tui_say(a, false, "%s", "");
 }
-

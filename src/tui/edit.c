@@ -353,6 +353,9 @@ void tui_module_run(ls_tui *a, const char *path_arg)
     a->runs[1] = nr;
     a->cur = 1;
     tui_main_labels(a);
+    /* random or given tensors are not the sentence or the clip: rows and
+     * columns are labelled by index */
+    a->inputs = NULL;
     a->maskmemo.valid = false;
     a->heat.valid = false;
     a->row = a->col = a->grid_top = a->grid_left = 0;

@@ -17,19 +17,6 @@ static const char *tr(const ls_tui *a, const char *en, const char *zh)
     return a->les.lang == LS_LANG_ZH ? zh : en;
 }
 
-static void lesson_apply_edit(ls_tui *a, const ls_lesson_action *act)
-{
-    tui_run *r = tui_cur(a);
-    int node = ls_graph_find(r->g, act->point);
-    if (node < 0) {
-        tui_say(a, true, "lesson: no point '%s' here", act->point);
-        return;
-    }
-    int64_t idx[1][LS_MAX_DIMS] = {{0}};
-    memcpy(idx[0], act->index, sizeof act->index);
-    tui_edit_cells(a, node, idx, 1, act->value);
-}
-
 /* Gives runs[1] back and closes the run a step's "run" switch opened;
  * the main run's model labels the axes again. */
 void tui_lesson_drop_run(ls_tui *a)
@@ -126,6 +113,35 @@ static void lesson_focus(ls_tui *a, int node, const int64_t *idx, int ni)
     a->focus = LS_FOCUS_TENSOR;  /* the cursor cell is the one to look at */
 }
 
+/* Saves the step, whether the lesson is done and how its questions went;
+ * a failure is said on the status line and kept for the exit. */
+static void save_progress(ls_tui *a, bool done)
+{
+    const ls_lesson *L = a->les.lesson;
+    if (!a->les.progress)
+        return;
+    ls_error err = {0};
+    if (ls_progress_set_answers(a->les.progress, L->id, a->les.step, done, a->les.result, L->n_steps,
+                                &err)) {
+        snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", err.msg);
+        tui_say(a, true, "%s %s", tr(a, "progress not saved:", "进度未保存："), err.msg);
+    } else if (err.msg[0]) {
+        /* saved, after keeping a damaged file aside */
+        snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", err.msg);
+        tui_say(a, true, "progress: %s", err.msg);
+    }
+}
+
+/* Undoes the edits made in this run since step i was entered, so a step
+ * gone back to is as it was (its own edit is applied again after). */
+static void back_to_entry(ls_tui *a, int i)
+{
+    tui_run *r = tui_cur(a);
+    int want = a->les.entry_edits[i];
+    while (want >= 0 && r->n_edits > want)
+        tui_undo(a);
+}
+
 void tui_lesson_enter(ls_tui *a, int i)
 {
     const ls_lesson *L = a->les.lesson;
@@ -136,12 +152,18 @@ void tui_lesson_enter(ls_tui *a, int i)
     const ls_lesson_step *s = &L->steps[i];
     a->les.step = i;
     a->les.answer = 0;
+    a->les.tries = 0;
     a->les.edited = false;
     a->les.reason[0] = '\0';
     a->les.cover = a->les.classroom;
+    tui_line_set(&a->les.line, "");
+    a->les.typing = false;
+    memset(&a->les.secret, 0, sizeof a->les.secret);
     if (!lesson_use_run(a, i))
         return;
+    back_to_entry(a, i);
     tui_run *r = tui_cur(a);
+    a->les.entry_edits[i] = r->n_edits;
     int node = ls_graph_find(r->g, s->point);
     int need = s->q.kind ? ls_graph_find(r->g, s->q.of) : -1;
     if (node < 0) {
@@ -179,73 +201,66 @@ void tui_lesson_enter(ls_tui *a, int i)
     if (s->act.kind == LS_ACT_HEAD)
         a->head = s->act.head;
     if (s->act.kind == LS_ACT_EDIT && s->q.kind != LS_Q_DIRECTION)
-        lesson_apply_edit(a, &s->act);
-    if (a->les.progress[0])
-        ls_progress_set(a->les.progress, L->id, i, false, NULL);  /* best effort */
+        tui_quiz_apply_step_edit(a);
+    if (s->q.kind && a->les.result[i]) {
+        /* answered before (P went back, or resumed): as it was, not asked again */
+        if (s->q.kind == LS_Q_DIRECTION)
+            tui_quiz_direction_edit(a);
+        a->les.answer = a->les.result[i] == LS_RESULT_SHOWN ? 3 : 1;
+        snprintf(a->les.reason, sizeof a->les.reason, "%s",
+                 tr(a, "(answered before)", "（之前已作答）"));
+    } else if (s->q.kind) {
+        tui_quiz_arm(a);
+        a->les.typing = !a->les.cover;
+    }
+    save_progress(a, false);
 }
 
-void tui_lesson_answer(ls_tui *a, const char *typed)
+static void finish(ls_tui *a)
 {
-    const ls_lesson_step *s = &a->les.lesson->steps[a->les.step];
-    tui_run *r = tui_cur(a);
-    while (*typed == ' ')
-        typed++;
-    if (s->q.kind == LS_Q_DIRECTION && !a->les.edited) {
-        /* the prediction is made; now do the edit and look */
-        a->les.before = ls_lesson_watch(&s->q, r->g, r->ex);
-        lesson_apply_edit(a, &s->act);
-        a->les.edited = true;
-    }
-    const double *before = s->q.kind == LS_Q_DIRECTION ? &a->les.before : NULL;
-    if (!*typed) {
-        char ans[256];
-        ls_error err = {0};
-        if (ls_lesson_answer(&s->q, r->g, r->ex, before, ans, sizeof ans, &err))
-            snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
-        else
-            snprintf(a->les.reason, sizeof a->les.reason, "%s %s. %s",
-                     tr(a, "The answer:", "答案:"), ans, ls_ltext_get(&s->q.why, a->les.lang));
-        a->les.answer = 3;
+    int first, retry, shown, asked;
+    tui_quiz_score(a, &first, &retry, &shown, &asked);
+    save_progress(a, true);
+    if (a->msg_err)
         return;
-    }
-    if (ls_lesson_check(&s->q, r->g, r->ex, before, typed, a->les.lang, a->les.reason,
-                        sizeof a->les.reason)) {
-        a->les.answer = 1;
-        snprintf(a->les.reason, sizeof a->les.reason, "%s", tr(a, "Right.", "答对了。"));
-    } else {
-        /* the reason, not just "wrong": the live fact and the lesson's why */
-        char why[sizeof a->les.reason];
-        snprintf(why, sizeof why, "%s", a->les.reason);
-        snprintf(a->les.reason, sizeof a->les.reason, "%s%.1300s", tr(a, "Not quite: ", "不对："), why);
-        a->les.answer = 2;
-    }
+    tui_say(a, false, tr(a, "lesson finished: %d of %d right first time, %d after a retry, %d shown; q quits",
+                         "本课结束：%d/%d 题一次答对，%d 题重试后答对，%d 题看了答案；按 q 退出"),
+            first, asked, retry, shown);
 }
 
-/* n / Enter / Space in lesson mode; false when the key is not the lesson's. */
+/* n / Enter / Space / P in lesson mode; false when the key is not the lesson's. */
 bool tui_lesson_key(ls_tui *a, int key)
 {
     const ls_lesson *L = a->les.lesson;
-    if (!L || (key != 'n' && key != LS_KEY_ENTER && key != '\r' && !(key == ' ' && a->les.cover)))
+    if (!L)
+        return false;
+    if (key == 'P') {
+        if (a->les.step == 0) {
+            tui_say(a, false, "%s", tr(a, "this is the first step", "这是第一步"));
+            return true;
+        }
+        a->msg[0] = '\0';
+        a->msg_err = false;
+        tui_lesson_enter(a, a->les.step - 1);
+        return true;
+    }
+    if (key != 'n' && key != LS_KEY_ENTER && key != '\r' && !(key == ' ' && a->les.cover))
         return false;
     a->msg[0] = '\0';
     a->msg_err = false;
     if (a->les.cover) {  /* classroom: the narration first, then the tensor */
         a->les.cover = false;
+        a->les.typing = tui_quiz_open(a);
         return true;
     }
-    const ls_lesson_step *s = &L->steps[a->les.step];
-    if (s->q.kind && (a->les.answer == 0 || a->les.answer == 2)) {
-        tui_open_prompt(a, PROMPT_ANSWER, "");
+    if (tui_quiz_open(a)) {
+        a->les.typing = true;  /* back to the answer line */
         return true;
     }
     if (a->les.step + 1 >= L->n_steps) {
-        if (a->les.progress[0])
-            ls_progress_set(a->les.progress, L->id, a->les.step, true, NULL);
-        tui_say(a, false, "%s", tr(a, "lesson finished: q quits, `layerstep lessons` lists the others",
-                               "本课结束：按 q 退出，`layerstep lessons` 列出其他课程"));
+        finish(a);
         return true;
     }
     tui_lesson_enter(a, a->les.step + 1);
     return true;
 }
-

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layerstep/lesson.h"
 #include "tui_internal.h"
 
 #define CELL_W 8
@@ -31,12 +32,15 @@ static void fmt_value(const ls_tensor *t, double v, char *buf, size_t n)
 }
 #pragma GCC diagnostic pop
 
-/* "[2,5,32]": the compact form of the explain line */
-static void compact_shape(const ls_tensor *t, char *buf, size_t n)
+/* "[2,5,32]": the compact form of the explain line ("[?,?,?]" while a
+ * question asks for it) */
+static void compact_shape(const ls_tui *a, const ls_tensor *t, char *buf, size_t n)
 {
+    bool hide = tui_quiz_hides_shape(a, t);
     size_t k = (size_t)snprintf(buf, n, "[");
     for (int d = 0; d < t->ndim && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        k += hide ? (size_t)snprintf(buf + k, n - k, "%s?", d ? "," : "")
+                  : (size_t)snprintf(buf + k, n - k, "%s%lld", d ? "," : "", (long long)t->shape[d]);
     if (k < n)
         snprintf(buf + k, n - k, "]");
 }
@@ -106,16 +110,18 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
     size_t cl = 0;
     for (int i = nc - 1; i >= 0; i--) {
         const ls_node *nd = ls_graph_node(g, chain[i]);
-        ls_shape_str(&nd->out, sh, sizeof sh);
+        tui_shape_text(a, &nd->out, sh, sizeof sh);
         const char *nm = nd->flags & LS_NODE_HIDDEN ? "" : nd->name;
         if (i == nc - 1) {
             if (k < max_lines)
                 snprintf(lines[k++], 320, "  %-14.60s %.200s", sh, nm);
-            compact_shape(&nd->out, sh, sizeof sh);
+            compact_shape(a, &nd->out, sh, sizeof sh);
             cl += (size_t)snprintf(compact + cl, sizeof compact - cl, "%s", sh);
             continue;
         }
         op_label(nd, false, op, sizeof op);
+        if (tui_quiz_hides_shape(a, &nd->out))  /* view(shape=[...]) would say it */
+            snprintf(op, sizeof op, "%s", ls_op_name(nd->op));
         extra[0] = '\0';
         if (nd->n_in > 1) {
             char in[96];
@@ -127,7 +133,9 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
         if (nd->op == LS_OP_ALIAS)
             continue;  /* a new name, not a new shape */
         op_label(nd, true, op, sizeof op);
-        compact_shape(&nd->out, sh, sizeof sh);
+        if (tui_quiz_hides_shape(a, &nd->out) && nd->op != LS_OP_TRANSPOSE)
+            snprintf(op, sizeof op, "%s", nd->op == LS_OP_RESHAPE ? "view" : ls_op_name(nd->op));
+        compact_shape(a, &nd->out, sh, sizeof sh);
         if (cl < sizeof compact)
             cl += (size_t)snprintf(compact + cl, sizeof compact - cl, " -%s-> %s", op, sh);
     }
@@ -237,6 +245,12 @@ static void draw_grid(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
             bool cur = a->focus == LS_FOCUS_TENSOR && ri == a->row && cj == a->col;
             char val[32];
             fmt_value(s->t, v, val, sizeof val);
+            /* token ids read as their words ("beer", not 4) */
+            char word[64];
+            if (s->t->dtype == LS_I64 && a->model && a->arch && a->arch->id_word &&
+                a->arch->id_word(a->model, ls_graph_node(tui_ccur(a)->g, node)->name, (int64_t)v, word,
+                                 sizeof word))
+                snprintf(val, sizeof val, "%.*s", CELL_W - 1, word);
             int style = cur ? LS_STY_SELECT : masked ? LS_STY_MASKED
                                             : !isfinite(v) ? LS_STY_WARN
                                                            : LS_STY_NORMAL;
@@ -286,7 +300,11 @@ static void draw_heat(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
             char cell[3] = "XX";
             int style = LS_STY_MASKED;
             if (!tui_slice_masked(a, node, s, ri, cj)) {
-                if (!isfinite(v)) {
+                if (s->t->dtype == LS_BOOL) {
+                    /* False is "nothing here", not the middle of a ramp */
+                    cell[0] = cell[1] = v != 0 ? '#' : '.';
+                    style = LS_STY_DIM;
+                } else if (!isfinite(v)) {
                     cell[0] = cell[1] = '!';
                     style = LS_STY_WARN;
                 } else {
@@ -407,8 +425,10 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     }
     const ls_node *nd = ls_graph_node(r->g, node);
     char shape[96], op[192];
-    ls_shape_str(&nd->out, shape, sizeof shape);
+    tui_shape_text(a, &nd->out, shape, sizeof shape);
     op_label(nd, false, op, sizeof op);
+    if (tui_quiz_hides_shape(a, &nd->out))  /* reshape(shape=[...]) would say it */
+        snprintf(op, sizeof op, "%s", ls_op_name(nd->op));
     const int name_w = ls_canvas_printf(c, y + 1, x + 1, w - 1, LS_STY_CURRENT, "%s", nd->name);
     const ls_tensor *t = tui_out(r, node);
     bool edited = t && ls_exec_is_pinned(r->ex, node);
@@ -422,6 +442,14 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     if (!t) {
         ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM,
                          "not computed yet: s/n/c run to it, g goes to it");
+        return;
+    }
+    if (tui_quiz_hides_values(a, node)) {
+        /* its numbers would answer the open question (their rows and
+         * columns count its dims; a mask shows its cells) */
+        bool zh = a->les.lang == LS_LANG_ZH;
+        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM, "%s",
+                         zh ? "先回答问题：答完才显示这些数值" : "answer the question first: the values show after it");
         return;
     }
     const ls_stats *st = tui_stats(a, node);

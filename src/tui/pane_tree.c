@@ -47,7 +47,7 @@ static void draw_row(ls_tui *a, ls_canvas *c, int y, int x, int w, int row)
         snprintf(label, sizeof label, "  %s%s", param ? "." : "", p);
     }
     if (node >= 0) {
-        ls_shape_str(&ls_graph_node(r->g, node)->out, shape, sizeof shape);
+        tui_shape_text(a, &ls_graph_node(r->g, node)->out, shape, sizeof shape);
         if (tui_computed(r, node) && ls_exec_is_pinned(r->ex, node))
             mark_s = 'E';
     }

@@ -97,7 +97,20 @@ typedef struct tui_run {
     bool ahead_failed;       /* computing ahead hit an error: leave it to the next step */
 } tui_run;
 
-enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET, PROMPT_ANSWER };
+/* A prompt's text: UTF-8 bytes, the cursor a byte offset at a character
+ * boundary (line.c). */
+typedef struct tui_line {
+    char buf[512];
+    int len, pos;
+} tui_line;
+void tui_line_set(tui_line *l, const char *text);
+/* Applies an editing key (printable or UTF-8 byte inserts; Left/Right,
+ * Home/End, Ctrl-A/E/U/W/K/D, Backspace edit); false if key is not one. */
+bool tui_line_key(tui_line *l, int key);
+/* Whether the text does not end in the middle of a UTF-8 character. */
+bool tui_line_complete_utf8(const tui_line *l);
+
+enum { PROMPT_NONE = 0, PROMPT_COMMAND, PROMPT_GOTO, PROMPT_SET };
 
 /* The 2-D slice a pane shows: rows x cols of tensor t at (batch, head). */
 typedef struct tui_slice {
@@ -123,8 +136,7 @@ struct ls_tui {
     bool help, explain, attention;
     int help_top;
     int prompt;
-    char pbuf[256];
-    int plen;
+    tui_line line;           /* the open prompt's text */
     char msg[512];
     bool msg_err;
     char title[160];
@@ -140,12 +152,33 @@ struct ls_tui {
     /* lesson mode (lesson == NULL: plain debugger) */
     struct {
         const struct ls_lesson *lesson;
-        int lang, step, answer;  /* answer: 0 open, 1 right, 2 wrong, 3 shown */
+        int lang, step, answer;  /* answer: 0 open, 1 right, 2 wrong once (open), 3 shown */
+        int tries;               /* wrong answers to the open question */
+        bool typing;             /* the answer line has the keyboard (quiz.c) */
+        tui_line line;           /* the answer being typed */
+        /* per step: LS_RESULT_* (how its question went), and the run's
+         * edit count when the step was entered (-1: never), so P can go
+         * back to a step as it was */
+        unsigned char *result;
+        int *entry_edits;
+        /* what the open question would give away, by point name (a module
+         * run has other node numbers): its tensor, and for shape questions
+         * the sorted dims every equal shape must hide */
+        struct {
+            char names[8][256];  /* the question's point and, for a mask, the masks it repeats */
+            int n_names;
+            bool by_shape, by_mask;
+            int ndim, dim;       /* dim: the one dimension a choice asks for, or -1 */
+            int64_t value;       /* a choice's answer as a whole number >= 2, else 0:
+                                  * a shape with that dim gives it away */
+            int64_t dims[LS_MAX_DIMS];
+        } secret;
+        char progress_err[LS_ERROR_MSG_MAX];  /* the last failure to read or save progress */
         bool classroom, cover;   /* cover: classroom narration hides the panes */
         bool edited;             /* the step's edit is applied (direction question) */
         double before;           /* the watched value before that edit */
         char reason[1400];
-        char progress[512];
+        char *progress;          /* the progress file, or NULL */
         /* a step's "run" switch: the run it opened (shown in runs[1]),
          * from step run_start; the main run's model to go back to */
         struct ls_lesson_run *run;
@@ -193,6 +226,22 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
 /* The attention module around node (has q, k, v, scores, attn), or -1. */
 int tui_attention_module(const ls_tui *a, int node);
 int tui_find_point(const ls_tui *a, const char *module_path, const char *point);
+
+/* quiz.c: while a lesson's question is open, what it asks for is hidden
+ * wherever it would show (the panes ask here before drawing) */
+bool tui_quiz_open(const ls_tui *a);
+/* The shape t (of a node, or the graph's shape) must not be shown. */
+bool tui_quiz_hides_shape(const ls_tui *a, const ls_tensor *t);
+/* The node's values (grid, heat, stats, attention panels) must not be shown. */
+bool tui_quiz_hides_values(ls_tui *a, int node);
+/* "[1, 8, 32, 64]", or "[?, ?, ?, ?]" while the quiz hides that shape. */
+const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
+/* The narration's hide callback (ls_lesson_expand_hiding), ud = the app. */
+bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int dim);
+/* How the lesson's questions went so far (LS_RESULT_* counts). */
+void tui_quiz_score(const ls_tui *a, int *first, int *retry, int *shown, int *asked);
+/* 1 right first time, 2 right after a retry, 3 shown */
+enum { LS_RESULT_NONE = 0, LS_RESULT_FIRST, LS_RESULT_RETRY, LS_RESULT_SHOWN };
 
 /* panes: draw into the rectangle (y, x, h, w) */
 void ls_pane_tree_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w);

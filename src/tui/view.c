@@ -98,8 +98,8 @@ static int mask_node_find(const ls_tui *a, int node)
     const ls_node *nd = ls_graph_node(r->g, node);
     if (nd->module < 0)
         return -1;
-    bool maskable = point_is(nd, "scores") || point_is(nd, "attn") || point_is(nd, "matrix_ac") ||
-                    point_is(nd, "matrix_bd") || point_is(nd, "mask_add") ||
+    bool maskable = point_is(nd, "scores") || point_is(nd, "scores_masked") || point_is(nd, "attn") ||
+                    point_is(nd, "matrix_ac") || point_is(nd, "matrix_bd") || point_is(nd, "mask_add") ||
                     nd->op == LS_OP_MASKED_FILL || nd->op == LS_OP_SOFTMAX;
     if (!maskable)
         return -1;
@@ -137,11 +137,14 @@ bool tui_slice_masked(ls_tui *a, int node, const tui_slice *s, int r, int c)
     tui_slice_index(s, r, c, idx);
     double v = ls_tensor_get(s->t, idx);
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
+    int m = tui_mask_node(a, node);
+    /* an open lesson question asks which cells the mask hides */
+    if (tui_quiz_mask_hidden(a, m) || tui_quiz_hides_values(a, node))
+        return false;
     if (is_mask_tensor(nd, s->t))
         return v != 0;
     if (s->t->dtype == LS_F32 && (v <= -1e8 || (isinf(v) && v < 0)))
         return true;
-    int m = tui_mask_node(a, node);
     return m >= 0 && mask_cell(tui_out(tui_ccur(a), m), s->t, idx);
 }
 
@@ -219,10 +222,10 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
     if (a->arch && a->arch->token_label && a->inputs) {
         /* label an axis only when it is exactly as long as the sentence */
         char tmp[64];
-        if (!a->arch->token_label(a->model, a->inputs, nd->name, axis, len - 1, tmp, sizeof tmp) ||
-            a->arch->token_label(a->model, a->inputs, nd->name, axis, len, tmp, sizeof tmp))
+        if (!a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, len - 1, tmp, sizeof tmp) ||
+            a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, len, tmp, sizeof tmp))
             return NULL;
-        return a->arch->token_label(a->model, a->inputs, nd->name, axis, i, buf, n);
+        return a->arch->token_label(a->model, a->inputs, nd->name, s->batch, axis, i, buf, n);
     }
     if (is_audio(a) && a->arch->time_rates) {
         /* a time axis is one as long as the input at one of the model's

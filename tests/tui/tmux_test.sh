@@ -51,7 +51,13 @@ expect "   ich " "rows are labelled with source tokens"
 # the grid as shown now, to compare after a step forward and back
 before=$(screen | sed -n '6,12p' | cut -c33-)
 keys s
+expect "at encoder.layers.0.enc_self_attn.scores_masked [2, 4, 5, 5]" "s steps to the filled scores"
+expect "masked_fill" "the tensor pane names the fill"
+expect "-1e+09" "the padded key's score is now the fill, -1e9"
+keys s
 expect "at encoder.layers.0.enc_self_attn.attn" "s steps to the softmax"
+keys p
+expect "at encoder.layers.0.enc_self_attn.scores_masked" "p steps back to the filled scores"
 keys p
 expect "at encoder.layers.0.enc_self_attn.scores [2, 4, 5, 5]" "p steps back to scores"
 after=$(screen | sed -n '6,12p' | cut -c33-)
@@ -67,13 +73,20 @@ if [ "$rows" = 5 ]; then ok "every query row has the P column masked"; else
     fail "expected 5 rows ending in a masked cell, got $rows"; echo "$heat"; fi
 keys a
 expect "Attention encoder.layers.0.enc_self_attn" "a opens the attention chain"
-expect "mask [2, 4, 5, 5]" "the chain shows the mask"
-expect "keys: 0=ich  1=mochte  2=ein  3=bier  4=P" "key tokens are listed"
+expect "mask" "the chain shows the mask"
+expect "keys: 0=ich 1=mochte 2=ein 3=bier 4=P" "key tokens are listed"
+expect " sum" "attn's rows have their sums"
 masked=$(screen | grep -E '^ *(ich|mochte|ein|bier|P) ' | grep -c 'XX')
 if [ "$masked" = 5 ]; then ok "the mask panel masks the padding key"; else fail "mask panel: $masked rows with XX"; fi
 expect_not "-1e+09" "masked cells are never drawn as -1e9"
 keys Escape
 keys v v
+
+# ---- g reaches the filled scores of any attention ----
+keys g
+$T send-keys -t main -l "decoder.layers.1.dec_enc_attn.scores_masked"
+keys Enter
+expect "at decoder.layers.1.dec_enc_attn.scores_masked [2, 4, 6, 5]" "g goes to a cross-attention's scores_masked"
 
 # ---- explain a shape ----
 keys g

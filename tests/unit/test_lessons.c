@@ -70,8 +70,9 @@ static void check_lesson(const char *path)
         if (ls_lesson_solve(L, i, &run, ans, sizeof ans, &err))
             fail_msg("%s: step %d: %s", path, i + 1, err.msg);
         wrong_of(&s->q, ans, wrong, sizeof wrong);
-        if (s->q.kind == LS_Q_DIRECTION) {
-            /* redo the edit by hand: check wants the state after it */
+        if (s->act.kind == LS_ACT_EDIT) {
+            /* redo the edit by hand: check wants the state after it (for
+             * any question: the TUI asks with the step's edit applied) */
             int node = ls_graph_find(run.g, s->act.point);
             double before = ls_lesson_watch(&s->q, run.g, run.ex);
             ls_tensor *t = ls_exec_edit(run.ex, node, &err);
@@ -128,6 +129,7 @@ static void test_lesson02_facts(void **state)
     ls_lesson_run run;
     assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
     char ans[256];
+    int seen_empty = 0;
     for (int i = 0; i < L->n_steps; i++) {
         const ls_lesson_step *s = &L->steps[i];
         if (!s->q.kind)
@@ -141,7 +143,40 @@ static void test_lesson02_facts(void **state)
             assert_string_equal(ans, "none");        /* the text says no P in the target */
         if (s->q.kind == LS_Q_DIRECTION)
             assert_string_equal(ans, "rises");       /* the weight moves to the kept keys */
+        /* the empty row: the narration says 1/6 under -1e9, NaN under -inf */
+        if (s->q.kind == LS_Q_CHOICE && s->act.kind == LS_ACT_EDIT) {
+            double v = s->q.values[ans[0] - 'a'];
+            bool fill = !strcmp(s->q.of, "decoder.layers.0.dec_self_attn.attn");
+            bool inf = !strcmp(s->q.of, "mha.attn");
+            assert_true(fill || inf);
+            if (fill)
+                assert_true(fabs(v - 1.0 / 6) < 1e-6);
+            else
+                assert_true(isnan(v));
+            seen_empty += fill ? 1 : 10;
+            /* with the edit applied (as solve applies it), the row the
+             * softmax is given holds only the fill */
+            int node = ls_graph_find(run.g, s->act.point);
+            ls_tensor *t = ls_exec_edit(run.ex, node, &err);
+            assert_non_null(t);
+            double old = ls_tensor_get(t, s->act.index);
+            assert_true(old == 0.0);  /* the key was visible before the edit */
+            ls_tensor_set(t, s->act.index, s->act.value);
+            assert_int_equal(ls_exec_rerun(run.ex, node, &err), LS_OK);
+            const ls_tensor *sm = ls_exec_out(run.ex, ls_graph_find(run.g, s->point));
+            assert_non_null(sm);
+            assert_true(strstr(s->point, ".scores_masked") != NULL);
+            for (int64_t h = 0; h < sm->shape[1]; h++)
+                for (int64_t j = 0; j < sm->shape[3]; j++) {
+                    double c = ls_tensor_get(sm, (int64_t[]){0, h, 0, j});
+                    assert_true(fill ? c == (double)-1e9f : (isinf(c) && c < 0));
+                }
+            ls_tensor_set(t, s->act.index, old);
+            ls_exec_unpin(run.ex, node);
+            assert_int_equal(ls_exec_rerun(run.ex, node, &err), LS_OK);
+        }
     }
+    assert_int_equal(seen_empty, 11);  /* both experiments are there */
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
 }
@@ -787,7 +822,7 @@ static void test_question_past_the_step(void **state)
         assert_true(ls_exec_cursor(run.ex) == (ahead ? ls_graph_n_nodes(run.g) : attn + 1));
         char want[64];
         ls_shape_str(&ls_graph_node(run.g, attn)->out, want, sizeof want);
-        ls_tui_feed(app, 'n');  /* opens the answer line */
+        assert_true(st.prompt);  /* the question's step opens the answer line */
         for (const char *c = want; *c; c++)
             ls_tui_feed(app, *c);
         ls_tui_feed(app, LS_KEY_ENTER);
@@ -853,35 +888,6 @@ static void test_step_focuses_its_cell(void **state)
     ls_lesson_free(L);
 }
 
-static void test_progress(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/ls_progress_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof path, "%s/a/b/progress.json", dir);
-    int step;
-    bool done, any;
-    assert_int_equal(ls_progress_get(path, "02", &step, &done, &any), LS_OK);
-    assert_false(any);
-    assert_int_equal(ls_progress_set(path, "02", 4, false, NULL), LS_OK);
-    assert_int_equal(ls_progress_set(path, "01", 9, true, NULL), LS_OK);
-    assert_int_equal(ls_progress_get(path, "02", &step, &done, &any), LS_OK);
-    assert_true(any);
-    assert_int_equal(step, 4);
-    assert_false(done);
-    assert_int_equal(ls_progress_get(path, "01", &step, &done, &any), LS_OK);
-    assert_int_equal(step, 9);
-    assert_true(done);
-    unlink(path);
-    char sub[300];
-    snprintf(sub, sizeof sub, "%s/a/b", dir);
-    rmdir(sub);
-    snprintf(sub, sizeof sub, "%s/a", dir);
-    rmdir(sub);
-    rmdir(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,7 +897,6 @@ int main(void)
         cmocka_unit_test(test_wav2vec2_lesson_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_step_focuses_its_cell),
-        cmocka_unit_test(test_progress),
         cmocka_unit_test(test_compute_ahead_in_lessons),
         cmocka_unit_test(test_question_past_the_step),
         cmocka_unit_test(test_run_switch_stretches),

@@ -808,8 +808,20 @@ static void test_dump_and_svg(void **st)
     size_t len;
     assert_int_equal(ls_read_file(svg, 1 << 20, &buf, &len, NULL), LS_OK);
     assert_non_null(strstr(buf, "<svg"));
-    assert_non_null(strstr(buf, "url(#masked)"));
     assert_non_null(strstr(buf, "</svg>"));
+    /* the title says where in the tensor; signed scores: the diverging map */
+    assert_non_null(strstr(buf, ">enc.layers.0.attn.scores</text>"));
+    assert_non_null(strstr(buf, "[2, 2, 3, 3]  batch 1 of 2  head 0 of 2</text>"));
+    assert_non_null(strstr(buf, "<desc>map diverging"));
+    free(buf);
+    /* probabilities: the sequential map over [0, 1], whatever the slice
+     * holds; batch item 1 has 2 of 3 keys, and by now its mask is computed */
+    go(&f, "enc.layers.0.attn.attn");
+    ls_tui_command(f.app, cmd);
+    assert_false(state(&f).message_is_error);
+    assert_int_equal(ls_read_file(svg, 1 << 20, &buf, &len, NULL), LS_OK);
+    assert_non_null(strstr(buf, "<desc>map sequential (viridis), range 0 to 1</desc>"));
+    assert_non_null(strstr(buf, "url(#masked)"));
     free(buf);
     /* no file name: an error, nothing written */
     ls_tui_command(f.app, "dump");

@@ -104,6 +104,35 @@ static void put_ids(run *r, const char *name, int64_t B, int64_t T, const int64_
     assert_int_equal(ls_tmap_put(r->in, name, &t, NULL), LS_OK);
 }
 
+/* <att>.scores_masked is exactly the reference's scores.masked_fill(
+ * attn_mask, -1e9): our own scores and mask, cell by cell, bit for bit. */
+static void check_scores_masked(const run *r, const char *att)
+{
+    char n[160];
+    snprintf(n, sizeof n, "%s.scores", att);
+    const ls_tensor *sc = point(r, n);
+    snprintf(n, sizeof n, "%s.mask", att);
+    const ls_tensor *mk = point(r, n);
+    snprintf(n, sizeof n, "%s.scores_masked", att);
+    const ls_tensor *sm = point(r, n);
+    assert_int_equal(ls_tensor_numel(sm), ls_tensor_numel(sc));
+    int64_t filled = 0, i[4];
+    for (i[0] = 0; i[0] < sc->shape[0]; i[0]++)
+        for (i[1] = 0; i[1] < sc->shape[1]; i[1]++)
+            for (i[2] = 0; i[2] < sc->shape[2]; i[2]++)
+                for (i[3] = 0; i[3] < sc->shape[3]; i[3]++) {
+                    bool m = ls_tensor_get(mk, i) != 0;
+                    float want = m ? -1e9f : (float)ls_tensor_get(sc, i);
+                    float got = (float)ls_tensor_get(sm, i);
+                    filled += m;
+                    if (memcmp(&got, &want, sizeof got))
+                        fail_msg("%s.scores_masked[%lld,%lld,%lld,%lld] = %.9g, want %.9g", att,
+                                 (long long)i[0], (long long)i[1], (long long)i[2], (long long)i[3],
+                                 (double)got, (double)want);
+                }
+    assert_true(filled > 0);
+}
+
 /* Source padding of our own: sentence 0 has 3 words and 2 P, sentence 1
  * has 1 word and 4 P; the target has P in its last position. */
 static void test_masks_cell_by_cell(void **state)
@@ -145,6 +174,13 @@ static void test_masks_cell_by_cell(void **state)
                     for (int64_t j = 0; j < 5; j++)
                         assert_int_equal((int)ls_tensor_get(m, (int64_t[]){b, h, i, j}),
                                          enc[b][j] == 0);
+        static const char *const atts[] = {"encoder.layers.%d.enc_self_attn",
+                                           "decoder.layers.%d.dec_self_attn",
+                                           "decoder.layers.%d.dec_enc_attn"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(n, sizeof n, atts[k], l);
+            check_scores_masked(&r, n);
+        }
         /* masked keys get exactly zero weight (exp(-1e9 - max) underflows) */
         snprintf(n, sizeof n, "encoder.layers.%d.enc_self_attn.attn", l);
         const ls_tensor *a = point(&r, n);

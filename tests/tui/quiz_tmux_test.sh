@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The quiz as a student meets it, at 80x24: lessons walked start to end
+# (see quiz_walk in lib.sh), the answer never on screen while asked.
+#   quiz_tmux_test.sh LAYERSTEP_BINARY N:LANG...
+set -u
+BIN=$1
+shift
+. "$(dirname "$0")/lib.sh" quiz
+export XDG_STATE_HOME=$TMP/state
+LESSONS=$(dirname "$0")/../../lessons
+# lesson 01's attention at 80x24: every key column on screen, the padded
+# keys 28-31 masked in every row shown, no scrolling by hand
+check_1_8() {
+    expect "Attention mha" "lesson 01 step 8 shows the attention chain"
+    local rows
+    rows=$(screen | grep -cE '^ *[0-9]+ [^ ]{28}XXXX( |$)')
+    if [ "$rows" -ge 5 ]; then ok "lesson 01: keys 28-31 masked and in view ($rows rows)"; else
+        fail "lesson 01: padded keys not in view at 80x24"; fi
+    expect "30" "the column numbers reach the padded keys"
+}
+for nl in "$@"; do
+    quiz_walk "${nl%:*}" "${nl#*:}"
+done
+[ "$FAILS" -eq 0 ] && echo "all quiz checks passed" || echo "$FAILS failures"
+[ "$FAILS" -eq 0 ]

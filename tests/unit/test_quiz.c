@@ -1,0 +1,323 @@
+/* The quiz as a student meets it, key by key (src/tui/quiz.c, line.c):
+ * the answer line edits like readline and takes UTF-8; while a question
+ * is open every letter is the answer's, and what it asks for is nowhere
+ * on the screen; a choice is answered by its letter or value without
+ * Enter; a wrong answer gets one more try, then the answer; P goes back
+ * a step; the score is kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layerstep/lesson.h"
+#include "layerstep/tui.h"
+#include "../../src/tui/tui_internal.h" /* the line editor is internal */
+
+/* ---- the line editor ---- */
+
+static void type(tui_line *l, const char *s)
+{
+    for (; *s; s++)
+        assert_true(tui_line_key(l, (unsigned char)*s));
+}
+
+static void test_line_editing(void **state)
+{
+    (void)state;
+    tui_line l;
+    tui_line_set(&l, "");
+    type(&l, "[1, 8, 32, 64]");
+    assert_string_equal(l.buf, "[1, 8, 32, 64]");
+    assert_true(tui_line_key(&l, LS_KEY_LEFT));
+    assert_true(tui_line_key(&l, LS_KEY_BACKSPACE));  /* the 4 */
+    assert_string_equal(l.buf, "[1, 8, 32, 6]");
+    assert_true(tui_line_key(&l, LS_KEY_HOME));
+    type(&l, "x");
+    assert_string_equal(l.buf, "x[1, 8, 32, 6]");
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('e')));
+    assert_int_equal(l.pos, l.len);
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('w')));  /* "6]" */
+    assert_string_equal(l.buf, "x[1, 8, 32, ");
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('w')));  /* "32, " and the blank */
+    assert_string_equal(l.buf, "x[1, 8, ");
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('a')));
+    assert_true(tui_line_key(&l, LS_KEY_RIGHT));
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('k')));
+    assert_string_equal(l.buf, "x");
+    type(&l, "yz");
+    assert_true(tui_line_key(&l, LS_KEY_LEFT));
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('u')));
+    assert_string_equal(l.buf, "z");
+    assert_int_equal(l.pos, 0);
+    assert_true(tui_line_key(&l, LS_KEY_CTRL('d')));
+    assert_string_equal(l.buf, "");
+    /* Backspace on an empty line is still the line's: nothing to delete */
+    assert_true(tui_line_key(&l, LS_KEY_BACKSPACE));
+    assert_false(tui_line_key(&l, LS_KEY_ESC));
+    assert_false(tui_line_key(&l, LS_KEY_ENTER));
+}
+
+static void test_line_utf8(void **state)
+{
+    (void)state;
+    tui_line l;
+    tui_line_set(&l, "");
+    /* an input method's phrase arrives as UTF-8 bytes */
+    type(&l, "升高");
+    assert_string_equal(l.buf, "升高");
+    assert_true(tui_line_complete_utf8(&l));
+    assert_true(tui_line_key(&l, LS_KEY_LEFT));  /* over one character, 3 bytes */
+    assert_int_equal(l.pos, 3);
+    type(&l, "a");
+    assert_string_equal(l.buf, "升a高");
+    assert_true(tui_line_key(&l, LS_KEY_END));
+    assert_true(tui_line_key(&l, LS_KEY_BACKSPACE));  /* a whole character */
+    assert_string_equal(l.buf, "升a");
+    assert_true(tui_line_key(&l, 0xe9));  /* half a character: not complete yet */
+    assert_false(tui_line_complete_utf8(&l));
+    assert_true(tui_line_key(&l, 0x99));
+    assert_true(tui_line_key(&l, 0x8d));
+    assert_true(tui_line_complete_utf8(&l));
+    assert_string_equal(l.buf, "升a降");
+    /* a long paste stops at the buffer, never mid-character on set */
+    char big[2000];
+    for (int i = 0; i < 600; i++)
+        memcpy(big + 3 * i, "降", 3);
+    big[1800] = '\0';
+    tui_line_set(&l, big);
+    assert_true(l.len < (int)sizeof l.buf);
+    assert_int_equal(l.len % 3, 0);
+}
+
+/* ---- the quiz on the toy Transformer ---- */
+
+#define T2 "{\"en\":\"x\",\"zh\":\"x\"}"
+#define TXT(s) "{\"en\":\"" s "\",\"zh\":\"" s "\"}"
+static const char lesson_text[] =
+    "{\"title\":" T2 ",\"model\":\"transformer_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+    /* 1: a shape question whose narration quotes the shape */
+    "{\"point\":\"encoder.layers.0.enc_self_attn.q\",\"text\":" TXT("q is {shape:encoder.layers.0.enc_self_attn.q} here") ","
+    "\"question\":{\"kind\":\"shape\",\"of\":\"encoder.layers.0.enc_self_attn.q\",\"prompt\":" TXT("shape?") ",\"why\":" T2 "}},"
+    /* 2: d_k as a choice (answered by value) */
+    "{\"point\":\"encoder.layers.0.enc_self_attn.q\",\"text\":" T2 ","
+    "\"question\":{\"kind\":\"choice\",\"of\":\"encoder.layers.0.enc_self_attn.q\",\"dim\":3,\"prompt\":" TXT("d_k?") ","
+    "\"choices\":[{\"value\":1,\"text\":" TXT("1") "},{\"value\":8,\"text\":" TXT("8") "},{\"value\":16,\"text\":" TXT("16") "}],"
+    "\"why\":" T2 "}},"
+    /* 3: heads as a choice where one value continues another: "1" waits for "16"... */
+    "{\"point\":\"encoder.layers.0.enc_self_attn.q\",\"text\":" T2 ","
+    "\"question\":{\"kind\":\"choice\",\"of\":\"encoder.layers.0.enc_self_attn.q\",\"dim\":1,\"prompt\":" TXT("heads?") ","
+    "\"choices\":[{\"value\":1,\"text\":" TXT("1") "},{\"value\":4,\"text\":" TXT("4") "},{\"value\":16,\"text\":" TXT("16") "}],"
+    "\"why\":" T2 "}},"
+    /* 4: which keys does row 0 of item 0 mask (the padding P) */
+    "{\"point\":\"encoder.layers.0.enc_self_attn.attn\",\"show\":\"attention\",\"text\":" T2 ","
+    "\"question\":{\"kind\":\"masked\",\"of\":\"encoder.layers.0.enc_self_attn.mask\",\"index\":[0,0,0],"
+    "\"prompt\":" TXT("masked?") ",\"why\":" T2 "}},"
+    "{\"point\":\"encoder.layers.0.enc_self_attn.fc\",\"text\":" T2 "}]}";
+
+typedef struct fx {
+    ls_lesson *L;
+    ls_lesson_run run;
+    ls_tui *app;
+    ls_textcanvas tc;
+} fx;
+
+static void fx_open(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    ls_error err = {0};
+    if (ls_lesson_parse(lesson_text, sizeof lesson_text - 1, "mem/09_quiz.json", &f->L, &err))
+        fail_msg("%s", err.msg);
+    const char *d = getenv("LS_TEST_DATA");
+    char data[700];
+    snprintf(data, sizeof data, "%s", d ? d : "tests/data");
+    assert_int_equal(ls_lesson_run_open(f->L, data, &(ls_exec_opts){.threads = 1}, &f->run, &err), LS_OK);
+    ls_tui_opts to = {.model = f->run.m, .inputs = f->run.in, .lesson = f->L, .data_dir = data,
+                      .exec = {.threads = 1}};
+    assert_int_equal(ls_tui_new(f->run.g, f->run.ex, &to, &f->app, &err), LS_OK);
+    assert_int_equal(ls_textcanvas_init(&f->tc, 80, 24), LS_OK);
+    ls_tui_set_size(f->app, 80, 24);
+}
+
+static void fx_close(fx *f)
+{
+    ls_textcanvas_free(&f->tc);
+    ls_tui_free(f->app);
+    ls_lesson_run_close(&f->run);
+    ls_lesson_free(f->L);
+}
+
+static ls_tui_state st(fx *f)
+{
+    ls_tui_state s;
+    ls_tui_get_state(f->app, &s);
+    return s;
+}
+
+/* The whole screen as UTF-8 text. */
+static char *screen(fx *f)
+{
+    ls_textcanvas_clear(&f->tc);
+    ls_tui_draw(f->app, &f->tc.c);
+    static char buf[80 * 24 * 4 + 64];
+    size_t k = 0;
+    for (int y = 0; y < 24; y++) {
+        for (int x = 0; x < 80; x++) {
+            const char *c = f->tc.utf8 + ((size_t)y * 80 + (size_t)x) * 4;
+            size_t n = strnlen(c, 4);
+            memcpy(buf + k, n ? c : "", n);
+            k += n;
+        }
+        buf[k++] = '\n';
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static void feed(fx *f, const char *keys)
+{
+    for (; *keys; keys++)
+        ls_tui_feed(f->app, (unsigned char)*keys);
+}
+
+static void test_shape_question(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f);
+    const char *shape = "[2, 4, 5, 8]";
+    ls_tui_state s = st(&f);
+    assert_int_equal(s.lesson_step, 0);
+    assert_true(s.prompt);  /* the question opens the answer line */
+    char *scr = screen(&f);
+    assert_null(strstr(scr, shape));
+    assert_non_null(strstr(scr, "q is [?, ?, ?, ?] here"));  /* the narration hides it too */
+    assert_non_null(strstr(scr, "at encoder.layers.0.enc_self_attn.q [?, ?, ?, ?]"));
+    /* debugger keys are typed, the debugger does not move */
+    int at = s.at, cursor = s.cursor;
+    feed(&f, "bcosnRM");
+    s = st(&f);
+    assert_int_equal(s.at, at);
+    assert_int_equal(s.cursor, cursor);
+    assert_int_equal(s.n_breaks, 0);
+    assert_false(s.in_module_run);
+    assert_non_null(strstr(screen(&f), "answer> bcosnRM"));
+    /* Backspace to empty and once more: the line stays open */
+    for (int i = 0; i < 8; i++)
+        ls_tui_feed(f.app, LS_KEY_BACKSPACE);
+    assert_true(st(&f).prompt);
+    feed(&f, "c");
+    assert_int_equal(st(&f).at, at);
+    ls_tui_feed(f.app, LS_KEY_CTRL('u'));
+    /* wrong once: a reason without the shape, one more try */
+    feed(&f, "[2, 4, 5, 9]");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    s = st(&f);
+    assert_int_equal(s.answer, 2);
+    assert_true(s.prompt);
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "Not quite"));
+    assert_null(strstr(scr, shape));
+    /* Esc hands the keys back, the question stays open and hidden */
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    assert_false(st(&f).prompt);
+    assert_null(strstr(screen(&f), shape));
+    ls_tui_feed(f.app, 'n');  /* back to the answer line, not the next step */
+    s = st(&f);
+    assert_true(s.prompt);
+    assert_int_equal(s.lesson_step, 0);
+    /* right: the shape shows everywhere again */
+    feed(&f, shape);
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    s = st(&f);
+    assert_int_equal(s.answer, 1);
+    assert_false(s.prompt);
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "Right"));
+    assert_non_null(strstr(scr, "q is [2, 4, 5, 8] here"));
+    fx_close(&f);
+}
+
+static void test_choice_by_letter_and_value(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f);
+    /* step 1 shown (empty Enter) */
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(st(&f).answer, 3);
+    ls_tui_feed(f.app, 'n');
+    assert_int_equal(st(&f).lesson_step, 1);
+    /* d_k as a value: "8" answers at once, no Enter; nothing else gives 8 away */
+    char *scr = screen(&f);
+    assert_null(strstr(scr, "[2, 4, 5, 8]"));
+    feed(&f, "8");
+    assert_int_equal(st(&f).answer, 1);
+    ls_tui_feed(f.app, 'n');
+    assert_int_equal(st(&f).lesson_step, 2);
+    /* heads: "1" is the start of "16", so it waits; "16" is wrong; the letter b is right */
+    feed(&f, "1");
+    assert_int_equal(st(&f).answer, 0);
+    feed(&f, "6");
+    assert_int_equal(st(&f).answer, 2);
+    feed(&f, "b");
+    assert_int_equal(st(&f).answer, 1);
+    /* P goes back a step, as it was: answered, not asked again */
+    ls_tui_feed(f.app, 'P');
+    ls_tui_state s = st(&f);
+    assert_int_equal(s.lesson_step, 1);
+    assert_int_equal(s.answer, 1);
+    assert_false(s.prompt);
+    ls_tui_feed(f.app, 'n');
+    ls_tui_feed(f.app, 'n');
+    assert_int_equal(st(&f).lesson_step, 3);
+    fx_close(&f);
+}
+
+static void test_masked_question_hides_the_mask(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f);
+    for (int i = 0; i < 3; i++) {
+        ls_tui_feed(f.app, LS_KEY_ENTER);  /* shown */
+        ls_tui_feed(f.app, 'n');
+    }
+    ls_tui_state s = st(&f);
+    assert_int_equal(s.lesson_step, 3);
+    assert_true(s.attention);
+    char *scr = screen(&f);
+    /* no masked cell (the legend's "XX masked" is the only XX), no
+     * "masked" readout, the mask panel blank */
+    assert_string_equal(strstr(scr, "XX"), strstr(scr, "XX masked"));
+    assert_null(strstr(scr, "mask masked"));
+    assert_non_null(strstr(scr, "hidden"));
+    feed(&f, "4");
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(st(&f).answer, 1);
+    scr = screen(&f);
+    assert_string_not_equal(strstr(scr, "XX"), strstr(scr, "XX masked"));
+    /* the end: a score, saved nowhere (no progress file here) */
+    ls_tui_feed(f.app, 'n');
+    ls_tui_feed(f.app, 'n');
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "1 of 4 right first time, 0 after a retry, 3 shown"));
+    fx_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_editing),
+        cmocka_unit_test(test_line_utf8),
+        cmocka_unit_test(test_shape_question),
+        cmocka_unit_test(test_choice_by_letter_and_value),
+        cmocka_unit_test(test_masked_question_hides_the_mask),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
