@@ -153,7 +153,7 @@ typedef struct ls_tui_opts {
      * question is answered on the bottom line.  The lesson must describe
      * the graph given to ls_tui_new. */
     const struct ls_lesson *lesson;  /* may be NULL */
-    int lang;                 /* LS_LANG_* */
+    int lang;                 /* LS_LANG_*: the lesson's and the debugger's own texts */
     bool classroom;           /* large narration, a pause at every step */
     int lesson_step;          /* step to start at (resumed progress) */
     const char *progress;     /* progress file to record steps in, or NULL */
@@ -231,6 +231,20 @@ int ls_tui_explain_lines(const ls_tui *app, int node, char lines[][320], int max
 /* The key table as help text (for --help and the '?' screen), into a
  * malloc'ed string. */
 char *ls_tui_help_text(void);
+
+/* ---- the terminal's locale ----
+ * ncursesw draws UTF-8 (Chinese, box drawing, token labels) only under a
+ * UTF-8 LC_CTYPE, and LANG=C or a locale that is not installed (LANG=
+ * zh_CN.UTF-8 on a machine with only C.utf8) gives an ASCII one.  Sets
+ * the locale from the environment and, when its character set is not
+ * UTF-8, LC_CTYPE alone to the first of C.UTF-8, C.utf8, en_US.UTF-8 that
+ * exists (messages, numbers and collation stay the environment's).
+ * Returns LS_OK when the terminal will get UTF-8, or when need_utf8 is
+ * false (English works in ASCII); else LS_ERR_ARG with one line naming
+ * the missing locale and what to install. */
+int ls_tui_locale(bool need_utf8, ls_error *err);
+/* The same with its own list of fallbacks (tests). */
+int ls_tui_locale_from(const char *const *fallbacks, int n, bool need_utf8, ls_error *err);
 
 /* ---- a list to pick from (the lesson list) ----
  * Up/Down/j/k/PgUp/PgDn/Home/End move, a digit jumps to the item whose

@@ -1,5 +1,4 @@
 /* layerstep lessons / lesson N: guided walks through real forward passes. */
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,8 @@ static const char *const lesson_usage =
     "works as usual (? lists them).  Progress is saved and resumed.\n"
     "\n"
     "  --lang en|zh   narration language (default: from LANG/LC_ALL)\n"
-    "  --classroom    narration full screen, a pause at every step\n"
+    "  --classroom    for a projector: the narration takes at least half the\n"
+    "                 screen, the grid is reduced to the part the step is about\n"
     "  --restart      start at step 1 instead of the saved step\n"
     "  --answers      print each question's answer, worked out from the model\n"
     "  --no-ahead     compute only when a key asks (by default the nodes past the\n"
@@ -143,7 +143,7 @@ int cmd_lessons(int argc, char **argv)
             return 2;
         }
     }
-    setlocale(LC_ALL, "");
+    ls_tui_locale(false, &(ls_error){0});  /* printed, not drawn: any locale will do */
     int rc = print_list(lang);
     printf("\n%s\n", lang == LS_LANG_ZH ? "用 `layerstep lesson N` 开始一课（例如 layerstep lesson 2）"
                                           : "Start one with `layerstep lesson N` (e.g. layerstep lesson 2).");
@@ -247,6 +247,12 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
         int rc = answers(L, lang);
         ls_lesson_free(L);
         return rc;
+    }
+    /* before the seconds of opening the runs: Chinese needs a UTF-8 terminal */
+    if (ls_tui_locale(lang == LS_LANG_ZH, &err)) {
+        cli_error(err.msg);
+        ls_lesson_free(L);
+        return 2;
     }
     ls_lesson_run run;
     int rc = 0;
@@ -368,8 +374,14 @@ int cli_default(const char *argv0)
     }
     free(prog);
     int lang = ls_lesson_lang_default();
-    setlocale(LC_ALL, "");
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    bool term = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    ls_error err = {0};
+    /* the lesson list and lessons are drawn: Chinese needs UTF-8 */
+    if (ls_tui_locale(term && lang == LS_LANG_ZH, &err)) {
+        cli_error(err.msg);
+        return 2;
+    }
+    if (!term) {
         printf("%s\n\n", lang == LS_LANG_ZH ? "layerstep 课程：" : "layerstep lessons:");
         if (print_list(lang))
             return 2;

@@ -5,11 +5,12 @@
 
 #include "../tui/screen_curses.h"
 #include "cli.h"
+#include "layerstep/lesson.h"
 
 static const char *const tui_usage =
     "usage: layerstep tui --model DIR [--inputs DIR | --input NAME=FILE ... | --src TEXT [--tgt TEXT]\n"
     "                     | --wav FILE] [--break GLOB]... [--record FILE] [--replay FILE [--delay MS]]\n"
-    "                     [--no-ahead]\n"
+    "                     [--no-ahead] [--lang en|zh]\n"
     "\n"
     "Steps through the forward pass node by node: the module tree on the left\n"
     "(like a debugger's call stack), the selected tensor on the right (shape,\n"
@@ -23,21 +24,24 @@ static const char *const tui_usage =
     "  --no-ahead        compute only when a key asks (by default the nodes past the\n"
     "                    one shown are computed while you read, and stay hidden\n"
     "                    until you step to them; --reference never computes ahead)\n"
+    "  --lang en|zh      the debugger's own labels, hints and messages (default:\n"
+    "                    from LC_ALL/LC_MESSAGES/LANG)\n"
     "\n";
 
-/* Takes --record/--replay/--delay out of argv (they are the screen's,
- * not the model's), leaving the rest for cli_parse. */
-static int take_screen_opts(int *argc, char **argv, ls_screen_opts *so)
+/* Takes --record/--replay/--delay/--lang out of argv (they are the
+ * screen's, not the model's), leaving the rest for cli_parse. */
+static int take_screen_opts(int *argc, char **argv, ls_screen_opts *so, int *lang)
 {
     int w = 0;
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
         bool rec = !strcmp(a, "--record"), rep = !strcmp(a, "--replay"), del = !strcmp(a, "--delay");
+        bool lng = !strcmp(a, "--lang");
         if (!strcmp(a, "--no-ahead")) {
             so->no_ahead = true;
             continue;
         }
-        if (!rec && !rep && !del) {
+        if (!rec && !rep && !del && !lng) {
             argv[w++] = argv[i];
             continue;
         }
@@ -46,7 +50,13 @@ static int take_screen_opts(int *argc, char **argv, ls_screen_opts *so)
             return 2;
         }
         const char *v = argv[++i];
-        if (rec)
+        if (lng) {
+            *lang = ls_lesson_lang(v);
+            if (*lang < 0) {
+                fprintf(stderr, "layerstep tui: --lang takes en or zh, got '%s'\n", v);
+                return 2;
+            }
+        } else if (rec)
             so->record = v;
         else if (rep)
             so->replay = v;
@@ -74,7 +84,8 @@ int cmd_tui(int argc, char **argv)
     }
     memcpy(args, argv, (size_t)argc * sizeof *args);
     args[argc] = NULL;
-    int rc = take_screen_opts(&argc, args, &so);
+    int lang = ls_lesson_lang_default();
+    int rc = take_screen_opts(&argc, args, &so, &lang);
     cli_opts o;
     if (!rc)
         rc = cli_parse(argc, args, 2, &o, "tui");
@@ -94,10 +105,15 @@ int cmd_tui(int argc, char **argv)
     ls_exec *ex = NULL;
     ls_tui *app = NULL;
     ls_error err = {0};
+    if (ls_tui_locale(lang == LS_LANG_ZH, &err)) {
+        cli_error(err.msg);
+        free(args);
+        return 2;
+    }
     if ((rc = cli_load(&o, &m, &in)) || (rc = cli_prepare(&o, m, in, &g, &ex)))
         goto done;
     ls_tui_opts to = {.model = m, .inputs = in, .breaks = o.breaks, .n_breaks = o.n_breaks,
-                      .seed = o.seed,
+                      .seed = o.seed, .lang = lang,
                       /* module runs get the --max-memory budget too */
                       .exec = {.reference = cli_reference(&o), .threads = o.threads,
                                .max_bytes = cli_exec_budget(&o, m)}};

@@ -114,7 +114,7 @@ static void slice_step(ls_tui *a, bool head, int d)
     int node = tui_selected_node(a);
     const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
-        tui_say(a, false, "select a computed tensor to choose its %s", head ? "head" : "batch item");
+        tui_say(a, false, tui_s(a, S_SELECT_TO_CHOOSE), tui_s(a, head ? S_W_HEAD : S_W_BATCH_ITEM));
         return;
     }
     tui_slice s;
@@ -122,8 +122,8 @@ static void slice_step(ls_tui *a, bool head, int d)
     int n = head ? s.n_head : s.n_batch;
     int *v = head ? &a->head : &a->batch;
     if (n <= 1) {
-        tui_say(a, false, "%s has no %s dimension", ls_graph_node(tui_cur(a)->g, node)->name,
-            head ? "head" : "batch");
+        tui_say(a, false, tui_s(a, S_NO_DIM), ls_graph_node(tui_cur(a)->g, node)->name,
+            tui_s(a, head ? S_W_HEAD : S_W_BATCH));
         return;
     }
     /* start from the clamped value so a stale index does not stall */
@@ -133,7 +133,7 @@ static void slice_step(ls_tui *a, bool head, int d)
     if (*v >= n)
         *v = n - 1;
     a->heat.valid = false;
-    tui_say(a, false, "%s %d of %d", head ? "head" : "batch item", *v, n);
+    tui_say(a, false, tui_s(a, S_SLICE_OF), tui_s(a, head ? S_W_HEAD : S_W_BATCH_ITEM), *v, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -188,7 +188,7 @@ unsigned ls_tui_feed(ls_tui *a, int key)
     switch (act) {
     case ACT_NONE: {
         char kn[16];
-        tui_say(a, true, "key %s does nothing here (? lists the keys)", ls_tui_key_name(key, kn, sizeof kn));
+        tui_say(a, true, tui_s(a, S_KEY_NOTHING), ls_tui_key_name(key, kn, sizeof kn));
         return LS_TUI_REDRAW;
     }
     case ACT_STEP_INTO: tui_step_into(a); break;
@@ -203,7 +203,7 @@ unsigned ls_tui_feed(ls_tui *a, int key)
     case ACT_EDIT: {
         int node = tui_selected_node(a);
         if (node < 0 || !tui_computed(r, node)) {
-            tui_say(a, true, "nothing to edit: select a computed tensor");
+            tui_say(a, true, "%s", tui_s(a, S_NOTHING_TO_EDIT));
             break;
         }
         tui_open_prompt(a, PROMPT_SET, "");
@@ -241,7 +241,7 @@ unsigned ls_tui_feed(ls_tui *a, int key)
         break;
     case ACT_ATTENTION:
         if (!a->attention && tui_attention_module(a, tui_selected_node(a)) < 0)
-            tui_say(a, true, "no attention here: select a module with q, k, v, scores and attn points");
+            tui_say(a, true, "%s", tui_s(a, S_NO_ATTENTION));
         else
             a->attention = !a->attention;
         break;
@@ -284,6 +284,7 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         a->inputs = o->inputs;
         a->seed = o->seed;
         a->exec_opts = o->exec;
+        a->lang = o->lang;
         for (int i = 0; i < o->n_breaks; i++)
             if (tui_break_add(a, o->breaks[i])) {
                 ls_tui_free(a);
@@ -297,7 +298,7 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         snprintf(a->title, sizeof a->title, "%s (%s)", ls_model_dir(a->model),
                  ls_model_weights_note(a->model));
     tui_rows_update(&a->runs[0]);
-    tui_say(a, false, "s step into, n over, o out, c continue, ? help");
+    tui_say(a, false, "%s", tui_s(a, S_WELCOME));
     if (o && o->lesson) {
         a->les.lesson = o->lesson;
         a->les.lang = o->lang;
@@ -415,28 +416,28 @@ static void draw_status(ls_tui *a, ls_canvas *c, int y)
     tui_run *r = tui_cur(a);
     ls_canvas_fill(c, y, 0, c->w, ' ', LS_STY_STATUS);
     char shape[64] = "";
-    const char *name = "(start: nothing run yet)";
+    const char *name = tui_s(a, S_STATUS_START);
     if (r->at >= 0) {
         name = ls_graph_node(r->g, r->at)->name;
         tui_shape_text(a, &ls_graph_node(r->g, r->at)->out, shape, sizeof shape);
     }
     /* where the view is (p moves it back), of how many nodes */
-    int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_STATUS, " at %s %s  [%d/%d]", name, shape,
+    int x = ls_canvas_printf(c, y, 0, c->w, LS_STY_STATUS, tui_s(a, S_STATUS_AT), name, shape,
                              r->at + 1, r->n_nodes);
-    static const char *const hints[] = {
-        "s/n/o/c step  p back  g goto  b break  v view  a attn  e shape  ? help  q quit ",
-        "s n o c p g b v a e  ? help  q quit ",
-        "? help  q quit ",
+    const char *const hints[] = {
+        tui_s(a, S_HINTS_WIDE),
+        tui_s(a, S_HINTS_MID),
+        tui_s(a, S_HINTS_NARROW),
     };
     /* in a lesson n walks the lesson, so step over moves to N */
-    static const char *const lesson_hints[] = {
-        "n/Enter next  s step  N over  p back  a attn  u undo  ? help  q quit ",
-        "n next  s N p a u  ? help  q quit ",
-        "n next  ? help  q quit ",
+    const char *const lesson_hints[] = {
+        tui_s(a, S_LHINTS_WIDE),
+        tui_s(a, S_LHINTS_MID),
+        tui_s(a, S_LHINTS_NARROW),
     };
     const char *const *hl_set = a->les.lesson ? lesson_hints : hints;
     for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
-        int hl = (int)strlen(hl_set[i]);
+        int hl = ls_text_width(hl_set[i]);  /* columns: a CJK character takes two */
         if (x + 2 + hl <= c->w) {
             ls_canvas_printf(c, y, c->w - hl, hl, LS_STY_STATUS, "%s", hl_set[i]);
             break;
@@ -493,10 +494,10 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     if (c->w < LS_TUI_MIN_W || c->h < LS_TUI_MIN_H) {
         /* never draw a squashed layout: say what is needed instead */
         int y = c->h / 2 - 1;
-        ls_canvas_printf(c, y < 0 ? 0 : y, 0, c->w, LS_STY_WARN, "terminal too small");
-        ls_canvas_printf(c, y + 1, 0, c->w, LS_STY_NORMAL, "%dx%d, need %dx%d", c->w, c->h,
+        ls_canvas_printf(c, y < 0 ? 0 : y, 0, c->w, LS_STY_WARN, "%s", tui_s(a, S_TOO_SMALL));
+        ls_canvas_printf(c, y + 1, 0, c->w, LS_STY_NORMAL, tui_s(a, S_TOO_SMALL_NEED), c->w, c->h,
                          LS_TUI_MIN_W, LS_TUI_MIN_H);
-        ls_canvas_printf(c, y + 2, 0, c->w, LS_STY_DIM, "resize or q to quit");
+        ls_canvas_printf(c, y + 2, 0, c->w, LS_STY_DIM, "%s", tui_s(a, S_TOO_SMALL_QUIT));
         return;
     }
     tui_run *r = tui_cur(a);
@@ -506,14 +507,14 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
     char which[1200] = "";
     if (a->cur == 1 && a->les.run && r->g == a->les.run->g && !a->les.run->module[0]) {
         const char *dir = a->les.run->model_dir, *slash = strrchr(dir, '/');
-        snprintf(which, sizeof which, "[run: %s] ", slash && slash[1] ? slash + 1 : dir);
+        snprintf(which, sizeof which, tui_s(a, S_TITLE_RUN), slash && slash[1] ? slash + 1 : dir);
     } else if (a->cur == 1 && a->les.run && r->g == a->les.run->g && a->les.run->random) {
-        snprintf(which, sizeof which, "[module run: %s, random inputs, seed %llu] ",
+        snprintf(which, sizeof which, tui_s(a, S_TITLE_MODRUN_RANDOM),
                  a->les.run->module, (unsigned long long)a->les.run->seed);
     } else if (a->cur == 1 && a->les.run && r->g == a->les.run->g) {
-        snprintf(which, sizeof which, "[module run: %s, the model's own inputs] ", a->les.run->module);
+        snprintf(which, sizeof which, tui_s(a, S_TITLE_MODRUN_OWN), a->les.run->module);
     } else if (a->cur == 1) {
-        snprintf(which, sizeof which, "[module run: %s, :main goes back] ",
+        snprintf(which, sizeof which, tui_s(a, S_TITLE_MODRUN),
                  ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
     }
     ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s", which, a->title);

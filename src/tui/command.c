@@ -17,7 +17,7 @@ static int selected_tensor(ls_tui *a, const ls_tensor **t, int *node)
     *node = tui_selected_node(a);
     *t = *node >= 0 ? tui_out(tui_cur(a), *node) : NULL;
     if (!*t) {
-        tui_say(a, true, "select a computed tensor first");
+        tui_say(a, true, "%s", tui_s(a, S_SELECT_COMPUTED));
         return -1;
     }
     if (tui_quiz_hides_values(a, *node)) {
@@ -32,16 +32,16 @@ static void dump_npy(ls_tui *a, const char *path)
     const ls_tensor *t;
     int node;
     if (!*path) {
-        tui_say(a, true, "dump: give a file name (:dump scores.npy)");
+        tui_say(a, true, "%s", tui_s(a, S_DUMP_NAME));
         return;
     }
     if (selected_tensor(a, &t, &node))
         return;
     ls_error err = {0};
     if (ls_npy_save(path, t, &err))
-        tui_say(a, true, "dump: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_DUMP_ERROR), err.msg);
     else
-        tui_say(a, false, "wrote %s (%s)", path, ls_graph_node(tui_cur(a)->g, node)->name);
+        tui_say(a, false, tui_s(a, S_WROTE), path, ls_graph_node(tui_cur(a)->g, node)->name);
 }
 
 static void dump_svg(ls_tui *a, const char *path)
@@ -49,7 +49,7 @@ static void dump_svg(ls_tui *a, const char *path)
     const ls_tensor *t;
     int node;
     if (!*path) {
-        tui_say(a, true, "svg: give a file name (:svg scores.svg)");
+        tui_say(a, true, "%s", tui_s(a, S_SVG_NAME));
         return;
     }
     if (selected_tensor(a, &t, &node))
@@ -57,7 +57,7 @@ static void dump_svg(ls_tui *a, const char *path)
     tui_slice s;
     tui_slice_of(a, t, &s);
     if ((int64_t)s.rows * s.cols > (1 << 20)) {
-        tui_say(a, true, "svg: a %dx%d slice is too large for a readable picture", s.rows, s.cols);
+        tui_say(a, true, tui_s(a, S_SVG_TOO_LARGE), s.rows, s.cols);
         return;
     }
     size_t cells = (size_t)s.rows * (size_t)s.cols;
@@ -97,9 +97,9 @@ static void dump_svg(ls_tui *a, const char *path)
     if (!rc)
         rc = ls_svg_write(path, &hm, &err);
     if (rc)
-        tui_say(a, true, "svg: %s", err.msg[0] ? err.msg : "out of memory");
+        tui_say(a, true, tui_s(a, S_SVG_ERROR), err.msg[0] ? err.msg : tui_s(a, S_NO_MEMORY));
     else
-        tui_say(a, false, "wrote %s (%dx%d slice of %s)", path, s.rows, s.cols,
+        tui_say(a, false, tui_s(a, S_WROTE_SVG), path, s.rows, s.cols,
             ls_graph_node(tui_cur(a)->g, node)->name);
     for (int i = 0; rl && i < s.rows; i++)
         free(rl[i]);
@@ -122,7 +122,7 @@ static void complete(ls_tui *a)
     if (a->prompt == PROMPT_COMMAND) {
         char *sp = strrchr(a->line.buf, ' ');
         if (!sp) {
-            tui_say(a, false, "commands: break delete goto set zero undo module main dump svg head batch view quit");
+            tui_say(a, false, "%s", tui_s(a, S_COMMANDS));
             return;
         }
         word = sp + 1;
@@ -160,7 +160,7 @@ static void complete(ls_tui *a)
         }
     }
     if (count == 0) {
-        tui_say(a, true, "no point or module starts with '%s'", word);
+        tui_say(a, true, tui_s(a, S_COMPLETE_NONE), word);
         return;
     }
     size_t room = sizeof a->line.buf - (size_t)(word - a->line.buf) - 1;
@@ -169,7 +169,7 @@ static void complete(ls_tui *a)
     if (count == 1)
         tui_say(a, false, "%s", "");
     else
-        tui_say(a, false, "%d matches: %s", count, list);
+        tui_say(a, false, tui_s(a, S_COMPLETE_MANY), count, list);
 }
 
 static void set_view_name(ls_tui *a, const char *v)
@@ -181,7 +181,7 @@ static void set_view_name(ls_tui *a, const char *v)
     else if (!strcmp(v, "stats"))
         a->view = LS_VIEW_STATS;
     else
-        tui_say(a, true, "view: grid, heat or stats");
+        tui_say(a, true, "%s", tui_s(a, S_VIEW_NAMES));
 }
 
 unsigned ls_tui_command(ls_tui *a, const char *line)
@@ -213,15 +213,15 @@ unsigned ls_tui_command(ls_tui *a, const char *line)
             size_t l = 0;
             for (int i = 0; i < a->n_breaks && l < sizeof list; i++)
                 l += (size_t)snprintf(list + l, sizeof list - l, "%s ", a->breaks[i]);
-            tui_say(a, false, "breakpoints: %s", a->n_breaks ? list : "none");
+            tui_say(a, false, tui_s(a, S_BREAKPOINTS), a->n_breaks ? list : tui_s(a, S_W_NONE));
         } else if (tui_break_add(a, arg) == LS_OK) {
-            tui_say(a, false, "breakpoint set: %s (c continues to it)", arg);
+            tui_say(a, false, tui_s(a, S_BREAK_SET), arg);
         }
     } else if (!strcmp(cmd, "delete") || !strcmp(cmd, "nobreak") || !strcmp(cmd, "d")) {
         if (tui_break_remove(a, *arg ? arg : "*"))
-            tui_say(a, false, "breakpoint removed: %s", *arg ? arg : "all");
+            tui_say(a, false, tui_s(a, S_BREAK_REMOVED), *arg ? arg : tui_s(a, S_W_ALL));
         else
-            tui_say(a, true, "no breakpoint '%s'", arg);
+            tui_say(a, true, tui_s(a, S_NO_BREAKPOINT), arg);
     } else if (!strcmp(cmd, "goto") || !strcmp(cmd, "g")) {
         tui_go_to(a, arg);
     } else if (!strcmp(cmd, "set")) {
@@ -253,7 +253,7 @@ unsigned ls_tui_command(ls_tui *a, const char *line)
         a->help = true;
         a->help_top = 0;
     } else {
-        tui_say(a, true, "unknown command ':%s' (:help lists them)", cmd);
+        tui_say(a, true, tui_s(a, S_UNKNOWN_COMMAND), cmd);
     }
     return LS_TUI_REDRAW;
 }

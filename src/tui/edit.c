@@ -83,14 +83,14 @@ void tui_edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, dou
     if (n <= 0)
         return;
     if (!tui_computed(r, node)) {
-        tui_say(a, true, "'%s' is not computed yet: step to it first", ls_graph_node(r->g, node)->name);
+        tui_say(a, true, tui_s(a, S_NOT_COMPUTED), ls_graph_node(r->g, node)->name);
         return;
     }
     int target = -1;
     for (int i = 0; i < n; i++) {
         int t = edit_target(r, node, idx[i]);
         if (t < 0 || (target >= 0 && t != target)) {
-            tui_say(a, true, "'%s' is a broadcast view that cannot be traced back; edit its source",
+            tui_say(a, true, tui_s(a, S_BROADCAST_VIEW),
                 ls_graph_node(r->g, node)->name);
             return;
         }
@@ -102,7 +102,7 @@ void tui_edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, dou
         if (ne)
             r->edits = ne;
         edit_free(&e);
-        tui_say(a, true, "out of memory recording the edit");
+        tui_say(a, true, "%s", tui_s(a, S_NO_MEMORY_EDIT));
         return;
     }
     r->edits = ne;
@@ -122,12 +122,12 @@ void tui_edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, dou
     r->epoch++;
     const char *tn = ls_graph_node(r->g, target)->name;
     if (rc)
-        tui_say(a, true, "rerun after the edit failed: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_RERUN_FAILED), err.msg);
     else if (target != node)
-        tui_say(a, false, "edited %d cell%s of %s (broadcast into %s); downstream recomputed; u undoes",
+        tui_say(a, false, tui_s(a, S_EDITED_BROADCAST),
             n, n == 1 ? "" : "s", tn, ls_graph_node(r->g, node)->name);
     else
-        tui_say(a, false, "edited %d cell%s of %s; downstream recomputed; u undoes", n,
+        tui_say(a, false, tui_s(a, S_EDITED), n,
             n == 1 ? "" : "s", tn);
 }
 
@@ -136,7 +136,7 @@ void tui_edit_cursor(ls_tui *a, const char *text)
     int node = tui_selected_node(a);
     const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
-        tui_say(a, true, "nothing to edit: select a computed tensor");
+        tui_say(a, true, "%s", tui_s(a, S_NOTHING_TO_EDIT));
         return;
     }
     while (*text == ' ')
@@ -152,7 +152,7 @@ void tui_edit_cursor(ls_tui *a, const char *text)
         while (end && *end == ' ')
             end++;
         if (end == text || *end) {
-            tui_say(a, true, "set: '%s' is not a number (true/false for masks)", text);
+            tui_say(a, true, tui_s(a, S_SET_NOT_NUMBER), text);
             return;
         }
     }
@@ -169,20 +169,20 @@ void tui_zero_slice(ls_tui *a)
     int node = tui_selected_node(a);
     const ls_tensor *t = node >= 0 ? tui_out(tui_cur(a), node) : NULL;
     if (!t) {
-        tui_say(a, true, "nothing to zero: select a computed tensor");
+        tui_say(a, true, "%s", tui_s(a, S_ZERO_NOTHING));
         return;
     }
     tui_slice s;
     tui_slice_of(a, t, &s);
     int64_t n = (int64_t)s.rows * s.cols;
     if (n > (1 << 22)) {
-        tui_say(a, true, "zero: the slice has %lld cells, more than this debugger edits at once",
+        tui_say(a, true, tui_s(a, S_ZERO_TOO_LARGE),
             (long long)n);
         return;
     }
     int64_t (*idx)[LS_MAX_DIMS] = malloc((size_t)n * sizeof *idx);
     if (!idx) {
-        tui_say(a, true, "out of memory");
+        tui_say(a, true, "%s", tui_s(a, S_NO_MEMORY));
         return;
     }
     for (int i = 0; i < s.rows; i++)
@@ -196,14 +196,14 @@ void tui_undo(ls_tui *a)
 {
     tui_run *r = tui_cur(a);
     if (r->n_edits == 0) {
-        tui_say(a, false, "nothing to undo");
+        tui_say(a, false, "%s", tui_s(a, S_UNDO_NOTHING));
         return;
     }
     tui_edit *e = &r->edits[r->n_edits - 1];
     ls_error err = {0};
     ls_tensor *t = ls_exec_edit(r->ex, e->node, &err);
     if (!t) {
-        tui_say(a, true, "undo: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_UNDO_FAILED), err.msg);
         return;
     }
     for (int i = e->n - 1; i >= 0; i--)
@@ -220,9 +220,9 @@ void tui_undo(ls_tui *a)
     int rc = rerun(r, node, &err);
     r->epoch++;
     if (rc)
-        tui_say(a, true, "rerun after undo failed: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_UNDO_RERUN_FAILED), err.msg);
     else
-        tui_say(a, false, "undone: %s restored; downstream recomputed", ls_graph_node(r->g, node)->name);
+        tui_say(a, false, tui_s(a, S_UNDONE), ls_graph_node(r->g, node)->name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -237,11 +237,11 @@ static bool module_files(ls_tui *a, char *args, char **names, char **files, int 
     for (char *save = NULL, *w = strtok_r(args, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(w, '=');
         if (!eq || eq == w || !eq[1]) {
-            tui_say(a, true, "module: '%s' is not NAME=FILE.npy", w);
+            tui_say(a, true, tui_s(a, S_MODULE_BAD_ARG), w);
             return false;
         }
         if (*n == MODULE_MAX_FILES) {
-            tui_say(a, true, "module: at most %d NAME=FILE.npy inputs", MODULE_MAX_FILES);
+            tui_say(a, true, tui_s(a, S_MODULE_TOO_MANY), MODULE_MAX_FILES);
             return false;
         }
         *eq = '\0';
@@ -283,7 +283,7 @@ void tui_module_run(ls_tui *a, const char *path_arg)
         if (m < 0)
             m = a->cur == 0 && main_run->at >= 0 ? ls_graph_node(main_run->g, main_run->at)->module : -1;
         if (m <= 0) {
-            tui_say(a, true, "module: select a module in the tree (or :module PATH)");
+            tui_say(a, true, "%s", tui_s(a, S_MODULE_SELECT));
             return;
         }
         snprintf(path, sizeof path, "%s", ls_graph_module(tui_cur(a)->g, m)->path);
@@ -296,7 +296,7 @@ void tui_module_run(ls_tui *a, const char *path_arg)
     eo.threads = 1;
     if (ls_graph_extract(main_run->g, path, &sub, &err) || ls_exec_new(sub, &eo, &ex, &err)) {
         ls_graph_free(sub);
-        tui_say(a, true, "module: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_MODULE_ERROR), err.msg);
         return;
     }
     /* NAME=FILE.npy inputs from files (same dtype and shape as the module
@@ -345,7 +345,7 @@ void tui_module_run(ls_tui *a, const char *path_arg)
     if (rc || tui_run_init(&nr, sub, ex, true, &err)) {
         ls_exec_free(ex);
         ls_graph_free(sub);
-        tui_say(a, true, "module: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_MODULE_ERROR), err.msg);
         return;
     }
     if (a->cur == 1)
@@ -365,14 +365,14 @@ void tui_module_run(ls_tui *a, const char *path_arg)
         a->runs[1].expanded[m] = ls_graph_module(sub, m)->depth <= 2;
     a->runs[1].rows_dirty = true;
     tui_rows_update(&a->runs[1]);
-    tui_say(a, false, "module %s alone on %s inputs (%s); s steps in, :main goes back", path,
-        n_files ? "your" : "random", what);
+    tui_say(a, false, tui_s(a, S_MODULE_RUN), path,
+        tui_s(a, n_files ? S_W_YOUR : S_W_RANDOM), what);
 }
 
 void tui_module_back(ls_tui *a)
 {
     if (a->cur != 1) {
-        tui_say(a, false, "already in the main run");
+        tui_say(a, false, "%s", tui_s(a, S_MAIN_ALREADY));
         return;
     }
     tui_run_free(&a->runs[1]);
@@ -380,6 +380,6 @@ void tui_module_back(ls_tui *a)
     tui_main_labels(a);
     a->maskmemo.valid = false;
     a->heat.valid = false;
-    tui_say(a, false, "back in the main run");
+    tui_say(a, false, "%s", tui_s(a, S_MAIN_BACK));
 }
 

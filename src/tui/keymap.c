@@ -4,65 +4,77 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layerstep/lesson.h"
 #include "tui_internal.h"
 
 /* An entry with help == NULL is another key for the entry above it. */
 const tui_keydef ls_tui_keymap[] = {
-    {'s', ACT_STEP_INTO, "Stepping", "step into: run to the next named point"},
-    {'n', ACT_STEP_OVER, "Stepping", "step over: next point at this depth or shallower"},
-    {'N', ACT_STEP_OVER, "Stepping", NULL},  /* in a lesson, n is "next lesson step" */
-    {'o', ACT_STEP_OUT, "Stepping", "step out: finish the current module"},
-    {'c', ACT_CONTINUE, "Stepping", "continue to the next breakpoint or the end"},
-    {'p', ACT_STEP_BACK, "Stepping", "step back to the previous point (kept values)"},
-    {'g', ACT_GOTO, "Stepping", "go to a point by name (Tab completes)"},
-    {'b', ACT_BREAK_TOGGLE, "Stepping", "toggle a breakpoint on the selected row"},
-    {'R', ACT_RESTART, "Stepping", "restart the run (edits stay; u undoes them)"},
-    {LS_KEY_UP, ACT_UP, "Moving", "up (tree row / grid cell)"},
-    {'k', ACT_UP, "Moving", NULL},
-    {LS_KEY_DOWN, ACT_DOWN, "Moving", "down"},
-    {'j', ACT_DOWN, "Moving", NULL},
-    {LS_KEY_LEFT, ACT_LEFT, "Moving", "left / fold a module / go to its parent"},
-    {'h', ACT_LEFT, "Moving", NULL},
-    {LS_KEY_RIGHT, ACT_RIGHT, "Moving", "right / unfold a module"},
-    {'l', ACT_RIGHT, "Moving", NULL},
-    {LS_KEY_PGUP, ACT_PGUP, "Moving", "page up"},
-    {LS_KEY_PGDN, ACT_PGDN, "Moving", "page down"},
-    {LS_KEY_HOME, ACT_HOME, "Moving", "first row"},
-    {LS_KEY_END, ACT_END, "Moving", "last row"},
-    {LS_KEY_ENTER, ACT_FOLD, "Moving", "fold / unfold the selected module"},
-    {LS_KEY_TAB, ACT_FOCUS, "Moving", "switch pane (tree / tensor)"},
-    {'[', ACT_HEAD_PREV, "Viewing", "previous head"},
-    {']', ACT_HEAD_NEXT, "Viewing", "next head"},
-    {'{', ACT_BATCH_PREV, "Viewing", "previous batch item"},
-    {'}', ACT_BATCH_NEXT, "Viewing", "next batch item"},
-    {'v', ACT_VIEW_CYCLE, "Viewing", "cycle grid / heatmap / stats"},
-    {'a', ACT_ATTENTION, "Viewing", "attention chain: q k v -> scores -> mask -> attn"},
-    {'e', ACT_EXPLAIN, "Viewing", "explain how the shape came about"},
-    {'=', ACT_EDIT, "Editing", "set the cell under the cursor, rerun downstream"},
-    {'Z', ACT_ZERO_HEAD, "Editing", "zero the shown head/slice, rerun downstream"},
-    {'u', ACT_UNDO, "Editing", "undo the last edit"},
-    {'M', ACT_MODULE_RUN, "Editing", "run the selected module alone on random data"},
-    {':', ACT_COMMAND, "Other", "command line (:help lists the commands)"},
-    {'?', ACT_HELP, "Other", "this help"},
-    {LS_KEY_CTRL('l'), ACT_REDRAW, "Other", "redraw the screen"},
-    {'q', ACT_QUIT, "Other", "quit"},
+    {'s', ACT_STEP_INTO, "Stepping", "step into: run to the next named point", "步入：运行到下一个有名字的点"},
+    {'n', ACT_STEP_OVER, "Stepping", "step over: next point at this depth or shallower",
+     "步过：同层或更外层的下一个点"},
+    {'N', ACT_STEP_OVER, "Stepping", NULL, NULL},  /* in a lesson, n is "next lesson step" */
+    {'o', ACT_STEP_OUT, "Stepping", "step out: finish the current module", "步出：运行完当前模块"},
+    {'c', ACT_CONTINUE, "Stepping", "continue to the next breakpoint or the end", "继续：运行到下一个断点或末尾"},
+    {'p', ACT_STEP_BACK, "Stepping", "step back to the previous point (kept values)",
+     "后退到上一个点（值都保留着）"},
+    {'g', ACT_GOTO, "Stepping", "go to a point by name (Tab completes)", "按名字跳到一个点（Tab 补全）"},
+    {'b', ACT_BREAK_TOGGLE, "Stepping", "toggle a breakpoint on the selected row", "在选中的行上设/删断点"},
+    {'R', ACT_RESTART, "Stepping", "restart the run (edits stay; u undoes them)",
+     "从头重新运行（修改保留；u 撤销）"},
+    {LS_KEY_UP, ACT_UP, "Moving", "up (tree row / grid cell)", "上（树的行 / 网格单元）"},
+    {'k', ACT_UP, "Moving", NULL, NULL},
+    {LS_KEY_DOWN, ACT_DOWN, "Moving", "down", "下"},
+    {'j', ACT_DOWN, "Moving", NULL, NULL},
+    {LS_KEY_LEFT, ACT_LEFT, "Moving", "left / fold a module / go to its parent",
+     "左 / 折叠模块 / 回到上层模块"},
+    {'h', ACT_LEFT, "Moving", NULL, NULL},
+    {LS_KEY_RIGHT, ACT_RIGHT, "Moving", "right / unfold a module", "右 / 展开模块"},
+    {'l', ACT_RIGHT, "Moving", NULL, NULL},
+    {LS_KEY_PGUP, ACT_PGUP, "Moving", "page up", "上一页"},
+    {LS_KEY_PGDN, ACT_PGDN, "Moving", "page down", "下一页"},
+    {LS_KEY_HOME, ACT_HOME, "Moving", "first row", "第一行"},
+    {LS_KEY_END, ACT_END, "Moving", "last row", "最后一行"},
+    {LS_KEY_ENTER, ACT_FOLD, "Moving", "fold / unfold the selected module", "折叠 / 展开选中的模块"},
+    {LS_KEY_TAB, ACT_FOCUS, "Moving", "switch pane (tree / tensor)", "切换窗格（模块树 / 张量）"},
+    {'[', ACT_HEAD_PREV, "Viewing", "previous head", "上一个头"},
+    {']', ACT_HEAD_NEXT, "Viewing", "next head", "下一个头"},
+    {'{', ACT_BATCH_PREV, "Viewing", "previous batch item", "上一个批次项"},
+    {'}', ACT_BATCH_NEXT, "Viewing", "next batch item", "下一个批次项"},
+    {'v', ACT_VIEW_CYCLE, "Viewing", "cycle grid / heatmap / stats", "轮换 网格 / 热图 / 统计"},
+    {'a', ACT_ATTENTION, "Viewing", "attention chain: q k v -> scores -> mask -> attn",
+     "注意力链：q k v -> scores -> mask -> attn"},
+    {'e', ACT_EXPLAIN, "Viewing", "explain how the shape came about", "解释形状是怎么来的"},
+    {'=', ACT_EDIT, "Editing", "set the cell under the cursor, rerun downstream", "设置光标所在的单元，重算下游"},
+    {'Z', ACT_ZERO_HEAD, "Editing", "zero the shown head/slice, rerun downstream",
+     "把显示的头/切片清零，重算下游"},
+    {'u', ACT_UNDO, "Editing", "undo the last edit", "撤销上一次修改"},
+    {'M', ACT_MODULE_RUN, "Editing", "run the selected module alone on random data",
+     "用随机数据单独运行选中的模块"},
+    {':', ACT_COMMAND, "Other", "command line (:help lists the commands)", "命令行（:help 列出所有命令）"},
+    {'?', ACT_HELP, "Other", "this help", "本帮助"},
+    {LS_KEY_CTRL('l'), ACT_REDRAW, "Other", "redraw the screen", "重画屏幕"},
+    {'q', ACT_QUIT, "Other", "quit", "退出"},
 };
 const int ls_tui_keymap_len = (int)(sizeof ls_tui_keymap / sizeof ls_tui_keymap[0]);
 
-static const char *const commands_help[] = {
-    ":break GLOB     add a breakpoint (* any run, ? one char)",
-    ":delete GLOB    remove a breakpoint (:delete * removes all)",
-    ":goto NAME      go to a point or module",
-    ":set VALUE      set the cell under the cursor",
-    ":zero           zero the shown head (or 2-D slice)",
-    ":undo           undo the last edit",
-    ":module [PATH] [NAME=FILE.npy]...  run a module alone on your .npy",
-    "                inputs (the rest random); :main goes back",
-    ":dump PATH      write the selected tensor as .npy",
-    ":svg PATH       write the shown slice as an SVG heatmap",
-    ":head N  :batch N  :view grid|heat|stats",
-    ":quit",
+static const tui_str commands_help[] = {
+    S_CMD_BREAK, S_CMD_DELETE, S_CMD_GOTO, S_CMD_SET, S_CMD_ZERO, S_CMD_UNDO,
+    S_CMD_MODULE, S_CMD_MODULE2, S_CMD_DUMP, S_CMD_SVG, S_CMD_HEAD, S_CMD_QUIT,
 };
+
+/* A section heading of the key table in lang. */
+static const char *section_text(const char *section, int lang)
+{
+    static const struct {
+        const char *en;
+        tui_str id;
+    } names[] = {{"Stepping", S_SEC_STEPPING}, {"Moving", S_SEC_MOVING}, {"Viewing", S_SEC_VIEWING},
+                 {"Editing", S_SEC_EDITING},   {"Other", S_SEC_OTHER}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(section, names[i].en))
+            return tui_s_lang(lang, names[i].id);
+    return section;
+}
 
 tui_action ls_tui_action_for(int key)
 {
@@ -80,7 +92,8 @@ static const struct {
     {LS_KEY_RIGHT, "Right"}, {LS_KEY_PGUP, "PgUp"},   {LS_KEY_PGDN, "PgDn"},
     {LS_KEY_HOME, "Home"},   {LS_KEY_END, "End"},     {LS_KEY_ENTER, "Enter"},
     {LS_KEY_TAB, "Tab"},     {LS_KEY_ESC, "Esc"},     {LS_KEY_BACKSPACE, "BS"},
-    {' ', "Space"},          {'<', "lt"},             {'#', "hash"},             {LS_KEY_RESIZE, "Resize"},
+    {' ', "Space"},          {'<', "lt"},             {'#', "hash"},             {LS_KEY_RESIZE,
+     "Resize"},
 };
 
 int ls_tui_key_sized(int w, int h)
@@ -154,7 +167,7 @@ int ls_tui_key_parse(const char *s)
 
 /* Help line i: section headings, one line per action (its keys joined by
  * '/'), then the ':' commands. */
-bool ls_tui_help_line(int i, char *buf, size_t n)
+bool ls_tui_help_line(int lang, int i, char *buf, size_t n)
 {
     int line = 0;
     const char *section = NULL;
@@ -169,7 +182,7 @@ bool ls_tui_help_line(int i, char *buf, size_t n)
             }
             section = d->section;
             if (line++ == i) {
-                snprintf(buf, n, "%s", section);
+                snprintf(buf, n, "%s", section_text(section, lang));
                 return true;
             }
         }
@@ -192,7 +205,7 @@ bool ls_tui_help_line(int i, char *buf, size_t n)
                 if (used >= sizeof keys)
                     break;
             }
-            snprintf(buf, n, "  %-12s %s", keys, d->help);
+            snprintf(buf, n, "  %-12s %s", keys, lang == LS_LANG_ZH && d->help_zh ? d->help_zh : d->help);
             return true;
         }
     }
@@ -201,12 +214,12 @@ bool ls_tui_help_line(int i, char *buf, size_t n)
         return true;
     }
     if (line++ == i) {
-        snprintf(buf, n, "%s", "Commands");
+        snprintf(buf, n, "%s", tui_s_lang(lang, S_SEC_COMMANDS));
         return true;
     }
     for (size_t k = 0; k < sizeof commands_help / sizeof commands_help[0]; k++)
         if (line++ == i) {
-            snprintf(buf, n, "  %s", commands_help[k]);
+            snprintf(buf, n, "  %s", tui_s_lang(lang, commands_help[k]));
             return true;
         }
     if (line++ == i) {
@@ -214,8 +227,7 @@ bool ls_tui_help_line(int i, char *buf, size_t n)
         return true;
     }
     if (line++ == i) {
-        snprintf(buf, n, "%s",
-                 "Tree marks: * computed  . pending  > stopped here  B breakpoint  E edited");
+        snprintf(buf, n, "%s", tui_s_lang(lang, S_HELP_MARKS));
         return true;
     }
     return false;
@@ -229,7 +241,7 @@ char *ls_tui_help_text(void)
         return NULL;
     s[0] = '\0';
     char line[256];
-    for (int i = 0; ls_tui_help_line(i, line, sizeof line); i++) {
+    for (int i = 0; ls_tui_help_line(LS_LANG_EN, i, line, sizeof line); i++) {
         size_t k = strlen(line);
         if (len + k + 2 > cap) {
             char *ns = realloc(s, cap * 2 + k);

@@ -73,12 +73,12 @@ void ls_pane_tree_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     tui_run *r = tui_cur(a);
     int style = a->focus == LS_FOCUS_TREE ? LS_STY_TITLE : LS_STY_DIM;
     ls_canvas_fill(c, y, x, w, ' ', style);
-    ls_canvas_printf(c, y, x, w, style, " Modules (%s)", a->focus == LS_FOCUS_TREE ? "Tab: tensor" : "Tab: tree");
+    ls_canvas_printf(c, y, x, w, style, tui_s(a, S_MODULES), tui_s(a, a->focus == LS_FOCUS_TREE ? S_TAB_TENSOR : S_TAB_TREE));
     int rows = h - 1;
     if (rows <= 0)
         return;
     if (r->n_rows == 0) {
-        ls_canvas_printf(c, y + 1, x, w, LS_STY_DIM, "(no modules)");
+        ls_canvas_printf(c, y + 1, x, w, LS_STY_DIM, "%s", tui_s(a, S_NO_MODULES));
         return;
     }
     if (r->sel_row < r->tree_top)

@@ -9,7 +9,6 @@
 #include "screen_curses.h"
 
 #include <curses.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +186,9 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
         ls_error_set(err, LS_ERR_ARG, "tui needs a terminal (stdin and stdout are not both a tty)");
         return 2;
     }
-    setlocale(LC_ALL, "");
+    /* a UTF-8 LC_CTYPE when there is one; callers whose text needs it
+     * (Chinese) asked ls_tui_locale(true, ...) before getting here */
+    ls_tui_locale(false, err);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

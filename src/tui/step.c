@@ -66,7 +66,7 @@ void tui_step_into(ls_tui *a)
     tui_run *r = tui_cur(a);
     int t = next_point(r, r->at);
     if (t < 0) {
-        tui_say(a, false, "at the end of the forward pass (R restarts, p steps back)");
+        tui_say(a, false, "%s", tui_s(a, S_AT_END));
         return;
     }
     tui_reach(a, t);
@@ -79,7 +79,7 @@ void tui_step_over(ls_tui *a)
     tui_run *r = tui_cur(a);
     int t = next_point(r, r->at);
     if (t < 0) {
-        tui_say(a, false, "at the end of the forward pass (R restarts, p steps back)");
+        tui_say(a, false, "%s", tui_s(a, S_AT_END));
         return;
     }
     int target = t;
@@ -119,16 +119,16 @@ void tui_cont(ls_tui *a)
         if (tui_node_is_point(r->g, i) && tui_is_break(a, i)) {
             tui_reach(a, i);
             if (r->at == i)
-                tui_say(a, false, "breakpoint: %s", ls_graph_node(r->g, i)->name);
+                tui_say(a, false, tui_s(a, S_BREAKPOINT_HIT), ls_graph_node(r->g, i)->name);
             return;
         }
     if (r->last_point < 0 || r->at >= r->last_point) {
-        tui_say(a, false, "at the end of the forward pass (R restarts, p steps back)");
+        tui_say(a, false, "%s", tui_s(a, S_AT_END));
         return;
     }
     tui_reach(a, r->last_point);
     if (r->at == r->last_point)
-        tui_say(a, false, "finished: every node computed (p steps back through them)");
+        tui_say(a, false, "%s", tui_s(a, S_FINISHED));
 }
 
 void tui_step_back(ls_tui *a)
@@ -136,7 +136,7 @@ void tui_step_back(ls_tui *a)
     tui_run *r = tui_cur(a);
     int p = prev_point(r, r->at < 0 ? 0 : r->at);
     if (r->at < 0 || p < 0) {
-        tui_say(a, false, "at the start: nothing before this point");
+        tui_say(a, false, "%s", tui_s(a, S_AT_START));
         return;
     }
     r->at = p;
@@ -152,7 +152,7 @@ void tui_restart(ls_tui *a)
     r->ahead_failed = false;
     r->epoch++;
     r->sel_row = 0;
-    tui_say(a, false, "restarted: nothing computed%s", r->n_edits ? " (edits kept; u undoes)" : "");
+    tui_say(a, false, tui_s(a, S_RESTARTED), r->n_edits ? tui_s(a, S_EDITS_KEPT) : "");
 }
 
 /* Name -> node: a point, a module (its output, else its first point),
@@ -194,16 +194,16 @@ void tui_go_to(ls_tui *a, const char *name)
     while (*name == ' ')
         name++;
     if (!*name) {
-        tui_say(a, true, "goto: give a point name (Tab completes)");
+        tui_say(a, true, "%s", tui_s(a, S_GOTO_EMPTY));
         return;
     }
     int t = resolve_name(a, name);
     if (t == -2) {
-        tui_say(a, true, "goto: '%s' names several points; Tab completes", name);
+        tui_say(a, true, tui_s(a, S_GOTO_SEVERAL), name);
         return;
     }
     if (t < 0) {
-        tui_say(a, true, "goto: no point or module named '%s'", name);
+        tui_say(a, true, tui_s(a, S_GOTO_NONE), name);
         return;
     }
     tui_reach(a, t);
@@ -253,10 +253,10 @@ void tui_break_toggle(ls_tui *a)
     const char *name = item < 0 ? ls_graph_module(r->g, -item - 1)->path
                                 : ls_graph_node(r->g, item)->name;
     if (tui_break_remove(a, name))
-        tui_say(a, false, "breakpoint removed: %s", name);
+        tui_say(a, false, tui_s(a, S_BREAK_REMOVED), name);
     else if (tui_break_add(a, name) == LS_OK)
-        tui_say(a, false, "breakpoint set: %s (c continues to it)", name);
+        tui_say(a, false, tui_s(a, S_BREAK_SET), name);
     else
-        tui_say(a, true, "out of memory");
+        tui_say(a, true, "%s", tui_s(a, S_NO_MEMORY));
 }
 

@@ -6,6 +6,7 @@
 #define LAYERSTEP_TUI_INTERNAL_H
 
 #include "layerstep/tui.h"
+#include "tui_strings.h"
 
 typedef enum tui_action {
     ACT_NONE = 0,
@@ -50,15 +51,16 @@ typedef struct tui_keydef {
     tui_action act;
     const char *section;  /* heading in the help screen */
     const char *help;     /* NULL: an alternative key of the entry before */
+    const char *help_zh;  /* the same in Chinese (NULL where help is) */
 } tui_keydef;
 
 /* The one key table (keymap.c): dispatch and both help texts come from it. */
 extern const tui_keydef ls_tui_keymap[];
 extern const int ls_tui_keymap_len;
 tui_action ls_tui_action_for(int key);
-/* Help lines ("  s            step into: ...") one at a time; returns
- * false past the end. */
-bool ls_tui_help_line(int i, char *buf, size_t n);
+/* Help lines ("  s            step into: ...") one at a time, in lang
+ * (LS_LANG_*); returns false past the end. */
+bool ls_tui_help_line(int lang, int i, char *buf, size_t n);
 
 /* One edit: cells of `node` with their old values, for undo. */
 typedef struct tui_edit {
@@ -138,6 +140,7 @@ struct ls_tui {
     char msg[512];
     bool msg_err;
     char title[160];
+    int lang;                /* LS_LANG_* of the debugger's own texts (tui_s) */
     unsigned long long seed;
     ls_exec_opts exec_opts;
     /* the mask that applies to the last asked node: asked once per cell */

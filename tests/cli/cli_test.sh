@@ -84,6 +84,18 @@ while IFS= read -r line; do
 done < "$T/keylines"
 [ "$(wc -l < "$T/keylines")" -gt 30 ] && [ "$missing" = 0 ] && ok "every key line is in the man page" || bad "man page keys ($missing missing)"
 grep -q '^\.TH LAYERSTEP' "$T/page.1" && ! grep -q '@KEYS@' "$T/page.1" && ok "page is whole, marker replaced" || bad "man page shape"
+# the page as a reader sees it: words of one sentence must not run
+# together (".BR tui .  Progress is kept in" once printed
+# "tui.Progressiskeptin"); lines joined, hyphenation at line ends undone
+if command -v man >/dev/null; then
+  MANWIDTH=80 LC_ALL=C.UTF-8 man -l "$T/page.1" 2>/dev/null | col -bx | tr '\n' ' ' | sed 's/\xe2\x80\x90 *//g; s/- \+//g; s/  */ /g' > "$T/page.txt"
+  grep -qF "as for tui. Progress is kept in \$XDG_STATE_HOME/layerstep/progress.json" "$T/page.txt" \
+    && ok "man page: the progress sentence reads" || bad "man page: the progress sentence runs together"
+  grep -qF -- "--classroom is for teaching from a projector: the narration takes at least half the screen" "$T/page.txt" \
+    && ok "man page: --classroom documented" || bad "man page: --classroom not documented"
+else
+  echo "skip man page rendering (no man)"
+fi
 printf '.TH X 1\nno marker\n' > "$T/nomarker.in"
 expect 2 "a template without the KEYS marker is refused" -- "$LS" man "$T/nomarker.in"
 grep -q "nomarker.in" "$T/err" && ok "the refusal names the file" || bad "man refusal message"

@@ -54,7 +54,8 @@ expect "EXIT=0" "quits cleanly inside the module run"
 
 start 4 --lang zh
 expect "第 04 课  第 $((SWITCH + 1))/$STEPS 步" "progress resumes inside the switched stretch" 30
-expect "[module run: encoders.0.self_attn, random inputs, seed 1]" "the resumed step opens the module run again" 30
+# in zh the debugger's own words are Chinese too
+expect "[单独运行模块：encoders.0.self_attn，随机输入，种子 1]" "the resumed step opens the module run again" 30
 for ((s = SWITCH + 1; s <= STEPS; s++)); do
     if ! wait_for "第 $s/$STEPS 步" 30; then fail "did not reach step $s"; break; fi
     ans=$(awk -F'\t' -v s="step $s" '$1 == s {print $2}' "$TMP/answers")
@@ -63,7 +64,7 @@ for ((s = SWITCH + 1; s <= STEPS; s++)); do
         keys -l "$ans"
         [[ "$ans" =~ ^[a-f]$ ]] || keys Enter
         if wait_for "答对了" 30; then ok "step $s: '$ans' is right (zh)"; else fail "step $s: '$ans' refused (zh)"; fi
-        if [ "$ans" = rises ]; then expect "edited 1 cell of mask" "the hand-made mask is set in the module run"; fi
+        if [ "$ans" = rises ]; then expect "已修改 1 个单元（mask" "the hand-made mask is set in the module run (zh)"; fi
     fi
     keys Enter
 done

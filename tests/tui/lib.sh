@@ -9,6 +9,10 @@ SOCK=ls_${1:-tui}_test_$$
 TMP=$(mktemp -d)
 T="tmux -L $SOCK -f /dev/null"
 FAILS=0
+# the debugger speaks the environment's language: tests read English
+# unless they ask for another (LANG=... in their session's env)
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES
 
 cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT

@@ -1,0 +1,157 @@
+/* The debugger's own words in English and Chinese (tui_strings.h).
+ * Every id has both texts, and a format has the same conversions in
+ * both (tests/unit/test_tui_strings.c checks the whole table); a
+ * Chinese text that has no use for an argument swallows it with %.0s
+ * (the English plural "s"). */
+#include "tui_strings.h"
+
+#include "layerstep/lesson.h"
+#include "tui_internal.h"
+
+static const struct {
+    const char *en, *zh;
+} texts[S_COUNT] = {
+    [S_STATUS_AT] = {" at %s %s  [%d/%d]", " 位于 %s %s  [%d/%d]"},
+    [S_STATUS_START] = {"(start: nothing run yet)", "（开始：还没有运行）"},
+    [S_HINTS_WIDE] = {"s/n/o/c step  p back  g goto  b break  v view  a attn  e shape  ? help  q quit ",
+                      "s/n/o/c 单步  p 后退  g 跳转  b 断点  v 视图  a 注意力  e 形状  ? 帮助  q 退出 "},
+    [S_HINTS_MID] = {"s n o c p g b v a e  ? help  q quit ", "s n o c p g b v a e  ? 帮助  q 退出 "},
+    [S_HINTS_NARROW] = {"? help  q quit ", "? 帮助  q 退出 "},
+    [S_LHINTS_WIDE] = {"n/Enter next  s step  N over  p back  a attn  u undo  ? help  q quit ",
+                       "n/回车 下一步 s 步入 N 步过 p 后退 a 注意力 u 撤销 ? 帮助 q 退出 "},
+    [S_LHINTS_MID] = {"n next  s N p a u  ? help  q quit ", "n 下一步 s N p a u  ? 帮助 q 退出 "},
+    [S_LHINTS_NARROW] = {"n next  ? help  q quit ", "n 下一步 ? 帮助 q 退出 "},
+    [S_WELCOME] = {"s step into, n over, o out, c continue, ? help",
+                   "s 步入，n 步过，o 步出，c 继续，? 帮助"},
+    [S_TOO_SMALL] = {"terminal too small", "终端太小"},
+    [S_TOO_SMALL_NEED] = {"%dx%d, need %dx%d", "%dx%d，至少要 %dx%d"},
+    [S_TOO_SMALL_QUIT] = {"resize or q to quit", "请放大窗口，或按 q 退出"},
+    [S_TITLE_RUN] = {"[run: %s] ", "[运行：%s] "},
+    [S_TITLE_MODRUN_RANDOM] = {"[module run: %s, random inputs, seed %llu] ",
+                               "[单独运行模块：%s，随机输入，种子 %llu] "},
+    [S_TITLE_MODRUN_OWN] = {"[module run: %s, the model's own inputs] ",
+                            "[单独运行模块：%s，模型自己的输入] "},
+    [S_TITLE_MODRUN] = {"[module run: %s, :main goes back] ", "[单独运行模块：%s，:main 返回] "},
+
+    [S_MODULES] = {" Modules (%s)", " 模块 (%s)"},
+    [S_TAB_TENSOR] = {"Tab: tensor", "Tab: 张量"},
+    [S_TAB_TREE] = {"Tab: tree", "Tab: 模块树"},
+    [S_NO_MODULES] = {"(no modules)", "（没有模块）"},
+    [S_HELP_TITLE] = {" Keys  (Up/Down scroll, any other key closes)", " 按键  （上/下 滚动，其他键关闭）"},
+    [S_HELP_LESSON] = {"In a lesson: n / Enter = next lesson step (or answer); step over is N",
+                       "课程中：n / 回车 = 课程下一步（或作答）；步过改用 N"},
+    [S_SEC_STEPPING] = {"Stepping", "单步"},
+    [S_SEC_MOVING] = {"Moving", "移动"},
+    [S_SEC_VIEWING] = {"Viewing", "查看"},
+    [S_SEC_EDITING] = {"Editing", "修改"},
+    [S_SEC_OTHER] = {"Other", "其他"},
+    [S_SEC_COMMANDS] = {"Commands", "命令"},
+    [S_HELP_MARKS] = {"Tree marks: * computed  . pending  > stopped here  B breakpoint  E edited",
+                      "树的标记：* 已算出  . 未算  > 停在这里  B 断点  E 已修改"},
+    [S_CMD_BREAK] = {":break GLOB     add a breakpoint (* any run, ? one char)",
+                     ":break GLOB     加断点（* 任意一串，? 一个字符）"},
+    [S_CMD_DELETE] = {":delete GLOB    remove a breakpoint (:delete * removes all)",
+                      ":delete GLOB    删断点（:delete * 全部删除）"},
+    [S_CMD_GOTO] = {":goto NAME      go to a point or module", ":goto NAME      跳到一个点或模块"},
+    [S_CMD_SET] = {":set VALUE      set the cell under the cursor", ":set VALUE      设置光标所在的单元"},
+    [S_CMD_ZERO] = {":zero           zero the shown head (or 2-D slice)",
+                    ":zero           把显示的头（或二维切片）清零"},
+    [S_CMD_UNDO] = {":undo           undo the last edit", ":undo           撤销上一次修改"},
+    [S_CMD_MODULE] = {":module [PATH] [NAME=FILE.npy]...  run a module alone on your .npy",
+                      ":module [PATH] [NAME=FILE.npy]...  用你的 .npy 单独运行一个模块"},
+    [S_CMD_MODULE2] = {"                inputs (the rest random); :main goes back",
+                       "                （其余输入随机）；:main 返回"},
+    [S_CMD_DUMP] = {":dump PATH      write the selected tensor as .npy", ":dump PATH      把选中的张量存为 .npy"},
+    [S_CMD_SVG] = {":svg PATH       write the shown slice as an SVG heatmap",
+                   ":svg PATH       把显示的切片存为 SVG 热图"},
+    [S_CMD_HEAD] = {":head N  :batch N  :view grid|heat|stats",
+                   ":head N  :batch N  :view grid|heat|stats  选头、批次、视图"},
+    [S_CMD_QUIT] = {":quit", ":quit           退出"},
+
+    [S_W_HEAD] = {"head", "头"},
+    [S_W_BATCH] = {"batch", "批次"},
+    [S_W_BATCH_ITEM] = {"batch item", "批次项"},
+    [S_W_YOUR] = {"your", "你的"},
+    [S_W_RANDOM] = {"random", "随机"},
+    [S_W_NONE] = {"none", "无"},
+    [S_W_ALL] = {"all", "全部"},
+
+    [S_SELECT_TO_CHOOSE] = {"select a computed tensor to choose its %s", "先选中一个已算出的张量，再选它的%s"},
+    [S_NO_DIM] = {"%s has no %s dimension", "%s 没有%s维"},
+    [S_SLICE_OF] = {"%s %d of %d", "%s %d（共 %d 个）"},
+    [S_KEY_NOTHING] = {"key %s does nothing here (? lists the keys)", "按键 %s 在这里没有作用（? 列出所有按键）"},
+    [S_NOTHING_TO_EDIT] = {"nothing to edit: select a computed tensor", "没有可修改的：先选中一个已算出的张量"},
+    [S_NO_ATTENTION] = {"no attention here: select a module with q, k, v, scores and attn points",
+                        "这里没有注意力：请选中有 q、k、v、scores 和 attn 的模块"},
+    [S_AT_END] = {"at the end of the forward pass (R restarts, p steps back)",
+                  "已到前向计算的末尾（R 重新开始，p 后退）"},
+    [S_BREAKPOINT_HIT] = {"breakpoint: %s", "断点：%s"},
+    [S_FINISHED] = {"finished: every node computed (p steps back through them)",
+                    "完成：每个节点都已算出（p 可逐个后退查看）"},
+    [S_AT_START] = {"at the start: nothing before this point", "已在开头：这之前没有点"},
+    [S_RESTARTED] = {"restarted: nothing computed%s", "已重新开始：还没有计算%s"},
+    [S_EDITS_KEPT] = {" (edits kept; u undoes)", "（修改保留；u 撤销）"},
+    [S_GOTO_EMPTY] = {"goto: give a point name (Tab completes)", "跳转：请输入点的名字（Tab 补全）"},
+    [S_GOTO_SEVERAL] = {"goto: '%s' names several points; Tab completes", "跳转：'%s' 对应多个点；按 Tab 补全"},
+    [S_GOTO_NONE] = {"goto: no point or module named '%s'", "跳转：没有叫 '%s' 的点或模块"},
+    [S_BREAK_REMOVED] = {"breakpoint removed: %s", "已删除断点：%s"},
+    [S_BREAK_SET] = {"breakpoint set: %s (c continues to it)", "已设断点：%s（c 继续运行到它）"},
+    [S_NO_MEMORY] = {"out of memory", "内存不足"},
+    [S_NOT_COMPUTED] = {"'%s' is not computed yet: step to it first", "'%s' 还没有算出：先单步走到它"},
+    [S_BROADCAST_VIEW] = {"'%s' is a broadcast view that cannot be traced back; edit its source",
+                          "'%s' 是无法追溯的广播视图；请修改它的来源"},
+    [S_NO_MEMORY_EDIT] = {"out of memory recording the edit", "记录修改时内存不足"},
+    [S_RERUN_FAILED] = {"rerun after the edit failed: %s", "修改后重新计算失败：%s"},
+    [S_EDITED_BROADCAST] = {"edited %d cell%s of %s (broadcast into %s); downstream recomputed; u undoes",
+                            "已修改 %d 个单元%.0s（%s，广播到 %s）；下游已重算；u 撤销"},
+    [S_EDITED] = {"edited %d cell%s of %s; downstream recomputed; u undoes",
+                  "已修改 %d 个单元%.0s（%s）；下游已重算；u 撤销"},
+    [S_SET_NOT_NUMBER] = {"set: '%s' is not a number (true/false for masks)",
+                          "设置：'%s' 不是数（掩码用 true/false）"},
+    [S_ZERO_NOTHING] = {"nothing to zero: select a computed tensor", "没有可清零的：先选中一个已算出的张量"},
+    [S_ZERO_TOO_LARGE] = {"zero: the slice has %lld cells, more than this debugger edits at once",
+                          "清零：这个切片有 %lld 个单元，超过一次能修改的上限"},
+    [S_UNDO_NOTHING] = {"nothing to undo", "没有可撤销的修改"},
+    [S_UNDO_FAILED] = {"undo: %s", "撤销：%s"},
+    [S_UNDO_RERUN_FAILED] = {"rerun after undo failed: %s", "撤销后重新计算失败：%s"},
+    [S_UNDONE] = {"undone: %s restored; downstream recomputed", "已撤销：%s 已恢复；下游已重算"},
+    [S_MODULE_BAD_ARG] = {"module: '%s' is not NAME=FILE.npy", "模块：'%s' 不是 NAME=FILE.npy"},
+    [S_MODULE_TOO_MANY] = {"module: at most %d NAME=FILE.npy inputs", "模块：最多 %d 个 NAME=FILE.npy 输入"},
+    [S_MODULE_SELECT] = {"module: select a module in the tree (or :module PATH)",
+                         "模块：请在树中选中一个模块（或用 :module PATH）"},
+    [S_MODULE_ERROR] = {"module: %s", "模块：%s"},
+    [S_MODULE_RUN] = {"module %s alone on %s inputs (%s); s steps in, :main goes back",
+                      "单独运行模块 %s，用%s输入（%s）；s 步入，:main 返回"},
+    [S_MAIN_ALREADY] = {"already in the main run", "已经在主运行里"},
+    [S_MAIN_BACK] = {"back in the main run", "已回到主运行"},
+    [S_SELECT_COMPUTED] = {"select a computed tensor first", "请先选中一个已算出的张量"},
+    [S_DUMP_NAME] = {"dump: give a file name (:dump scores.npy)", "导出：请给出文件名（:dump scores.npy）"},
+    [S_DUMP_ERROR] = {"dump: %s", "导出：%s"},
+    [S_WROTE] = {"wrote %s (%s)", "已写入 %s（%s）"},
+    [S_SVG_NAME] = {"svg: give a file name (:svg scores.svg)", "svg：请给出文件名（:svg scores.svg）"},
+    [S_SVG_TOO_LARGE] = {"svg: a %dx%d slice is too large for a readable picture",
+                         "svg：%dx%d 的切片太大，画不清楚"},
+    [S_SVG_ERROR] = {"svg: %s", "svg：%s"},
+    [S_WROTE_SVG] = {"wrote %s (%dx%d slice of %s)", "已写入 %s（%dx%d 切片，来自 %s）"},
+    [S_COMMANDS] = {"commands: break delete goto set zero undo module main dump svg head batch view quit",
+                    "命令：break delete goto set zero undo module main dump svg head batch view quit"},
+    [S_COMPLETE_NONE] = {"no point or module starts with '%s'", "没有以 '%s' 开头的点或模块"},
+    [S_COMPLETE_MANY] = {"%d matches: %s", "%d 个匹配：%s"},
+    [S_VIEW_NAMES] = {"view: grid, heat or stats", "视图：grid、heat 或 stats"},
+    [S_BREAKPOINTS] = {"breakpoints: %s", "断点：%s"},
+    [S_NO_BREAKPOINT] = {"no breakpoint '%s'", "没有断点 '%s'"},
+    [S_UNKNOWN_COMMAND] = {"unknown command ':%s' (:help lists them)", "未知命令 ':%s'（:help 列出所有命令）"},
+};
+
+const char *tui_s_lang(int lang, tui_str id)
+{
+    if ((int)id < 0 || id >= S_COUNT)
+        return "";
+    const char *s = lang == LS_LANG_ZH ? texts[id].zh : texts[id].en;
+    /* a hole in the table is a bug the unit test catches; never a crash */
+    return s ? s : texts[id].en ? texts[id].en : "";
+}
+
+int tui_lang(const struct ls_tui *a) { return a->lang; }
+
+const char *tui_s(const struct ls_tui *a, tui_str id) { return tui_s_lang(tui_lang(a), id); }
