@@ -48,11 +48,19 @@ static int find_lesson(const char *num, char *path, size_t size)
         cli_error(err.msg);
         return 2;
     }
-    long want = strtol(num, NULL, 10);
+    /* digits only: "1abc" and "4.9" name no lesson rather than lesson 1 or 4 */
+    unsigned long long want;
+    if (!*num || strspn(num, "0123456789") != strlen(num) || strlen(num) > 6) {
+        fprintf(stderr, "layerstep lesson: a lesson is named by its number (like 2 or 02), got '%s'\n",
+                num);
+        ls_lesson_list_free(paths, n);
+        return 2;
+    }
+    want = strtoull(num, NULL, 10);
     int found = -1;
     for (int i = 0; i < n; i++) {
         const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
-        if (strtol(base, NULL, 10) == want)
+        if (base[0] >= '0' && base[0] <= '9' && strtoull(base, NULL, 10) == want)
             found = i;
     }
     if (found >= 0)
@@ -207,7 +215,10 @@ int cmd_lesson(int argc, char **argv)
         } else if (!strcmp(a, "--no-ahead")) {
             so.no_ahead = true;
         } else if (!strcmp(a, "--delay") && has) {
-            so.delay_ms = atoi(argv[++i]);
+            unsigned long long ms;
+            if (cli_parse_count(argv[++i], 60000, &ms, a, "lesson"))
+                return 2;
+            so.delay_ms = (int)ms;
         } else if (a[0] != '-' && !num) {
             num = a;
         } else {
