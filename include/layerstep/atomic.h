@@ -13,6 +13,7 @@
 #define LAYERSTEP_ATOMIC_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "layerstep/error.h"
 
@@ -24,6 +25,12 @@ int ls_atomic_commit(ls_atomic_file *f, ls_error *err);
 void ls_atomic_abort(ls_atomic_file *f);
 /* One call for a whole buffer. */
 int ls_atomic_write_file(const char *path, const void *buf, size_t n, ls_error *err);
+/* Opens path for reading without blocking (a FIFO with no writer would
+ * hang open()), checks it is a regular file and fills *st.  Returns the fd
+ * (blocking again), or a negative LS_ERR_IO with a message naming the file
+ * and what it is instead: a directory, a FIFO, a device, a dangling
+ * symlink.  Every loader opens its files through this. */
+int ls_open_regular(const char *path, struct stat *st, ls_error *err);
 /* Reads a whole file (at most max_bytes) into a malloc'ed buffer with a
  * trailing NUL not counted in *len. */
 int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err);

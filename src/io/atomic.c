@@ -165,23 +165,62 @@ int ls_atomic_write_file(const char *path, const void *buf, size_t n, ls_error *
     return ls_atomic_commit(f, err);
 }
 
-int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err)
+static const char *file_kind(mode_t m)
 {
-    *buf = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* O_NONBLOCK: open() of a FIFO with no writer otherwise blocks forever
+ * before fstat could say what it is.  The flag is cleared again once the
+ * file is known to be regular (it means nothing there, but later reads
+ * should not have to think about it). */
+int ls_open_regular(const char *path, struct stat *st, ls_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat lst;
+        if (e == ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to a missing file", path);
+        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (fstat(fd, st) != 0) {
         int e = errno;
         close(fd);
         return ls_error_set(err, LS_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return ls_error_set(err, LS_ERR_IO, "%s: not a regular file", path);
+        return ls_error_set(err, LS_ERR_IO, "%s: is %s, not a regular file", path,
+                            file_kind(st->st_mode));
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return ls_error_set(err, LS_ERR_IO, "%s: cannot set blocking mode: %s", path, strerror(e));
+    }
+    return fd;
+}
+
+int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    struct stat st;
+    int fd = ls_open_regular(path, &st, err);
+    if (fd < 0)
+        return fd;
     if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)max_bytes ||
         (uintmax_t)st.st_size >= (uintmax_t)SIZE_MAX) {
         close(fd);

@@ -408,9 +408,10 @@ static int npy_load_fd(int fd, const char *path, ls_arena *a, ls_tensor *out, ls
 
 int ls_npy_load(const char *path, ls_arena *a, ls_tensor *out, ls_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = ls_open_regular(path, &st, err);
     if (fd < 0)
-        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fd;
     int rc = npy_load_fd(fd, path, a, out, err);
     close(fd);
     return rc;
@@ -509,12 +510,10 @@ int ls_npy_load_dir(const char *dir, ls_tmap **out, ls_error *err)
             rc = ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", dir);
             break;
         }
+        /* a FIFO, directory or dangling link named *.npy is not skipped:
+         * the loader below says what it is (a skipped input would only
+         * turn up later as "missing") */
         snprintf(names[count], pl, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(names[count], &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(names[count]);
-            continue;
-        }
         count++;
     }
     closedir(d);

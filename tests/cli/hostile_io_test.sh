@@ -54,3 +54,39 @@ check "--atol inf refused" 2 "--atol takes a non-negative number, got 'inf'" -- 
 check "lesson --delay 1e9 refused" 2 "lesson: --delay takes a whole number from 0 to 60000, got '1e9'" -- lesson 1 --delay 1e9
 check "lesson 1abc refused" 2 "a lesson is named by its number .*got '1abc'" -- lesson 1abc
 check "lesson 4.9 refused" 2 "got '4.9'" -- lesson 4.9
+
+# --- files that are not regular files: refused in one line, never a hang ---
+REPO_DATA=$DATA/../../data
+mkfifo "$T/fifo"
+mkdir -p "$T/adir"
+if [ "$(id -u)" = 0 ] && mknod "$T/chardev" c 1 3 2>/dev/null; then have_dev=1; else have_dev=0; fi
+cp -r "$DATA/mha_small" "$T/cfg_fifo" && rm "$T/cfg_fifo/config.json" && mkfifo "$T/cfg_fifo/config.json"
+TMO=5 check "config.json is a FIFO" 2 "cfg_fifo/config.json: is a FIFO \(named pipe\), not a regular file" -- run --model "$T/cfg_fifo" --inputs "$DATA/mha_small/inputs"
+for kind in fifo dangling dir; do
+  cp -r "$REPO_DATA/mha_lesson" "$T/w_$kind"
+  case $kind in
+    fifo) mkfifo "$T/w_$kind/weights.safetensors"; want="is a FIFO \(named pipe\), not a regular file" ;;
+    dangling) ln -s nowhere.safetensors "$T/w_$kind/weights.safetensors"; want="a symbolic link to a missing file" ;;
+    dir) mkdir "$T/w_$kind/weights.safetensors"; want="is a directory, not a regular file" ;;
+  esac
+  TMO=5 check "seeded model, weights.safetensors $kind: the real cause, not random weights" 2 "w_$kind/weights.safetensors: $want" -- run --model "$T/w_$kind"
+done
+W2V=(--model "$DATA/wav2vec2_small")
+TMO=5 check "--wav FIFO" 2 "/fifo: is a FIFO \(named pipe\), not a regular file" -- run "${W2V[@]}" --wav "$T/fifo"
+TMO=5 check "--wav directory" 2 "/adir: is a directory, not a regular file" -- run "${W2V[@]}" --wav "$T/adir"
+if [ "$have_dev" = 1 ]; then
+  TMO=5 check "--wav device node" 2 "/chardev: is a character device, not a regular file" -- run "${W2V[@]}" --wav "$T/chardev"
+else
+  echo "skip --wav device node (mknod needs root)"
+fi
+TMO=5 check "--input x=FIFO" 2 "/fifo: is a FIFO" -- run --model "$DATA/mha_small" --input x="$T/fifo"
+cp -r "$DATA/mha_small/inputs" "$T/in_fifo" && rm "$T/in_fifo/kpm.key.npy" && mkfifo "$T/in_fifo/kpm.key.npy"
+TMO=5 check "--inputs DIR with a FIFO .npy" 2 "in_fifo/kpm.key.npy: is a FIFO" -- run --model "$DATA/mha_small" --inputs "$T/in_fifo"
+TMO=5 check "tui --replay FIFO" 2 "/fifo: is a FIFO" -- tui "${MHA[@]}" --replay "$T/fifo"
+TMO=5 check "lesson --replay FIFO" 2 "/fifo: is a FIFO" -- lesson 1 --replay "$T/fifo"
+mkdir -p "$T/lessons" && mkfifo "$T/lessons/01_pipe.json"
+TMO=5 LAYERSTEP_LESSONS=$T/lessons check "lesson file is a FIFO" 2 "01_pipe.json: is a FIFO" -- lessons
+"$LS" dump "${MHA[@]}" --out "$T/dump_fifo" >/dev/null 2>&1
+victim=$(ls "$T/dump_fifo" | grep '\.npy$' | head -1)
+rm "$T/dump_fifo/$victim" && mkfifo "$T/dump_fifo/$victim"
+TMO=5 check "a file the dump's manifest lists is a FIFO" 2 "dump_fifo/$victim: is a FIFO" -- compare "$T/dump_fifo" "$T/dump_fifo"
