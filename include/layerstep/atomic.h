@@ -7,7 +7,10 @@
  *   // or ls_atomic_abort(f);                // unlink the temp file; frees f
  *
  * A crash or kill before commit leaves only a hidden temp file, never a
- * half-written target.
+ * half-written target.  Only a regular file is ever replaced: a device
+ * node, FIFO, directory or dangling symlink under the name is refused by
+ * ls_atomic_open; a symlink to a regular file is followed, and the file it
+ * points to is replaced (the link itself stays).
  */
 #ifndef LAYERSTEP_ATOMIC_H
 #define LAYERSTEP_ATOMIC_H
@@ -20,6 +23,10 @@
 typedef struct ls_atomic_file ls_atomic_file;
 
 int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err);
+/* Whether path could be written later: refused as ls_atomic_open would,
+ * or its folder missing or not writable.  For outputs written only at the
+ * end (--record), so a bad path fails before the work, not after. */
+int ls_atomic_check(const char *path, ls_error *err);
 int ls_atomic_write(ls_atomic_file *f, const void *buf, size_t n, ls_error *err);
 int ls_atomic_commit(ls_atomic_file *f, ls_error *err);
 void ls_atomic_abort(ls_atomic_file *f);

@@ -23,7 +23,8 @@ typedef enum ls_status {
     LS_ERR_MISSING = -6,  /* a named tensor/key/point is absent */
     LS_ERR_LIMIT = -7,    /* over a configured limit (memory, size) */
     LS_ERR_RANGE = -8,    /* a value out of its allowed range */
-    LS_ERR_INTERNAL = -9  /* our own bug */
+    LS_ERR_INTERNAL = -9, /* our own bug */
+    LS_ERR_CANCELLED = -10 /* stopped on request (a signal); nothing half-done is kept */
 } ls_status;
 
 #define LS_ERROR_MSG_MAX 1024

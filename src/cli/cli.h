@@ -31,6 +31,9 @@ typedef struct cli_opts {
     unsigned long long seed;
     double atol, rtol;
     int threads;
+    /* the executors' cancel flag (ls_exec_opts.cancel): the TUI's signal
+     * flag; NULL for the batch commands, which signals simply end */
+    const _Atomic int *cancel;
     size_t max_memory;        /* --max-memory; 0 until parsed = half of RAM */
     /* run/dump: with --only, keep only the outputs of matching points
      * (the others' buffers are reused; hooks still see every node) */

@@ -255,6 +255,13 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
     ls_lesson_run run;
     int rc = 0;
     ls_tui *app = NULL;
+    /* no tty, TERM=dumb, a bad --replay/--record: before the models load */
+    if (ls_screen_check(&so, &err)) {
+        cli_error(err.msg);
+        ls_lesson_free(L);
+        return 2;
+    }
+    ls_exec_opts eo = {.cancel = ls_screen_cancel_flag()};
     /* every run of the lesson is opened and checked first (seconds for the
      * article-size models): say so rather than leave a blank terminal */
     if (isatty(STDOUT_FILENO)) {
@@ -262,7 +269,7 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
                ls_ltext_get(&L->title, lang));
         fflush(stdout);
     }
-    if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
+    if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
         cli_error(err.msg);
         ls_lesson_free(L);
         if (run.g)
@@ -278,7 +285,8 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
             step = 0;  /* a finished lesson starts over */
     }
     ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang, .data_dir = data_dir(),
-                      .classroom = classroom, .lesson_step = step, .progress = prog[0] ? prog : NULL};
+                      .classroom = classroom, .lesson_step = step, .progress = prog[0] ? prog : NULL,
+                      .exec = eo};
     if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;

@@ -94,13 +94,22 @@ int cmd_tui(int argc, char **argv)
     ls_exec *ex = NULL;
     ls_tui *app = NULL;
     ls_error err = {0};
+    /* no tty, TERM=dumb, an unreadable --replay or unwritable --record:
+     * said now, not after seconds of loading (or, for --record, after the
+     * whole session's keys) */
+    if (ls_screen_check(&so, &err)) {
+        cli_error(err.msg);
+        rc = 2;
+        goto done;
+    }
+    o.cancel = ls_screen_cancel_flag();
     if ((rc = cli_load(&o, &m, &in)) || (rc = cli_prepare(&o, m, in, &g, &ex)))
         goto done;
     ls_tui_opts to = {.model = m, .inputs = in, .breaks = o.breaks, .n_breaks = o.n_breaks,
                       .seed = o.seed,
                       /* module runs get the --max-memory budget too */
                       .exec = {.reference = cli_reference(&o), .threads = o.threads,
-                               .max_bytes = cli_exec_budget(&o, m)}};
+                               .max_bytes = cli_exec_budget(&o, m), .cancel = o.cancel}};
     if (ls_tui_new(g, ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;

@@ -373,7 +373,7 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         cli_error(err.msg);
         return 2;
     }
-    ls_exec_opts eo = {.reference = cli_reference(o), .threads = o->threads};
+    ls_exec_opts eo = {.reference = cli_reference(o), .threads = o->threads, .cancel = o->cancel};
     if (o->only_keeps && o->only) {
         eo.reuse_buffers = true;
         eo.keep = o->only;

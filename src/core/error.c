@@ -56,6 +56,7 @@ const char *ls_status_name(int code)
     case LS_ERR_LIMIT: return "over a limit";
     case LS_ERR_RANGE: return "value out of range";
     case LS_ERR_INTERNAL: return "internal error";
+    case LS_ERR_CANCELLED: return "cancelled";
     default: return "unknown error";
     }
 }

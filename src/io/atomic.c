@@ -34,6 +34,21 @@ static char *dup_str(const char *s)
     return p;
 }
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
 static void atomic_free(ls_atomic_file *f)
 {
     if (!f)
@@ -44,11 +59,91 @@ static void atomic_free(ls_atomic_file *f)
     free(f);
 }
 
+static int atomic_open_regular(const char *path, ls_atomic_file **out, ls_error *err);
+
+/* rename() replaces whatever has the name: a device node (":dump
+ * /dev/null" as root made /dev/null a regular file), a FIFO, a symlink.
+ * Only a regular file is replaced; a symlink to a regular file is
+ * followed and its target replaced (the link stays, as an editor saving
+ * through it would leave it): *resolved is then the target (malloc'ed). */
+static int resolve_target(const char *path, char **resolved, ls_error *err)
+{
+    struct stat st;
+    *resolved = NULL;
+    if (lstat(path, &st) != 0)
+        return LS_OK;
+    if (S_ISLNK(st.st_mode)) {
+        char *r = realpath(path, NULL);
+        if (!r)
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to a missing file (%s); "
+                                "not replaced", path, strerror(errno));
+        if (stat(r, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(r);
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to %s, not to a regular "
+                                "file; not replaced", path, file_kind(st.st_mode));
+        }
+        *resolved = r;
+    } else if (!S_ISREG(st.st_mode)) {
+        return ls_error_set(err, LS_ERR_IO, "%s: is %s, not a regular file; not replaced", path,
+                            file_kind(st.st_mode));
+    }
+    return LS_OK;
+}
+
+int ls_atomic_check(const char *path, ls_error *err)
+{
+    if (!path || !*path)
+        return ls_error_set(err, LS_ERR_ARG, "atomic write: empty file name");
+    char *resolved = NULL;
+    int rc = resolve_target(path, &resolved, err);
+    if (rc)
+        return rc;
+    const char *p = resolved ? resolved : path;
+    const char *slash = strrchr(p, '/');
+    if (slash && !slash[1]) {
+        free(resolved);
+        return ls_error_set(err, LS_ERR_ARG, "%s: is a directory name, not a file name", path);
+    }
+    char *dir = slash ? malloc((size_t)(slash - p) + 2) : NULL;
+    if (slash && !dir) {
+        free(resolved);
+        return ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (dir) {
+        size_t dl = slash == p ? 1 : (size_t)(slash - p);
+        memcpy(dir, p, dl);
+        dir[dl] = '\0';
+    }
+    struct stat st;
+    const char *d = dir ? dir : ".";
+    if (stat(d, &st) != 0)
+        rc = ls_error_set(err, LS_ERR_IO, "%s: folder %s: %s", path, d, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = ls_error_set(err, LS_ERR_IO, "%s: %s is not a folder", path, d);
+    else if (access(d, W_OK | X_OK) != 0)
+        rc = ls_error_set(err, LS_ERR_IO, "%s: cannot write in folder %s: %s", path, d,
+                          strerror(errno));
+    free(dir);
+    free(resolved);
+    return rc;
+}
+
 int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err)
 {
     *out = NULL;
     if (!path || !*path)
         return ls_error_set(err, LS_ERR_ARG, "atomic write: empty file name");
+    char *resolved = NULL;
+    int rc = resolve_target(path, &resolved, err);
+    if (rc)
+        return rc;
+    rc = atomic_open_regular(resolved ? resolved : path, out, err);
+    free(resolved);
+    return rc;
+}
+
+static int atomic_open_regular(const char *path, ls_atomic_file **out, ls_error *err)
+{
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!*base)
@@ -79,7 +174,10 @@ int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err)
     }
     snprintf(f->tmp, tl, "%.*s.%s.tmp.%ld", (int)(base - path), path, base, (long)getpid());
 
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* a stale temp file of an earlier process with our pid is ours to
+     * remove; O_EXCL|O_NOFOLLOW then never writes through a planted link */
+    unlink(f->tmp);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (f->fd < 0) {
         int e = errno;
         atomic_free(f);
@@ -163,21 +261,6 @@ int ls_atomic_write_file(const char *path, const void *buf, size_t n, ls_error *
         return rc;
     }
     return ls_atomic_commit(f, err);
-}
-
-static const char *file_kind(mode_t m)
-{
-    if (S_ISDIR(m))
-        return "a directory";
-    if (S_ISFIFO(m))
-        return "a FIFO (named pipe)";
-    if (S_ISCHR(m))
-        return "a character device";
-    if (S_ISBLK(m))
-        return "a block device";
-    if (S_ISSOCK(m))
-        return "a socket";
-    return "not a regular file";
 }
 
 /* O_NONBLOCK: open() of a FIFO with no writer otherwise blocks forever
