@@ -90,3 +90,49 @@ TMO=5 LAYERSTEP_LESSONS=$T/lessons check "lesson file is a FIFO" 2 "01_pipe.json
 victim=$(ls "$T/dump_fifo" | grep '\.npy$' | head -1)
 rm "$T/dump_fifo/$victim" && mkfifo "$T/dump_fifo/$victim"
 TMO=5 check "a file the dump's manifest lists is a FIFO" 2 "dump_fifo/$victim: is a FIFO" -- compare "$T/dump_fifo" "$T/dump_fifo"
+
+# --- writes: only a regular file is replaced; every write error is said ---
+mkdir -p "$T/dd_fifo" && mkfifo "$T/dd_fifo/kpm.attn.npy"
+TMO=5 check "dump onto a FIFO point file: refused, the FIFO kept" 2 "dd_fifo/kpm.attn.npy: is a FIFO \(named pipe\), not a regular file; not replaced" -- dump "${MHA[@]}" --force --out "$T/dd_fifo"
+n=$((n + 1)); [ -p "$T/dd_fifo/kpm.attn.npy" ] && ok "the FIFO is still a FIFO" || bad "the FIFO was replaced"
+if [ "$have_dev" = 1 ]; then
+  mkdir -p "$T/dd_dev" && mknod "$T/dd_dev/kpm.attn.npy" c 1 3
+  check "dump onto a device node: refused" 2 "dd_dev/kpm.attn.npy: is a character device, not a regular file; not replaced" -- dump "${MHA[@]}" --force --out "$T/dd_dev"
+  n=$((n + 1)); [ -c "$T/dd_dev/kpm.attn.npy" ] && ok "the device node is still a device node" || bad "the device node was replaced"
+fi
+mkdir -p "$T/dd_dangling" && ln -s "$T/nowhere/x.npy" "$T/dd_dangling/kpm.attn.npy"
+check "dump onto a dangling symlink: refused" 2 "dd_dangling/kpm.attn.npy: a symbolic link to a missing file" -- dump "${MHA[@]}" --force --out "$T/dd_dangling"
+mkdir -p "$T/dd_link" && echo old >"$T/link_target.npy" && ln -s "$T/link_target.npy" "$T/dd_link/kpm.attn.npy"
+n=$((n + 1))
+if "$LS" dump "${MHA[@]}" --force --out "$T/dd_link" >/dev/null 2>"$T/err" && [ -L "$T/dd_link/kpm.attn.npy" ] &&
+   head -c 6 "$T/link_target.npy" | grep -q NUMPY; then
+  ok "dump through a symlink to a regular file: the link stays, its target is the new point"
+else
+  bad "dump through a symlink to a regular file: $(cat "$T/err")"
+fi
+TMO=5 check "tui --record into a missing folder: refused at start" 2 "nodir/keys.txt: folder .*nodir: No such file or directory" -- tui --model "$DATA/../../data/wav2vec2_base" --record "$T/nodir/keys.txt"
+TMO=5 check "tui --record onto a FIFO: refused at start" 2 "/fifo: is a FIFO \(named pipe\), not a regular file; not replaced" -- tui "${MHA[@]}" --record "$T/fifo"
+TMO=5 check "tui without a terminal: refused before loading" 2 "tui needs a terminal" -- tui --model "$DATA/../../data/wav2vec2_base"
+TMO=5 check "lesson without a terminal: refused before loading" 2 "tui needs a terminal" -- lesson 5
+if command -v script >/dev/null; then
+  n=$((n + 1))
+  TERM=dumb timeout 10 script -qec "$(printf '%q ' "$LS" tui "${MHA[@]}")" "$T/typescript" >/dev/null 2>&1
+  rc=$?
+  if [ "$rc" = 2 ] && grep -q "TERM=dumb cannot move the cursor" "$T/typescript"; then ok "TERM=dumb: refused in one line (exit 2)"; else bad "TERM=dumb: exit $rc: $(tr -d '\r' <"$T/typescript" | head -3)"; fi
+fi
+if [ "$have_dev" = 1 ] && mknod "$T/full" c 1 7 2>/dev/null; then
+  for c in "run ${MHA[*]}" "print --model $DATA/mha_small" "compare $DATA/mha_small/acts $DATA/mha_small/acts" lessons \
+           "diff ${MHA[*]} $DATA/mha_small/acts --json"; do
+    n=$((n + 1))
+    # shellcheck disable=SC2086
+    "$LS" $c >"$T/full" 2>"$T/err"
+    rc=$?
+    if [ "$rc" = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "writing standard output failed" "$T/err"; then
+      ok "${c%% *} > a full device: exit 1, one line"
+    else
+      bad "${c%% *} > a full device: exit $rc: $(head -2 "$T/err")"
+    fi
+  done
+else
+  echo "skip: stdout to a full device (mknod needs root)"
+fi
