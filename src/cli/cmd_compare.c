@@ -33,6 +33,10 @@ int cmd_compare(int argc, char **argv)
         ls_tmap_free(a);
         return 2;
     }
+    for (int k = 0; k < 2; k++)
+        if (ls_dump_is_incomplete(o.positional[k]))
+            fprintf(stderr, "layerstep: warning: %s is an interrupted dump (incomplete): only the "
+                            "points it has are compared\n", o.positional[k]);
     ls_cmp_opts co = {o.atol, o.rtol};
     int pass = 0, fail = 0, missing = 0;
     const char *first = NULL;

@@ -40,8 +40,11 @@ static const char *const dump_help =
     "\n"
     "Writes every named point as DIR/<name>.npy and DIR/manifest.json (name,\n"
     "shape, dtype, module path, op, execution order).  Files are written\n"
-    "atomically.  Refuses a non-empty DIR that is not a previous dump unless\n"
-    "--force.\n";
+    "atomically; only a regular file is ever replaced.  Refuses a non-empty DIR\n"
+    "that is not a previous dump unless --force.  Into a previous dump, the\n"
+    "points it wrote (its manifest, or an interrupted dump's marker) are removed\n"
+    "first, nothing else.  Missing folders of DIR are created.  An interrupted\n"
+    "dump's .layerstep-dump says \"incomplete\" (compare warns about it).\n";
 
 int cmd_print(int argc, char **argv)
 {

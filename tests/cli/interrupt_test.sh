@@ -70,12 +70,29 @@ every_file_loads "after SIGINT" "$T/d2"
 head -c 100 "$DATA/mha_small/acts/$(ls "$DATA/mha_small/acts" | head -1)" >"$T/d/.embed.npy.tmp.4194303"
 "$LS" compare "$T/d" "$T/d" >/dev/null 2>"$T/cerr" && ok "a half-written temp file is not read as a point" || bad "half-written temp file read: $(cat "$T/cerr")"
 
+# an interrupted dump says so: the marker's first line, and compare warns
+head -1 "$T/d/.layerstep-dump" | grep -qx "layerstep dump: incomplete" && ok "the interrupted dump's marker says incomplete" \
+  || bad "the interrupted dump's marker: $(head -1 "$T/d/.layerstep-dump")"
+"$LS" compare "$T/d" "$T/d" >/dev/null 2>"$T/cerr"
+grep -q "d is an interrupted dump (incomplete)" "$T/cerr" && ok "compare warns about the interrupted dump" || bad "compare does not warn: $(cat "$T/cerr")"
 # a finished dump into the same directory: allowed (it is a previous
-# dump) and leaves no temp file behind
+# dump), leaves no temp file behind and none of the old model's points
+echo mine >"$T/d/notes.txt"
 "$LS" dump --model "$DATA/mha_small" --inputs "$DATA/mha_small/inputs" --out "$T/d" >/dev/null 2>"$T/err" \
   && ok "a new dump into an interrupted one is allowed" || bad "a new dump into an interrupted one: $(cat "$T/err")"
 ls -A "$T/d" | grep -q '\.tmp\.' && bad "stale temp files removed" || ok "stale temp files removed"
 [ -e "$T/d/manifest.json" ] && ok "the new dump has its manifest" || bad "the new dump has its manifest"
+stale=$(cd "$T/d" && ls *.npy | grep -v -x -F -f <(python3 -c 'import json,sys; [print(p["file"]) for p in json.load(open(sys.argv[1]))["points"]]' "$T/d/manifest.json") | wc -l)
+[ "$stale" = 0 ] && ok "none of the interrupted dump's points is left beside the new ones" || bad "$stale stale points left from the interrupted dump"
+[ -e "$T/d/notes.txt" ] && ok "a file no dump wrote is kept" || bad "notes.txt was removed"
+head -1 "$T/d/.layerstep-dump" | grep -qx "layerstep dump: complete" && ok "the finished dump's marker says complete" || bad "marker after a finished dump: $(head -1 "$T/d/.layerstep-dump")"
+"$LS" compare "$T/d" "$T/d" >/dev/null 2>"$T/cerr"
+[ ! -s "$T/cerr" ] && ok "compare of a finished dump warns about nothing" || bad "compare warns: $(cat "$T/cerr")"
+# a dump of another model onto a finished dump: the old points go
+"$LS" dump --model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs" --out "$T/d" >/dev/null 2>"$T/err"
+ls "$T/d" | grep -q '^kpm\.' && bad "a dump of another model left the old model's points" || ok "a dump of another model removes the old model's points first"
+"$LS" dump --model "$DATA/mha_small" --inputs "$DATA/mha_small/inputs" --out "$T/new/a/b" >/dev/null 2>"$T/err" \
+  && [ -e "$T/new/a/b/manifest.json" ] && ok "dump --out a/b creates the missing folders" || bad "dump --out a/b: $(cat "$T/err")"
 
 # refusing a directory that is not a dump
 mkdir -p "$T/notes" && echo hello >"$T/notes/notes.txt"
