@@ -87,6 +87,11 @@ static int run_or_dump(int argc, char **argv, bool dump)
         cli_error("dump: --out DIR is required");
         return 2;
     }
+    if (!dump && o.out) {
+        fprintf(stderr, "layerstep run: --out is not a run option (run prints; 'layerstep dump "
+                        "--out DIR' writes the points)\n");
+        return 2;
+    }
     ls_model *m;
     ls_tmap *in;
     if ((rc = cli_load(&o, &m, &in)))

@@ -88,6 +88,13 @@ int cmd_tui(int argc, char **argv)
         free(args);
         return rc;
     }
+    if (o.only || o.out) {
+        fprintf(stderr, "layerstep tui: %s is not a tui option (the debugger keeps every point; "
+                        "%s)\n", o.only ? "--only" : "--out",
+                o.only ? "--break GLOB stops at the ones you want" : "':dump FILE' writes one");
+        free(args);
+        return 2;
+    }
     ls_model *m = NULL;
     ls_tmap *in = NULL;
     ls_graph *g = NULL;

@@ -246,6 +246,27 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
         if (rc)
             return rc;
     }
+    /* inputs from two places: one of them would be silently ignored */
+    const char *conflict = o->inputs_dir && o->src ? "--inputs and --src"
+                           : o->inputs_dir && o->wav ? "--inputs and --wav"
+                           : o->src && o->wav        ? "--src and --wav"
+                                                     : NULL;
+    if (conflict) {
+        fprintf(stderr, "layerstep %s: %s both give the inputs; use one\n", cmd, conflict);
+        return 2;
+    }
+    if (o->tgt && !o->src) {
+        fprintf(stderr, "layerstep %s: --tgt needs --src (the target of which sentence?)\n", cmd);
+        return 2;
+    }
+    if (o->src && !o->src[strspn(o->src, " \t")]) {
+        fprintf(stderr, "layerstep %s: --src is empty; give a sentence\n", cmd);
+        return 2;
+    }
+    if (o->tgt && !o->tgt[strspn(o->tgt, " \t")]) {
+        fprintf(stderr, "layerstep %s: --tgt is empty; give a sentence\n", cmd);
+        return 2;
+    }
     return 0;
 }
 

@@ -136,3 +136,33 @@ if [ "$have_dev" = 1 ] && mknod "$T/full" c 1 7 2>/dev/null; then
 else
   echo "skip: stdout to a full device (mknod needs root)"
 fi
+
+# --- WAVs from a streaming writer: data size 0xFFFFFFFF or 0 = to the end ---
+$MK wav "$T/stream_ok.wav" ok 16000
+for sz in ffffffff 00000000; do
+  python3 - "$T/stream_ok.wav" "$T/stream_$sz.wav" "$sz" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+i = b.index(b'data')
+b[i + 4:i + 8] = bytes.fromhex(sys.argv[3])
+b[4:8] = bytes.fromhex('ffffffff')  # the RIFF size is unknown too
+open(sys.argv[2], 'wb').write(b)
+PY
+  n=$((n + 1))
+  "$LS" run --model "$DATA/wav2vec2_small" --wav "$T/stream_ok.wav" --stats >"$T/want" 2>/dev/null
+  if "$LS" run --model "$DATA/wav2vec2_small" --wav "$T/stream_$sz.wav" --stats >"$T/got" 2>"$T/err" &&
+     diff <(sed 1d "$T/want") <(sed 1d "$T/got") >/dev/null; then
+    ok "WAV data size 0x$sz: read to the end of the file, same run as the plain WAV"
+  else
+    bad "WAV data size 0x$sz: $(head -1 "$T/err")"
+  fi
+done
+
+# --- conflicting or ignored flags are refused ---
+TSI=(--model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs")
+check "--inputs with --src" 2 "run: --inputs and --src both give the inputs; use one" -- run "${TSI[@]}" --src "ich mochte ein bier P"
+check "--inputs with --wav" 2 "run: --inputs and --wav both give the inputs; use one" -- run --model "$DATA/wav2vec2_small" --inputs "$DATA/wav2vec2_small/inputs" --wav "$T/stream_ok.wav"
+check "--tgt without --src" 2 "run: --tgt needs --src" -- run "${TS[@]}" --tgt "i want a beer E"
+check "--src empty" 2 "run: --src is empty; give a sentence" -- run "${TS[@]}" --src ""
+check "run --out" 2 "run: --out is not a run option" -- run "${TSI[@]}" --out "$T/run_out"
+check "tui --only" 2 "tui: --only is not a tui option" -- tui "${TSI[@]}" --only '*'
