@@ -166,3 +166,25 @@ check "--tgt without --src" 2 "run: --tgt needs --src" -- run "${TS[@]}" --tgt "
 check "--src empty" 2 "run: --src is empty; give a sentence" -- run "${TS[@]}" --src ""
 check "run --out" 2 "run: --out is not a run option" -- run "${TSI[@]}" --out "$T/run_out"
 check "tui --only" 2 "tui: --only is not a tui option" -- tui "${TSI[@]}" --only '*'
+
+# --- messages that say the real cause ---
+n=$((n + 1))
+M=$DATA/transformer_small
+"$LS" dump --model "$M" --inputs "$M/inputs" --out "$T/ts_ref" >/dev/null 2>&1
+mkdir -p "$T/ts_in" && cp "$M"/inputs/*.npy "$T/ts_in/"
+if /usr/bin/python3 -c "
+import numpy as np, sys; a = np.load(sys.argv[1]); a[0, 1] = (a[0, 1] + 1) % 5; np.save(sys.argv[1], a)" "$T/ts_in/enc_inputs.npy" 2>/dev/null; then
+  "$LS" diff --model "$M" --inputs "$T/ts_in" "$T/ts_ref" >"$T/out" 2>&1
+  if grep -q "0 local faults" "$T/out" && ! grep -q "first local fault" "$T/out" &&
+     grep -q "first difference not inherited (an input, weight or shape; no op to rerun): enc_inputs" "$T/out"; then
+    ok "diff with a different input: no 'first local fault' after '0 local faults'"
+  else
+    bad "diff with a different input: $(grep -i 'fault\|first' "$T/out" | head -3)"
+  fi
+else
+  echo "skip: diff input case needs /usr/bin/python3 with numpy"
+fi
+cp "$M"/inputs/*.npy "$T/ts_in/"
+/usr/bin/python3 -c "
+import numpy as np, sys; np.save(sys.argv[1], np.zeros((1, 3), dtype=np.int64))" "$T/ts_in/dec_outputs.npy" 2>/dev/null &&
+  check "dec_outputs of the wrong shape: says shape, not dtype" 2 "input 'dec_outputs' must have the shape of dec_inputs" -- run --model "$M" --inputs "$T/ts_in"
