@@ -34,6 +34,13 @@ typedef struct ls_error {
     char msg[LS_ERROR_MSG_MAX];
 } ls_error;
 
+/* A copy of s safe to print on a terminal: control bytes (C0, DEL and the
+ * UTF-8 C1 range U+0080..U+009F, which include ESC and CSI) become '?', so
+ * a lesson title or a point name read from a file cannot move the cursor
+ * or retitle the window.  Other UTF-8 stays.  Cut with "..." to fit n.
+ * Returns buf. */
+const char *ls_printable(const char *s, char *buf, size_t n);
+
 /* Sets err (if non-NULL) and returns code, so callers can write
  * `return ls_error_set(err, LS_ERR_FORMAT, "%s: ...", path);` */
 int ls_error_set(ls_error *err, int code, const char *fmt, ...)

@@ -88,7 +88,10 @@ static int lesson_entry(const char *path, int lang, const char *prog, char *labe
     if (prog[0])
         ls_progress_get(prog, L->id, &step, done, &any);
     bool zh = lang == LS_LANG_ZH;
-    snprintf(label, ln, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
+    /* a title is read from a file: no escape sequence reaches the terminal */
+    char id[64], title[400];
+    snprintf(label, ln, "%s  %s", ls_printable(L->id, id, sizeof id),
+             ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
     if (*done)
         snprintf(mark, mn, "%s", zh ? "[已完成]" : "[done]");
     else if (step > 0)
@@ -178,7 +181,9 @@ static int answers(const ls_lesson *L, int lang)
         }
         char prompt[1024];
         ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
-        printf("step %d\t%s\t%s\n", i + 1, ans, prompt);
+        char sa[256], sp[1024];
+        printf("step %d\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
+               ls_printable(prompt, sp, sizeof sp));
     }
     ls_lesson_run_close(&run);
     return rc;
@@ -265,8 +270,10 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
     /* every run of the lesson is opened and checked first (seconds for the
      * article-size models): say so rather than leave a blank terminal */
     if (isatty(STDOUT_FILENO)) {
-        printf(lang == LS_LANG_ZH ? "正在打开第 %s 课：%s ……\n" : "Opening lesson %s: %s ...\n", L->id,
-               ls_ltext_get(&L->title, lang));
+        char id[64], title[400];
+        printf(lang == LS_LANG_ZH ? "正在打开第 %s 课：%s ……\n" : "Opening lesson %s: %s ...\n",
+               ls_printable(L->id, id, sizeof id),
+               ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
         fflush(stdout);
     }
     if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {

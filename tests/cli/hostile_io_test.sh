@@ -188,3 +188,29 @@ cp "$M"/inputs/*.npy "$T/ts_in/"
 /usr/bin/python3 -c "
 import numpy as np, sys; np.save(sys.argv[1], np.zeros((1, 3), dtype=np.int64))" "$T/ts_in/dec_outputs.npy" 2>/dev/null &&
   check "dec_outputs of the wrong shape: says shape, not dtype" 2 "input 'dec_outputs' must have the shape of dec_inputs" -- run --model "$M" --inputs "$T/ts_in"
+
+# --- control characters from files are escaped when printed ---
+mkdir -p "$T/esc_lessons"
+python3 - "$HERE/../../lessons/01_self_attention.json" "$T/esc_lessons/01_esc.json" <<'PY'
+import json, sys
+L = json.load(open(sys.argv[1]))
+L['title'] = {'en': '\u001b]0;pwned\u0007\u001b[31mRed \u009b2J title', 'zh': '\u001b[31m红'}
+json.dump(L, open(sys.argv[2], 'w'))
+PY
+n=$((n + 1))
+LAYERSTEP_LESSONS=$T/esc_lessons "$LS" lessons >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q "Red ?2J title" "$T/out" && ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$T/out"; then
+  ok "a lesson title's escape sequences are printed as '?'"
+else
+  bad "lesson title escapes reach the terminal (exit $rc): $(cat -v "$T/out" | grep -i red)"
+fi
+mkdir -p "$T/esc_dump"
+cp "$DATA/mha_small/acts/kpm.npy" "$T/esc_dump/"$'\e[2Jkpm.npy'
+n=$((n + 1))
+"$LS" compare "$T/esc_dump" "$T/esc_dump" >"$T/out" 2>"$T/err"
+if grep -q '?\[2Jkpm' "$T/out" && ! LC_ALL=C grep -q $'\x1b' "$T/out"; then
+  ok "a point name's escape sequence is printed as '?'"
+else
+  bad "point name escapes reach the terminal: $(cat -v "$T/out" | head -3)"
+fi
