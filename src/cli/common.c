@@ -116,13 +116,43 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
     size_t total = w > SIZE_MAX - act ? SIZE_MAX : w + act;
     if (total <= limit)
         return 0;
-    char b0[32], b1[32], b2[32], b3[32];
+    char b0[32], b1[32], b2[32], b3[32], b4[32], shape[64], big[400] = "";
+    /* The largest single tensor says where the memory goes: for a long
+     * input it is an attention matrix [B, H, T, T], which --only cannot
+     * help (it is working memory, needed while its layer runs). */
+    int imax = -1, same = 0;
+    size_t max = 0;
+    for (int i = 0; i < ls_graph_n_nodes(g); i++) {
+        const ls_tensor *t = &ls_graph_node(g, i)->out;
+        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_VIEW)
+            continue;
+        size_t b = (size_t)ls_tensor_numel(t) * ls_dtype_size(t->dtype);
+        if (b > max) {
+            max = b;
+            imax = i;
+            same = 0;
+        }
+        same += b == max;
+    }
+    if (imax >= 0) {
+        const ls_tensor *t = &ls_graph_node(g, imax)->out;
+        bool square = t->ndim == 4 && t->shape[2] == t->shape[3] && t->shape[2] > 1;
+        char name[200];
+        snprintf(big, sizeof big, "; the largest, '%s' %s%s, %s %s%s",
+                 ls_printable(ls_graph_node(g, imax)->name, name, sizeof name),
+                 ls_shape_str(t, shape, sizeof shape), same > 1 ? " and others like it" : "",
+                 same > 1 ? "take" : "takes", human(max, b4), same > 1 ? " each" : "");
+        if (square)
+            snprintf(big + strlen(big), sizeof big - strlen(big),
+                     " (attention working memory: it grows with the square of the input length)");
+    }
     fprintf(stderr,
-            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s), more "
+            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s)%s, more "
             "than --max-memory %s; try a shorter input, %s--module PATH to run one module, "
             "or a larger --max-memory\n",
-            ls_model_dir(m), human(total, b0), human(w, b1), eo && eo->reuse_buffers ? "kept" : "traced",
-            human(act, b2), human(limit, b3),
+            ls_model_dir(m), human(total, b0), human(w, b1),
+            eo && eo->reuse_buffers ? "working and kept" : "traced", human(act, b2), big,
+            human(limit, b3),
             !o->only_keeps ? "" : o->only ? "a narrower --only GLOB, "
                                           : "--only GLOB to keep only the points you need, ");
     return 2;

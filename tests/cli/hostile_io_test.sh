@@ -214,3 +214,6 @@ if grep -q '?\[2Jkpm' "$T/out" && ! LC_ALL=C grep -q $'\x1b' "$T/out"; then
 else
   bad "point name escapes reach the terminal: $(cat -v "$T/out" | head -3)"
 fi
+# a long clip: the memory refusal names attention working memory, not "kept tensors"
+$MK wav "$T/clip60.wav" ok 960000
+check "memory refusal of a 60 s wav2vec2 run names attention working memory" 2 "working and kept tensors .*; the largest, 'encoder.transformer.layers.0.attention.scores' \[1, 12, 2999, 2999\] and others like it, take .* each \(attention working memory: it grows with the square of the input length\), more than --max-memory 2.00 GiB" -- run --model "$DATA/../../data/wav2vec2_base" --wav "$T/clip60.wav" --only nothing --max-memory 2G
