@@ -169,6 +169,13 @@ static int answers(const ls_lesson *L, int lang)
         cli_error(err.msg);
         return 2;
     }
+    /* the same checks a session makes: answers of a lesson that would be
+     * refused are not printed as if it were fine */
+    if (ls_lesson_check_all(L, &run, &err)) {
+        cli_error(err.msg);
+        ls_lesson_run_close(&run);
+        return 2;
+    }
     int rc = 0;
     for (int i = 0; i < L->n_steps; i++) {
         if (!L->steps[i].q.kind)

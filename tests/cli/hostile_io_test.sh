@@ -217,3 +217,9 @@ fi
 # a long clip: the memory refusal names attention working memory, not "kept tensors"
 $MK wav "$T/clip60.wav" ok 960000
 check "memory refusal of a 60 s wav2vec2 run names attention working memory" 2 "working and kept tensors .*; the largest, 'encoder.transformer.layers.0.attention.scores' \[1, 12, 2999, 2999\] and others like it, take .* each \(attention working memory: it grows with the square of the input length\), more than --max-memory 2.00 GiB" -- run --model "$DATA/../../data/wav2vec2_base" --wav "$T/clip60.wav" --only nothing --max-memory 2G
+mkdir -p "$T/bad_lesson"
+python3 - "$HERE/../../lessons/01_self_attention.json" "$T/bad_lesson/01_bad.json" <<'PY'
+import json, sys
+L = json.load(open(sys.argv[1])); L['steps'][1]['point'] = 'mha.nonexistent'; json.dump(L, open(sys.argv[2], 'w'))
+PY
+LAYERSTEP_LESSONS=$T/bad_lesson check "lesson --answers validates the lesson like a session" 2 "01_bad.json: step 2: no point 'mha.nonexistent' in the model" -- lesson 1 --answers
