@@ -23,6 +23,7 @@ static const char *const run_help =
     "  --wav FILE          16 kHz mono WAV for a speech model (wav2vec2, conformer)\n"
     "  --src TEXT          source sentence for text models (decoded greedily)\n"
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
+    "                      (--inputs, --wav and --src exclude each other)\n"
     "  --mode MODE         transformer: teacher (default) or greedy\n"
     "  --module PATH       run only this module, fed from the inputs\n"
     "  --only GLOB         list only points whose name matches GLOB; only those\n"
@@ -32,7 +33,9 @@ static const char *const run_help =
     "  --reference         use the plain reference loops only\n"
     "  --max-memory SIZE   refuse a run needing more (weights + every traced\n"
     "                      tensor, or with --only the kept ones); default half\n"
-    "                      of physical memory\n";
+    "                      of physical memory\n"
+    "  --threads N         worker threads (0: every online CPU; more than the\n"
+    "                      online CPUs is capped with a notice)\n";
 
 static const char *const dump_help =
     "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"

@@ -223,3 +223,5 @@ import json, sys
 L = json.load(open(sys.argv[1])); L['steps'][1]['point'] = 'mha.nonexistent'; json.dump(L, open(sys.argv[2], 'w'))
 PY
 LAYERSTEP_LESSONS=$T/bad_lesson check "lesson --answers validates the lesson like a session" 2 "01_bad.json: step 2: no point 'mha.nonexistent' in the model" -- lesson 1 --answers
+echo "hostile_io: $n cases, $fails failed"
+[ "$fails" = 0 ]
