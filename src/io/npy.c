@@ -510,10 +510,16 @@ int ls_npy_load_dir(const char *dir, ls_tmap **out, ls_error *err)
             rc = ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", dir);
             break;
         }
-        /* a FIFO, directory or dangling link named *.npy is not skipped:
-         * the loader below says what it is (a skipped input would only
-         * turn up later as "missing") */
+        /* a folder named *.npy is not an input and is skipped; a FIFO,
+         * device or dangling link of that name is not: the loader below
+         * says what it is (skipped, it would only turn up later as a
+         * "missing input") */
         snprintf(names[count], pl, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(names[count], &st) == 0 && S_ISDIR(st.st_mode)) {
+            free(names[count]);
+            continue;
+        }
         count++;
     }
     closedir(d);
