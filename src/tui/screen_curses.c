@@ -202,7 +202,9 @@ static bool feed(const ls_screen_view *v, int key, recorder *rec, bool colour)
         record_key(rec, key);
     }
     unsigned r = v->feed(v->ud, key);
-    if (r & LS_TUI_REDRAW)
+    /* a signal cut the key's work short: the screen is about to go, and
+     * drawing it (stats of a large tensor) would only delay the exit */
+    if ((r & LS_TUI_REDRAW) && !atomic_load(&got_signal))
         draw(v, colour);
     return r & LS_TUI_QUIT;
 }

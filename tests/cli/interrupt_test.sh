@@ -120,6 +120,13 @@ if command -v tmux >/dev/null; then
   # seconds the key's work would take without the cancel flag)
   limit=500
   ldd "$LS" 2>/dev/null | grep -q 'libasan' && limit=2000
+  # a machine loaded past its CPUs gives the tui a fraction of one: the
+  # bound then only tells "stopped mid-node" from "finished the key's
+  # work" (seconds to minutes), which 2 s still does
+  if awk -v n="$(nproc)" '{exit !($1 > n)}' /proc/loadavg 2>/dev/null; then
+    limit=2000
+    echo "note: load average $(cut -d' ' -f1 /proc/loadavg) > $(nproc) CPUs: SIGINT bound relaxed to $limit ms"
+  fi
   # tui_start ARGS...: the tui in a fresh pane; after it exits the shell
   # prints its status and the terminal's echo/icanon modes
   tui_start() {
