@@ -7,6 +7,9 @@
 
 #include "layerstep/kernels.h"
 
+/* A uint8 .npy is read as a mask: "bool" alone puzzled its writer. */
+#define BOOL_HINT " (bool: a '|b1' or uint8 '|u1' .npy is read as a mask)"
+
 #define MAX_HOOKS 8
 
 struct ls_exec {
@@ -285,9 +288,10 @@ int ls_exec_set_input(ls_exec *ex, const char *name, const ls_tensor *t, ls_erro
     ls_tensor *dst = &ex->out[i];
     if (t->dtype != dst->dtype || !ls_tensor_same_shape(t, dst)) {
         char a[96], b[96];
-        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' is %s %s, expected %s %s", name,
+        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' is %s %s, expected %s %s%s", name,
                             ls_dtype_name(t->dtype), ls_shape_str(t, a, sizeof a),
-                            ls_dtype_name(dst->dtype), ls_shape_str(dst, b, sizeof b));
+                            ls_dtype_name(dst->dtype), ls_shape_str(dst, b, sizeof b),
+                            t->dtype == LS_BOOL && dst->dtype != LS_BOOL ? BOOL_HINT : "");
     }
     ls_tensor_copy(dst, t);
     return LS_OK;

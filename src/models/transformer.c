@@ -302,8 +302,9 @@ static int check_ids(const ls_tensor *t, const char *name, int64_t *B, int64_t *
         return ls_error_set(err, LS_ERR_MISSING,
                             "missing input '%s' (int64 token ids [B,T]; or give --src TEXT)", name);
     if (t->dtype != LS_I64 || t->ndim != 2)
-        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' must be int64 token ids [B,T], got %s %dD",
-                            name, ls_dtype_name(t->dtype), t->ndim);
+        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' must be int64 token ids [B,T], got %s %dD%s",
+                            name, ls_dtype_name(t->dtype), t->ndim,
+                            t->dtype == LS_BOOL ? " (bool: a '|b1' or uint8 '|u1' .npy is read as a mask)" : "");
     *B = t->shape[0];
     *T = t->shape[1];
     return LS_OK;

@@ -223,5 +223,10 @@ import json, sys
 L = json.load(open(sys.argv[1])); L['steps'][1]['point'] = 'mha.nonexistent'; json.dump(L, open(sys.argv[2], 'w'))
 PY
 LAYERSTEP_LESSONS=$T/bad_lesson check "lesson --answers validates the lesson like a session" 2 "01_bad.json: step 2: no point 'mha.nonexistent' in the model" -- lesson 1 --answers
+cp "$DATA"/transformer_small/inputs/*.npy "$T/ts_in/"
+/usr/bin/python3 -c "
+import numpy as np, sys; np.save(sys.argv[1], np.load(sys.argv[1]).astype(np.uint8))" "$T/ts_in/enc_inputs.npy" 2>/dev/null &&
+  check "uint8 token ids: says a uint8 .npy is read as a mask" 2 "input 'enc_inputs' must be int64 token ids \[B,T\], got bool 2D \(bool: a '\|b1' or uint8 '\|u1' .npy is read as a mask\)" -- run --model "$DATA/transformer_small" --inputs "$T/ts_in"
+
 echo "hostile_io: $n cases, $fails failed"
 [ "$fails" = 0 ]
