@@ -79,6 +79,13 @@ expect " sum" "attn's rows have their sums"
 masked=$(screen | grep -E '^ *(ich|mochte|ein|bier|P) ' | grep -c 'XX')
 if [ "$masked" = 5 ]; then ok "the mask panel masks the padding key"; else fail "mask panel: $masked rows with XX"; fi
 expect_not "-1e+09" "masked cells are never drawn as -1e9"
+# batch item 1 is "ich mochte ein cola P": its own words on the axes
+keys '}'
+expect "batch 1/2" "} shows batch item 1"
+expect "keys: 0=ich 1=mochte 2=ein 3=cola 4=P" "item 1's keys are its own words"
+masked=$(screen | grep -E '^ *(ich|mochte|ein|cola|P) ' | grep -c 'XX')
+if [ "$masked" = 5 ]; then ok "item 1's padding key is masked in every row"; else fail "item 1: $masked rows with XX"; fi
+keys '{'
 keys Escape
 keys v v
 
