@@ -281,8 +281,17 @@ static void draw_heat(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
     lx += ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_NORMAL, "] %.4g  ", hi);
     lx += ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_MASKED, "XX");
     ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_NORMAL, " masked  ! row all masked");
-    for (int j = 0; j < vis_cols && a->grid_left + j < s->cols; j++)
-        ls_canvas_printf(c, y + 1, x + lw + 1 + j * 2, 2, LS_STY_TITLE, "%2d", (a->grid_left + j) % 100);
+    /* column numbers every k-th column, where k leaves room for the widest
+     * ("0 2 4 ... 10" not "91011") */
+    char num[16];
+    int wmax = snprintf(num, sizeof num, "%d", s->cols - 1), k = 1;
+    while (k * 2 < wmax + 1)
+        k = k == 1 ? 2 : k == 2 ? 5 : k * 2;
+    for (int j = 0; j < vis_cols && a->grid_left + j < s->cols; j++) {
+        int col = a->grid_left + j, len = snprintf(num, sizeof num, "%d", col);
+        if (col % k == 0 && j * 2 + len <= vis_cols * 2)
+            ls_canvas_printf(c, y + 1, x + lw + 1 + j * 2, len, LS_STY_TITLE, "%s", num);
+    }
     char buf[64];
     for (int i = 0; i < vis_rows && a->grid_top + i < s->rows; i++) {
         int ri = a->grid_top + i;

@@ -140,11 +140,26 @@ static void test_wenet_zeroes_the_row(void **state)
     fx_close(&f);
 }
 
+/* Column numbers over a heatmap read: every k-th one, never "91011". */
+static void test_heat_column_numbers(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "transformer_small");
+    cmd(&f, "goto encoder.layers.0.enc_self_attn.fc");  /* [2, 5, 32] */
+    cmd(&f, "view heat");
+    assert_false(on_screen(&f, "91011"));
+    assert_true(on_screen(&f, "10"));
+    assert_true(on_screen(&f, "20"));
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minus_inf_gives_nan),
         cmocka_unit_test(test_wenet_zeroes_the_row),
+        cmocka_unit_test(test_heat_column_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
