@@ -128,9 +128,8 @@ static int check_fmt(const fmt_chunk *f, const char *name, ls_error *err)
         return ls_error_set(err, LS_ERR_FORMAT, "%s: 0 channels, expected 1 or more", name);
     if (f->rate < LS_WAV_RATE_MIN || f->rate > LS_WAV_RATE_MAX)
         return ls_error_set(err, LS_ERR_FORMAT,
-                            "%s: sample rate %u Hz, expected %d to %d Hz (resampled to %d Hz)",
-                            name, (unsigned)f->rate, LS_WAV_RATE_MIN, LS_WAV_RATE_MAX,
-                            LS_WAV_RATE);
+                            "%s: sample rate %u Hz, expected %d to %d Hz", name,
+                            (unsigned)f->rate, LS_WAV_RATE_MIN, LS_WAV_RATE_MAX);
     if (f->block_align != f->channels * (f->bits / 8))
         return ls_error_set(err, LS_ERR_FORMAT,
                             "%s: block align %u bytes, expected %u for %u channel(s) of %u-bit "
