@@ -20,7 +20,10 @@ static const char *const run_help =
     "\n"
     "  --inputs DIR        every DIR/*.npy as an input named by its file stem\n"
     "  --input NAME=FILE   one input from a .npy file (repeatable)\n"
-    "  --wav FILE          16 kHz mono WAV for a speech model (wav2vec2, conformer)\n"
+    "  --wav FILE          WAV for a speech model (wav2vec2, conformer): 16-bit PCM\n"
+    "                      or float32, 4-192 kHz, any channels; other rates are\n"
+    "                      resampled to 16 kHz (as torchaudio's resample) and\n"
+    "                      channels mixed down to mono, each said on stderr\n"
     "  --src TEXT          source sentence for text models (decoded greedily)\n"
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
     "  --mode MODE         transformer: teacher (default) or greedy\n"
@@ -35,13 +38,14 @@ static const char *const run_help =
     "                      of physical memory\n";
 
 static const char *const dump_help =
-    "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"
+    "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ... | --wav FILE]\n"
+    "                      --out DIR\n"
     "                      [--only GLOB] [--force] [--max-memory SIZE]\n"
     "\n"
     "Writes every named point as DIR/<name>.npy and DIR/manifest.json (name,\n"
     "shape, dtype, module path, op, execution order).  Files are written\n"
     "atomically.  Refuses a non-empty DIR that is not a previous dump unless\n"
-    "--force.\n";
+    "--force.  --wav takes a WAV as `run --wav` does.\n";
 
 int cmd_print(int argc, char **argv)
 {
