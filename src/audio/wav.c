@@ -4,10 +4,12 @@
  * (the mean of the channels) at LS_WAV_RATE (resample.c).
  *
  * Every size read from the file is checked against the bytes actually
- * present before it is used, and the only allocation (the samples) is made
- * after the data chunk is known to lie inside the buffer, so a hostile
- * header can neither crash the reader nor make it allocate more than the
- * file is long.  Chunks after 'data' (LIST, id3, ...) are not looked at.
+ * present before it is used, and the allocations (the samples; for another
+ * rate also a mono copy and the filter) are made after the data chunk is
+ * known to lie inside the buffer, so a hostile header can neither crash the
+ * reader nor make it allocate more than a few times the file's length (the
+ * output is capped at WAV_OUT_MAX samples).  Chunks after 'data' (LIST,
+ * id3, ...) are not looked at.
  *
  *   RIFF <size> WAVE
  *     'fmt ' <16|18|40> tag channels rate byte_rate block_align bits [ext]
@@ -24,6 +26,9 @@
 #include "layerstep/atomic.h"
 
 #define WAV_FILE_MAX ((size_t)1 << 30)
+/* 1 GiB of float32 out: 4.6 hours at 16 kHz; a 1 GiB file at 4 kHz would
+ * otherwise come out 16 GiB. */
+#define WAV_OUT_MAX ((int64_t)1 << 28)
 
 enum { TAG_PCM = 1, TAG_FLOAT = 3, TAG_ALAW = 6, TAG_MULAW = 7, TAG_EXTENSIBLE = 0xFFFE };
 
@@ -147,6 +152,10 @@ static int decode(const unsigned char *s, int64_t n, const fmt_chunk *f, ls_wav_
 {
     const int rate = (int)f->rate, same = rate == LS_WAV_RATE;
     const int64_t len = same ? n : ls_resample_len(n, rate, LS_WAV_RATE);
+    if (len > WAV_OUT_MAX)
+        return ls_error_set(err, LS_ERR_LIMIT,
+                            "%s: %lld samples at %d Hz, more than %lld (4.6 hours)", name,
+                            (long long)len, LS_WAV_RATE, (long long)WAV_OUT_MAX);
     int rc = ls_tensor_alloc(a, LS_F32, 1, &len, out, err);
     if (rc != LS_OK)
         return ls_error_prefix(err, "%s", name);

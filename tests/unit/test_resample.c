@@ -288,6 +288,23 @@ static void test_wav_mixdown_and_rate(void **state)
                 fail_msg("message: %s", err.msg);
         }
     }
+
+    /* 2^26 + 1 frames at 4 kHz would be 2^28 + 4 samples at 16 kHz: refused
+     * before anything is allocated (calloc'd pages never touched) */
+    const size_t frames = ((size_t)1 << 26) + 1;
+    unsigned char *big = calloc(44 + 2 * frames, 1);
+    assert_non_null(big);
+    make_wav(big, 4000, 1, pcm, 0);
+    const uint32_t bytes = (uint32_t)(2 * frames);
+    memcpy(big + 40, (unsigned char[]){bytes & 255, bytes >> 8 & 255, bytes >> 16 & 255,
+                                       bytes >> 24 & 255}, 4);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(ls_wav_parse(big, 44 + 2 * frames, "long.wav", LS_WAV_NORMALIZED, a, &t,
+                                  &info, &err),
+                     LS_ERR_LIMIT);
+    if (!strstr(err.msg, "long.wav: 268435460 samples at 16000 Hz, more than 268435456"))
+        fail_msg("message: %s", err.msg);
+    free(big);
     ls_arena_free(a);
 }
 
