@@ -130,6 +130,8 @@ def wav_case(out, kind, n):
         pcm(2000, rate=2000)
     elif kind == 'rate200k':
         pcm(20000, rate=200000, ch=2)
+    elif kind == 'stereo44k':  # accepted: mixed down and resampled
+        pcm(n or 44100, rate=44100, ch=2)
     elif kind == 'u8':
         pcm(16000, sw=1)
     elif kind == 'truncated':
