@@ -31,31 +31,65 @@
 /* ---- WAV ---- */
 
 #define LS_WAV_RATE 16000
+/* Rates a WAV may have; anything else is more likely a damaged header than
+ * a recording.  Other rates are resampled to LS_WAV_RATE. */
+#define LS_WAV_RATE_MIN 4000
+#define LS_WAV_RATE_MAX 192000
 
 typedef enum ls_wav_scale {
     LS_WAV_NORMALIZED = 0,  /* [-1, 1): torchaudio.load, wav2vec2 */
     LS_WAV_INT16_SCALE      /* [-32768, 32768): WeNet / Kaldi fbank */
 } ls_wav_scale;
 
-/* What the header said, for messages and `info` output. */
+/* What the header said, for messages and `info` output.  channels and
+ * sample_rate are the file's: the samples returned are mono at LS_WAV_RATE
+ * whatever they say, so a front end can tell the user what was converted. */
 typedef struct ls_wav_info {
     int format;          /* 1 = PCM, 3 = IEEE float (after unwrapping EXTENSIBLE) */
     int extensible;      /* 1 when the fmt chunk was WAVE_FORMAT_EXTENSIBLE */
-    int channels;        /* always 1 on success */
+    int channels;        /* in the file; > 1 was mixed down to their mean */
     int bits;            /* 16 for PCM, 32 for float */
-    int sample_rate;     /* always 16000 on success */
-    int64_t samples;
+    int sample_rate;     /* in the file; != LS_WAV_RATE was resampled */
+    int64_t samples;     /* returned, at LS_WAV_RATE */
 } ls_wav_info;
 
-/* Accepts RIFF/WAVE, mono, 16 kHz, PCM 16-bit or float32, plain or
- * WAVE_FORMAT_EXTENSIBLE.  Anything else is one error line naming the file
- * and what was found vs expected.  out is a 1-D float32 [N] tensor in a;
- * info may be NULL.  Files are read whole (at most 1 GiB). */
+/* Accepts RIFF/WAVE, PCM 16-bit or float32, plain or WAVE_FORMAT_EXTENSIBLE,
+ * any channel count (mixed down to their mean, as x.mean(0) of
+ * torchaudio.load's [C, N]) and any rate LS_WAV_RATE_MIN..LS_WAV_RATE_MAX
+ * (then resampled to LS_WAV_RATE as torchaudio.functional.resample does).
+ * Anything else is one error line naming the file and what was found vs
+ * expected.  out is a 1-D float32 [N] tensor in a; info may be NULL.  Files
+ * are read whole (at most 1 GiB). */
 int ls_wav_load(const char *path, ls_wav_scale scale, ls_arena *a, ls_tensor *out,
                 ls_wav_info *info, ls_error *err);
 /* The same from bytes in memory (fuzzing, tests); name is used in messages. */
 int ls_wav_parse(const void *buf, size_t len, const char *name, ls_wav_scale scale,
                  ls_arena *a, ls_tensor *out, ls_wav_info *info, ls_error *err);
+
+/* ---- resampling (torchaudio.functional.resample with its defaults) ----
+ *
+ * Band-limited: a Hann-windowed sinc (lowpass_filter_width 6, rolloff 0.99)
+ * on the gcd-reduced rates, the very kernel torchaudio builds, so the
+ * output matches it to float rounding (~1e-6 on [-1, 1] signals; the tests
+ * hold it to 2e-6).  y has ls_resample_len(n, from, to) values:
+ * ceil(to' * n / from') with to'/from' the reduced ratio.  Samples past
+ * either end count as zero, as torchaudio's padding does.
+ *
+ *   float *y = malloc(ls_resample_len(n, 44100, 16000) * sizeof *y);
+ *   ls_resample(x, n, 44100, 16000, y, &err);
+ */
+#define LS_RESAMPLE_RATE_MAX 1000000
+
+/* -1 when a rate is outside 1..LS_RESAMPLE_RATE_MAX. */
+int64_t ls_resample_len(int64_t n, int from, int to);
+/* The fast path: a per-phase table of the nonzero taps (at most a few MB
+ * for rates up to 192 kHz), then multiply-adds.  LS_ERR_ARG for a rate out
+ * of range, LS_ERR_NOMEM if the table cannot be had.  from == to copies. */
+int ls_resample(const float *x, int64_t n, int from, int to, float *y, ls_error *err);
+/* The reference it is tested against: every tap of torchaudio's kernel
+ * recomputed for every output sample.  Slow (seconds per second of
+ * 44.1 kHz audio); tests only.  Rates must be in range. */
+void ls_resample_ref(const float *x, int64_t n, int from, int to, float *y);
 
 /* ---- log-mel filterbank (torchaudio.compliance.kaldi.fbank) ----
  *
@@ -121,5 +155,9 @@ int ls_cmvn_apply(const ls_cmvn *c, ls_tensor *x, ls_error *err);
  * Other archs are LS_ERR_ARG.  The tensors are copied into `inputs`. */
 int ls_audio_model_inputs(const ls_model *m, const char *wav_path, ls_tmap *inputs,
                           ls_error *err);
+/* The same, also filling info (may be NULL) with what the file held, so a
+ * front end can say what was mixed down or resampled. */
+int ls_audio_model_inputs_info(const ls_model *m, const char *wav_path, ls_tmap *inputs,
+                               ls_wav_info *info, ls_error *err);
 
 #endif

@@ -22,7 +22,7 @@ static int put_batch1(ls_tmap *inputs, const char *x_name, const ls_tensor *x,
 }
 
 static int conformer_inputs(const ls_model *m, const char *wav_path, ls_arena *a,
-                            ls_tmap *inputs, ls_error *err)
+                            ls_tmap *inputs, ls_wav_info *info, ls_error *err)
 {
     int64_t bins;
     int rc = ls_json_int_opt(ls_model_config(m), "encoder_conf.input_size",
@@ -30,7 +30,7 @@ static int conformer_inputs(const ls_model *m, const char *wav_path, ls_arena *a
     if (rc != LS_OK)
         return rc;
     ls_tensor wav, feats;
-    if ((rc = ls_wav_load(wav_path, LS_WAV_INT16_SCALE, a, &wav, NULL, err)) != LS_OK)
+    if ((rc = ls_wav_load(wav_path, LS_WAV_INT16_SCALE, a, &wav, info, err)) != LS_OK)
         return rc;
     ls_fbank_opts o = ls_fbank_wenet_opts();
     o.num_mel_bins = (int)bins;
@@ -39,10 +39,11 @@ static int conformer_inputs(const ls_model *m, const char *wav_path, ls_arena *a
     return put_batch1(inputs, "xs", &feats, "xs_lens", feats.shape[0], err);
 }
 
-static int wav2vec2_inputs(const char *wav_path, ls_arena *a, ls_tmap *inputs, ls_error *err)
+static int wav2vec2_inputs(const char *wav_path, ls_arena *a, ls_tmap *inputs,
+                           ls_wav_info *info, ls_error *err)
 {
     ls_tensor wav;
-    int rc = ls_wav_load(wav_path, LS_WAV_NORMALIZED, a, &wav, NULL, err);
+    int rc = ls_wav_load(wav_path, LS_WAV_NORMALIZED, a, &wav, info, err);
     if (rc != LS_OK)
         return rc;
     return put_batch1(inputs, "waveforms", &wav, "lengths", wav.shape[0], err);
@@ -50,6 +51,12 @@ static int wav2vec2_inputs(const char *wav_path, ls_arena *a, ls_tmap *inputs, l
 
 int ls_audio_model_inputs(const ls_model *m, const char *wav_path, ls_tmap *inputs,
                           ls_error *err)
+{
+    return ls_audio_model_inputs_info(m, wav_path, inputs, NULL, err);
+}
+
+int ls_audio_model_inputs_info(const ls_model *m, const char *wav_path, ls_tmap *inputs,
+                               ls_wav_info *info, ls_error *err)
 {
     const ls_arch *arch = ls_model_arch(m);
     const char *name = arch && arch->name ? arch->name : "(none)";
@@ -63,8 +70,8 @@ int ls_audio_model_inputs(const ls_model *m, const char *wav_path, ls_tmap *inpu
     ls_arena *a = ls_arena_new((size_t)1 << 20);
     if (!a)
         return ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", wav_path);
-    int rc = conformer ? conformer_inputs(m, wav_path, a, inputs, err)
-                       : wav2vec2_inputs(wav_path, a, inputs, err);
+    int rc = conformer ? conformer_inputs(m, wav_path, a, inputs, info, err)
+                       : wav2vec2_inputs(wav_path, a, inputs, info, err);
     ls_arena_free(a);
     return rc;
 }

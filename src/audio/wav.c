@@ -1,11 +1,15 @@
-/* wav.c - RIFF/WAVE reader for what the speech models take: mono, 16 kHz,
- * PCM 16-bit or IEEE float32, plain or wrapped in WAVE_FORMAT_EXTENSIBLE.
+/* wav.c - RIFF/WAVE reader for what the speech models take: PCM 16-bit or
+ * IEEE float32, plain or wrapped in WAVE_FORMAT_EXTENSIBLE, at any rate from
+ * 4 to 192 kHz and any number of channels; what it returns is always mono
+ * (the mean of the channels) at LS_WAV_RATE (resample.c).
  *
  * Every size read from the file is checked against the bytes actually
- * present before it is used, and the only allocation (the samples) is made
- * after the data chunk is known to lie inside the buffer, so a hostile
- * header can neither crash the reader nor make it allocate more than the
- * file is long.  Chunks after 'data' (LIST, id3, ...) are not looked at.
+ * present before it is used, and the allocations (the samples; for another
+ * rate also a mono copy and the filter) are made after the data chunk is
+ * known to lie inside the buffer, so a hostile header can neither crash the
+ * reader nor make it allocate more than a few times the file's length (the
+ * output is capped at WAV_OUT_MAX samples).  Chunks after 'data' (LIST,
+ * id3, ...) are not looked at.
  *
  *   RIFF <size> WAVE
  *     'fmt ' <16|18|40> tag channels rate byte_rate block_align bits [ext]
@@ -22,6 +26,9 @@
 #include "layerstep/atomic.h"
 
 #define WAV_FILE_MAX ((size_t)1 << 30)
+/* 1 GiB of float32 out: 4.6 hours at 16 kHz; a 1 GiB file at 4 kHz would
+ * otherwise come out 16 GiB. */
+#define WAV_OUT_MAX ((int64_t)1 << 28)
 
 enum { TAG_PCM = 1, TAG_FLOAT = 3, TAG_ALAW = 6, TAG_MULAW = 7, TAG_EXTENSIBLE = 0xFFFE };
 
@@ -122,16 +129,64 @@ static int check_fmt(const fmt_chunk *f, const char *name, ls_error *err)
         return ls_error_set(err, LS_ERR_FORMAT,
                             "%s: %u-bit float, expected 32-bit float or 16-bit PCM", name,
                             f->bits);
-    if (f->channels != 1)
-        return ls_error_set(err, LS_ERR_FORMAT, "%s: %u channels, expected mono (1 channel)",
-                            name, f->channels);
-    if (f->rate != LS_WAV_RATE)
-        return ls_error_set(err, LS_ERR_FORMAT, "%s: sample rate %u Hz, expected %d Hz", name,
-                            (unsigned)f->rate, LS_WAV_RATE);
-    if (f->block_align != f->bits / 8)
+    if (f->channels == 0)
+        return ls_error_set(err, LS_ERR_FORMAT, "%s: 0 channels, expected 1 or more", name);
+    if (f->rate < LS_WAV_RATE_MIN || f->rate > LS_WAV_RATE_MAX)
         return ls_error_set(err, LS_ERR_FORMAT,
-                            "%s: block align %u bytes, expected %u for mono %u-bit samples",
-                            name, f->block_align, f->bits / 8, f->bits);
+                            "%s: sample rate %u Hz, expected %d to %d Hz", name,
+                            (unsigned)f->rate, LS_WAV_RATE_MIN, LS_WAV_RATE_MAX);
+    if (f->block_align != f->channels * (f->bits / 8))
+        return ls_error_set(err, LS_ERR_FORMAT,
+                            "%s: block align %u bytes, expected %u for %u channel(s) of %u-bit "
+                            "samples",
+                            name, f->block_align, f->channels * (f->bits / 8), f->channels,
+                            f->bits);
+    return LS_OK;
+}
+
+/* n frames at s to float on the chosen scale, the channels mixed down to
+ * their mean, then brought to LS_WAV_RATE.  A mono 16 kHz file comes out
+ * exactly as its samples times the scale. */
+static int decode(const unsigned char *s, int64_t n, const fmt_chunk *f, ls_wav_scale scale,
+                  const char *name, ls_arena *a, ls_tensor *out, ls_error *err)
+{
+    const int rate = (int)f->rate, same = rate == LS_WAV_RATE;
+    const int64_t len = same ? n : ls_resample_len(n, rate, LS_WAV_RATE);
+    if (len > WAV_OUT_MAX)
+        return ls_error_set(err, LS_ERR_LIMIT,
+                            "%s: %lld samples at %d Hz, more than %lld (4.6 hours)", name,
+                            (long long)len, LS_WAV_RATE, (long long)WAV_OUT_MAX);
+    int rc = ls_tensor_alloc(a, LS_F32, 1, &len, out, err);
+    if (rc != LS_OK)
+        return ls_error_prefix(err, "%s", name);
+    float *mono = same ? out->data : malloc((size_t)n * sizeof *mono);
+    if (!mono)
+        return ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory for %lld samples", name,
+                            (long long)n);
+    const float k = f->tag == TAG_PCM ? (scale == LS_WAV_NORMALIZED ? 1.0f / 32768.0f : 1.0f)
+                                      : (scale == LS_WAV_NORMALIZED ? 1.0f : 32768.0f);
+    const unsigned ch = f->channels, bytes = f->bits / 8;
+    for (int64_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (unsigned c = 0; c < ch; c++) {
+            const unsigned char *q = s + ((size_t)i * ch + c) * bytes;
+            float v;
+            if (f->tag == TAG_PCM) {
+                v = (float)(int16_t)rd16(q);
+            } else {
+                uint32_t u = rd32(q);
+                memcpy(&v, &u, sizeof v);
+            }
+            sum += v;
+        }
+        mono[i] = (float)(sum / ch) * k;
+    }
+    if (!same) {
+        rc = ls_resample(mono, n, rate, LS_WAV_RATE, out->data, err);
+        free(mono);
+        if (rc != LS_OK)
+            return ls_error_prefix(err, "%s", name);
+    }
     return LS_OK;
 }
 
@@ -211,7 +266,7 @@ int ls_wav_parse(const void *buf, size_t len, const char *name, ls_wav_scale sca
             /* Non-finite floats would pass through every op and surface as a
              * NaN far downstream; refuse them here, before allocating. */
             if (f.tag == TAG_FLOAT)
-                for (int64_t i = 0; i < n; i++) {
+                for (int64_t i = 0; i < n * (int64_t)f.channels; i++) {
                     float v;
                     uint32_t u = rd32(s + 4 * i);
                     memcpy(&v, &u, sizeof v);
@@ -220,29 +275,16 @@ int ls_wav_parse(const void *buf, size_t len, const char *name, ls_wav_scale sca
                                             "%s: sample %lld is %s, expected a finite float", name,
                                             (long long)i, isnan(v) ? "NaN" : "infinite");
                 }
-            int rc = ls_tensor_alloc(a, LS_F32, 1, &n, out, err);
+            int rc = decode(s, n, &f, scale, name, a, out, err);
             if (rc != LS_OK)
-                return ls_error_prefix(err, "%s", name);
-            float *dst = out->data;
-            if (f.tag == TAG_PCM) {
-                const float k = scale == LS_WAV_NORMALIZED ? 1.0f / 32768.0f : 1.0f;
-                for (int64_t i = 0; i < n; i++)
-                    dst[i] = (float)(int16_t)rd16(s + 2 * i) * k;
-            } else {
-                const float k = scale == LS_WAV_NORMALIZED ? 1.0f : 32768.0f;
-                for (int64_t i = 0; i < n; i++) {
-                    uint32_t u = rd32(s + 4 * i);
-                    memcpy(&dst[i], &u, sizeof u);
-                    dst[i] *= k;
-                }
-            }
+                return rc;
             if (info) {
                 info->format = (int)f.tag;
                 info->extensible = f.extensible;
                 info->channels = (int)f.channels;
                 info->bits = (int)f.bits;
                 info->sample_rate = (int)f.rate;
-                info->samples = n;
+                info->samples = out->shape[0];
             }
             return LS_OK;
         }

@@ -20,7 +20,10 @@ static const char *const run_help =
     "\n"
     "  --inputs DIR        every DIR/*.npy as an input named by its file stem\n"
     "  --input NAME=FILE   one input from a .npy file (repeatable)\n"
-    "  --wav FILE          16 kHz mono WAV for a speech model (wav2vec2, conformer)\n"
+    "  --wav FILE          WAV for a speech model (wav2vec2, conformer): 16-bit PCM\n"
+    "                      or float32, 4-192 kHz, any channels; other rates are\n"
+    "                      resampled to 16 kHz (as torchaudio's resample) and\n"
+    "                      channels mixed down to mono, each said on stderr\n"
     "  --src TEXT          source sentence for text models (decoded greedily)\n"
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
     "                      (--inputs, --wav and --src exclude each other)\n"
@@ -38,7 +41,8 @@ static const char *const run_help =
     "                      online CPUs is capped with a notice)\n";
 
 static const char *const dump_help =
-    "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"
+    "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ... | --wav FILE]\n"
+    "                      --out DIR\n"
     "                      [--only GLOB] [--force] [--max-memory SIZE]\n"
     "\n"
     "Writes every named point as DIR/<name>.npy and DIR/manifest.json (name,\n"
@@ -47,7 +51,8 @@ static const char *const dump_help =
     "that is not a previous dump unless --force.  Into a previous dump, the\n"
     "points it wrote (its manifest, or an interrupted dump's marker) are removed\n"
     "first, nothing else.  Missing folders of DIR are created.  An interrupted\n"
-    "dump's .layerstep-dump says \"incomplete\" (compare warns about it).\n";
+    "dump's .layerstep-dump says \"incomplete\" (compare warns about it).\n"
+    "--wav takes a WAV as `run --wav` does.\n";
 
 int cmd_print(int argc, char **argv)
 {

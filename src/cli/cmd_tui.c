@@ -17,6 +17,8 @@ static const char *const tui_usage =
     "stats, numbers, heatmap), the attention chain of one head with `a`.\n"
     "Works from 80x24 up; NO_COLOR or a monochrome terminal get an ASCII ramp.\n"
     "\n"
+    "  --wav FILE        a WAV as `run --wav` takes it (4-192 kHz, any channels:\n"
+    "                    resampled to 16 kHz and mixed down to mono, said on stderr)\n"
     "  --break GLOB      stop `c` at points (or on entering modules) matching GLOB\n"
     "  --record FILE     write the keys pressed to FILE on exit\n"
     "  --replay FILE     press the keys in FILE first (a classroom demo, a test)\n"

@@ -329,12 +329,20 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
         in = ls_tmap_new(o->wav ? o->wav : o->src ? "--src" : "example inputs");
         /* with --module, --input names the module's arguments instead */
         bool given = (o->n_inputs > 0 && !o->module) || o->src || o->wav;
-        if (o->wav && ls_audio_model_inputs(m, o->wav, in, &err)) {
+        ls_wav_info wi = {0};
+        if (o->wav && ls_audio_model_inputs_info(m, o->wav, in, &wi, &err)) {
             cli_error(err.msg);
             ls_tmap_free(in);
             ls_model_free(m);
             return 2;
         }
+        /* Converted input is not what the user handed over: say so, once. */
+        if (o->wav && wi.channels > 1)
+            fprintf(stderr, "layerstep: %s: %d channels mixed down to mono\n", o->wav,
+                    wi.channels);
+        if (o->wav && wi.sample_rate && wi.sample_rate != LS_WAV_RATE)
+            fprintf(stderr, "layerstep: %s: %d Hz resampled to %d Hz\n", o->wav, wi.sample_rate,
+                    LS_WAV_RATE);
         if (o->src && ls_transformer_text_inputs(m, o->src, o->tgt, in, &err)) {
             cli_error(err.msg);
             ls_tmap_free(in);

@@ -126,10 +126,12 @@ def wav_case(out, kind, n):
 
     if kind == 'ok':
         pcm(n or 16000)
-    elif kind == 'rate8k':
-        pcm(8000, rate=8000)
-    elif kind == 'stereo':
-        pcm(16000, ch=2)
+    elif kind == 'rate2k':
+        pcm(2000, rate=2000)
+    elif kind == 'rate200k':
+        pcm(20000, rate=200000, ch=2)
+    elif kind == 'stereo44k':  # accepted: mixed down and resampled
+        pcm(n or 44100, rate=44100, ch=2)
     elif kind == 'u8':
         pcm(16000, sw=1)
     elif kind == 'truncated':

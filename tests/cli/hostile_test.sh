@@ -137,13 +137,14 @@ fi
 
 # --- audio ---
 w() { $MK wav "$T/$1.wav" "${2:-$1}" ${3:-} || bad "making $1.wav"; }  # w NAME [KIND [SAMPLES]]
-for kind in rate8k stereo u8 truncated notwav float_nan; do w $kind; done
+for kind in rate2k rate200k u8 truncated notwav float_nan; do w $kind; done
 w short5 ok 5
 w short1000 ok 1000
 w short100 ok 100
 for m in wav2vec2_small conformer_small; do
-  check "$m: WAV at 8 kHz" 2 "rate8k.wav: sample rate 8000 Hz, expected 16000 Hz" -- run --model "$DATA/$m" --wav "$T/rate8k.wav"
-  check "$m: stereo WAV" 2 "stereo.wav: 2 channels, expected mono" -- run --model "$DATA/$m" --wav "$T/stereo.wav"
+  # 4-192 kHz and stereo are converted (wav_rates_test.sh); beyond, refused
+  check "$m: WAV at 2 kHz" 2 "rate2k.wav: sample rate 2000 Hz, expected 4000 to 192000 Hz" -- run --model "$DATA/$m" --wav "$T/rate2k.wav"
+  check "$m: stereo WAV at 200 kHz" 2 "rate200k.wav: sample rate 200000 Hz, expected 4000 to 192000 Hz" -- run --model "$DATA/$m" --wav "$T/rate200k.wav"
   check "$m: 8-bit WAV" 2 "u8.wav: 8-bit PCM, expected 16-bit PCM or 32-bit float" -- run --model "$DATA/$m" --wav "$T/u8.wav"
   check "$m: truncated WAV" 2 "truncated.wav: 'data' chunk at byte [0-9]+ says 32000 bytes, only [0-9]+ remain" -- run --model "$DATA/$m" --wav "$T/truncated.wav"
   check "$m: not a WAV" 2 "notwav.wav: starts with 'ID3.', expected 'RIFF'" -- run --model "$DATA/$m" --wav "$T/notwav.wav"

@@ -298,21 +298,30 @@ static void test_wav_hostile(void **state)
         EXPECT_ERR(rc, &err, code, name ": ", __VA_ARGS__);     \
     } while (0)
 
-    /* stereo */
+    /* no channels (stereo and other rates load: test_resample.c) */
     s = spec_pcm16();
-    s.channels = 2;
+    s.channels = 0;
     wav_head(&w, &s, 8);
     put(&w, "\0\0\0\0\0\0\0\0", 8);
     wav_end(&w);
-    CASE("stereo.wav", LS_ERR_FORMAT, "2 channels, expected mono");
+    CASE("nochan.wav", LS_ERR_FORMAT, "0 channels, expected 1 or more");
 
-    /* 8 kHz */
+    /* 2 kHz: below what is resampled */
     s = spec_pcm16();
-    s.rate = 8000;
+    s.rate = 2000;
     wav_head(&w, &s, 4);
     put(&w, "\0\0\0\0", 4);
     wav_end(&w);
-    CASE("rate8k.wav", LS_ERR_FORMAT, "sample rate 8000 Hz, expected 16000 Hz");
+    CASE("rate2k.wav", LS_ERR_FORMAT, "sample rate 2000 Hz, expected 4000 to 192000 Hz");
+
+    /* stereo with a mono block align */
+    s = spec_pcm16();
+    s.channels = 2;
+    wav_head(&w, &s, 8);
+    w.b[32] = 2; /* block align: 2 bytes, stereo 16-bit needs 4 */
+    put(&w, "\0\0\0\0\0\0\0\0", 8);
+    wav_end(&w);
+    CASE("align.wav", LS_ERR_FORMAT, "block align 2 bytes, expected 4 for 2 channel(s)");
 
     /* 24-bit PCM, plain and extensible */
     for (int ext = 0; ext < 2; ext++) {
