@@ -32,6 +32,7 @@ static const command commands[] = {
     {"print", cmd_print},
     {"run", cmd_run},
     {"dump", cmd_dump},
+    {"transcribe", cmd_transcribe},
     {"compare", cmd_compare},
     {"diff", cmd_diff},
     {"bench", cmd_bench},
