@@ -870,6 +870,7 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
         const int64_t D = c->output_size, V = ctc_w->ndim ? ctc_w->shape[0] : 0;
         ls_graph_begin(g, "CTC", "", "ctc");
         declare_linear(g, "ctc_lo", D, V, true);
+        ls_graph_declare(g, "CTCLoss", "", "ctc_loss");  /* training only */
         int logp = ls_g_op1(g, LS_OP_LOG_SOFTMAX, linear(g, "ctc_lo", x, D, V, true),
                             "log_softmax");
         ls_graph_end(g, -1);
