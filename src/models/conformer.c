@@ -1067,6 +1067,7 @@ const ls_arch ls_arch_conformer = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .id_word = ls_ctc_id_word,
     .time_rates = time_rates,
     .print_result = print_result,
 };

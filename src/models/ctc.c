@@ -179,3 +179,18 @@ int ls_ctc_transcript(const ls_model *m, const ls_exec *ex, int64_t batch, char 
     buf[k] = '\0';
     return 1;
 }
+
+const char *ls_ctc_id_word(const ls_model *m, const char *point, int64_t id, char *buf, size_t n)
+{
+    if (strcmp(point, "topk_index") != 0 && strcmp(point, "ctc_greedy_search") != 0)
+        return NULL;
+    if (id < 0)
+        snprintf(buf, n, "%s", "");  /* past the end of a decoded row */
+    else if (id == ls_model_ctc_blank(m))
+        snprintf(buf, n, "%s", "\xc2\xb7");  /* the blank: a middle dot */
+    else if (!ls_model_unit(m, id))
+        return NULL;  /* no units file: the id itself */
+    else if (!strcmp(ls_model_unit_text(m, id, buf, n), " "))
+        snprintf(buf, n, "%s", "\xe2\x96\x81");  /* a space must show */
+    return buf;
+}

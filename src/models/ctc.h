@@ -14,6 +14,11 @@
  * Returns the ctc_greedy_search node (or -1 on a sticky error). */
 int ls_ctc_greedy_points(ls_graph *g, int log_probs, int pad, int64_t blank);
 
+/* The arch id_word hook for the CTC points: a unit's text in topk_index
+ * and ctc_greedy_search ("·" for the blank, "▁" for a space, "" for the
+ * -1 after a decoded row); NULL elsewhere or without a units file. */
+const char *ls_ctc_id_word(const ls_model *m, const char *point, int64_t id, char *buf, size_t n);
+
 /* Reads DIR/units.txt or DIR/tokens.txt into the model when present. */
 int ls_units_load_dir(const char *dir, char ***units, int *n, ls_error *err);
 void ls_units_free(char **units, int n);

@@ -837,6 +837,7 @@ const ls_arch ls_arch_wav2vec2 = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .id_word = ls_ctc_id_word,
     .time_rates = time_rates,
     .print_result = print_result,
 };

@@ -222,6 +222,19 @@ static void test_transcript(void **state)
     if (transcribe(f, text, sizeof text, &err))
         fail_msg("%s", err.msg);
     assert_string_equal(text, "hello world");
+    /* the TUI's words for the id points */
+    ls_model *m;
+    assert_int_equal(ls_model_load(f->dir, &m, &err), LS_OK);
+    const ls_arch *arch = ls_model_arch(m);
+    char w[32];
+    assert_non_null(arch->id_word);
+    assert_string_equal(arch->id_word(m, "topk_index", 4, w, sizeof w), "h");
+    assert_string_equal(arch->id_word(m, "topk_index", 0, w, sizeof w), "\xc2\xb7");
+    assert_string_equal(arch->id_word(m, "ctc_greedy_search", 1, w, sizeof w), "\xe2\x96\x81");
+    assert_string_equal(arch->id_word(m, "ctc_greedy_search", -1, w, sizeof w), "");
+    assert_null(arch->id_word(m, "ctc_greedy_search", 10, w, sizeof w));
+    assert_null(arch->id_word(m, "output", 4, w, sizeof w));
+    ls_model_free(m);
     /* the text comes from the file: tokens.txt (wav2vec2's name), CRLF
      * line ends, a blank line, ids out of order, "<space>" for the space,
      * and other letters for the same ids */
