@@ -19,6 +19,19 @@ expect_not 'heard:' "no transcript before the decoding is reached"
 keys c
 expect 'heard: "hello world"' "the title line says what was heard"
 screen | head -1 | grep -qF 'heard: "hello world"' && ok "on the first line" || fail "not on the title line"
+# frames at the CTC rate are labelled with their best unit: frame 1 of
+# the 112 (10 ms apart) is in the leading silence, the blank; the 'h'
+# tone starts at 40 ms
+keys g
+$T send-keys -t main -l "ctc.log_softmax"
+keys Enter
+expect "1:10ms ·" "a frame of ctc.log_softmax labelled with its best unit (the blank)"
+keys g
+$T send-keys -t main -l "output"
+keys Enter
+sleep 0.3
+screen | grep -qE "[0-9]+:[0-9]+ms h" && ok "a frame of the encoder output labelled h" \
+  || fail "no frame labelled h"
 keys q
 expect "EXIT=0" "quits cleanly"
 [ "$FAILS" = 0 ] && echo "all ok" || echo "$FAILS failed"
