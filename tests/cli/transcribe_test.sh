@@ -35,6 +35,16 @@ tail -1 "$T/out" | grep -qx "transcript: hello world" && ok "run prints the tran
 grep -q "^ctc.log_softmax " "$T/out" && grep -q "^topk_index " "$T/out" && grep -q "^ctc_greedy_search " "$T/out" \
   && ok "the CTC points are listed" || bad "points"
 
+# wav2vec2 with aux (no tokens.txt: ids as <N>), and seeded random
+# weights with "output_dim" (a CTC head of that many units)
+expect 0 "transcribe with wav2vec2's aux" -- "$LS" transcribe --model "$DATA/wav2vec2_small" "$M/hello.wav"
+grep -qE "^$M/hello.wav	(<[0-9]+>)+$" "$T/out" && ok "wav2vec2: ids as <N>" || bad "wav2vec2: $(cat "$T/out")"
+mkdir "$T/rw"
+printf '{"arch": "conformer", "random_weights_seed": 3, "output_dim": 12, "encoder_conf": {"input_size": 80, "output_size": 32, "attention_heads": 2, "linear_units": 64, "num_blocks": 1, "cnn_module_kernel": 3}}' >"$T/rw/config.json"
+expect 0 "random weights with output_dim" -- "$LS" run --model "$T/rw" --wav "$M/hello.wav"
+grep -q "^ctc.ctc_lo .*\[1, 27, 12\]" "$T/out" && grep -q "^transcript: " "$T/out" \
+  && ok "a random CTC head of 12 units and a transcript" || bad "random head: $(grep -E 'ctc|transcript' "$T/out")"
+
 # a model without a CTC head: said once, exit 2
 expect 2 "transcribe with a model without CTC" -- "$LS" transcribe --model "$DATA/conformer_small" "$M/hello.wav" "$M/hello.wav"
 [ "$(wc -l <"$T/err")" = 1 ] && grep -q "no CTC head" "$T/err" && ok "one line: no CTC head" || bad "no-CTC message: $(cat "$T/err")"
