@@ -228,7 +228,7 @@ static void reveal(ls_tui *a, const char *lead)
         snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
         return;
     }
-    snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s %s", lead, fact, tr(a, ".", "。"),
+    snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", lead, fact, tr(a, ". ", "。"),
              ls_ltext_get(&s->q.why, a->les.lang));
 }
 
@@ -253,8 +253,8 @@ static void submit(ls_tui *a, const char *typed)
         /* the live fact too: what the screen now shows, said once */
         char fact[400] = "";
         ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, NULL);
-        snprintf(a->les.reason, sizeof a->les.reason, "%s %s%s %s", tr(a, "Right:", "答对了："), fact,
-                 tr(a, ".", "。"), ls_ltext_get(&s->q.why, a->les.lang));
+        snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", tr(a, "Right: ", "答对了："), fact,
+                 tr(a, ". ", "。"), ls_ltext_get(&s->q.why, a->les.lang));
         return;
     }
     a->les.tries++;

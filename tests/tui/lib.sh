@@ -127,7 +127,8 @@ quiz_walk() {
             case "$told" in rises) told="上升" ;; falls) told="下降" ;; same) told="不变" ;; esac
         fi
         if [ ${#told} -gt 1 ]; then
-            if wait_for "$told" 5; then ok "lesson $n $lang step $s: '$told' shows after the answer"
+            # the reason may wrap: read the screen as one line
+            if screen | tr '\n' ' ' | tr -s ' ' | grep -qF -- "$told"; then ok "lesson $n $lang step $s: '$told' shows after the answer"
             else fail "lesson $n $lang step $s: '$told' not on screen after the answer"; fi
         fi
         fn="after_${n}_${s}"  # a check that needs the question answered
