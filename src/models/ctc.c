@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 int ls_ctc_greedy_points(ls_graph *g, int log_probs, int pad, int64_t blank)
 {
@@ -40,22 +42,26 @@ static int parse_units(FILE *f, const char *path, char ***out, int *n_out, ls_er
 {
     char **u = NULL;
     int n = 0, cap = 0, rc = LS_OK;
-    char line[1024];
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
     long lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    /* getline, not fgets: it tells a NUL byte from the end of the line
+     * (the caller has capped the file's size) */
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
-            rc = ls_error_set(err, LS_ERR_FORMAT, "%s:%ld: line longer than %zu bytes", path,
-                              lineno, sizeof line - 2);
+        size_t len = (size_t)got;
+        if (memchr(line, '\0', len)) {
+            rc = ls_error_set(err, LS_ERR_FORMAT, "%s:%ld: NUL byte in the line", path, lineno);
+            break;
+        }
+        if (len > 1000) {
+            rc = ls_error_set(err, LS_ERR_FORMAT, "%s:%ld: line longer than 1000 bytes", path,
+                              lineno);
             break;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
-        if (memchr(line, '\0', len) || strlen(line) != len) {
-            rc = ls_error_set(err, LS_ERR_FORMAT, "%s:%ld: NUL byte in the line", path, lineno);
-            break;
-        }
         char tok[1024], id_s[64], extra[8];
         int k = sscanf(line, "%1023s %63s %7s", tok, id_s, extra);
         if (k <= 0)
@@ -94,6 +100,7 @@ static int parse_units(FILE *f, const char *path, char ***out, int *n_out, ls_er
         if (id >= n)
             n = (int)id + 1;
     }
+    free(line);
     if (!rc && ferror(f))
         rc = ls_error_set(err, LS_ERR_IO, "%s: read error", path);
     if (!rc && n == 0)
@@ -120,6 +127,12 @@ int ls_units_load_dir(const char *dir, char ***units, int *n, ls_error *err)
             if (errno == ENOENT)
                 continue;
             return ls_error_set(err, LS_ERR_IO, "%s: %s", path, strerror(errno));
+        }
+        struct stat st;
+        if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+            fclose(f);
+            return ls_error_set(err, LS_ERR_FORMAT, "%s: not a regular file of at most 16 MiB",
+                                path);
         }
         int rc = parse_units(f, path, units, n, err);
         fclose(f);

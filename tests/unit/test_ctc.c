@@ -275,6 +275,18 @@ static void test_units_refused(void **state)
     expect_refused(f, "<blank> 0\na 99999999999999999999\n", "units.txt:2:");
     expect_refused(f, "<blank> 0\na 1\nb 1\n", "units.txt:3: id 1 given twice");
     expect_refused(f, "\n\n", "no units");
+    {
+        char p[512];
+        snprintf(p, sizeof p, "%s/units.txt", f->dir);
+        FILE *fp = fopen(p, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite("<blank> 0\na\0b 1\n", 1, 16, fp), 16);
+        assert_int_equal(fclose(fp), 0);
+        ls_model *m = NULL;
+        ls_error err = {0};
+        assert_int_not_equal(ls_model_load(f->dir, &m, &err), LS_OK);
+        assert_non_null(strstr(err.msg, "units.txt:2: NUL byte"));
+    }
     char longl[1100];
     memset(longl, 'x', sizeof longl - 1);
     longl[sizeof longl - 1] = '\0';
