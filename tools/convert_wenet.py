@@ -14,6 +14,9 @@ Reads
                cmvn: global_cmvn + cmvn_conf {cmvn_file, is_json_cmvn} (3.x)
   global_cmvn  {"mean_stat": [...], "var_stat": [...], "frame_num": N}
                (or Kaldi's text format when is_json_cmvn is false)
+  units.txt    WeNet's symbol table ("<blank> 0", "a 1", ..., "<sos/eos> N"):
+               --units, else units.txt next to train.yaml when there is one;
+               copied into the model directory so ids become text
 Writes, atomically (temp file, fsync, rename)
   config.json          arch "conformer", encoder_conf under WeNet's own names
                        with input_size = input_dim, global_cmvn.norm_var
@@ -23,8 +26,11 @@ Writes, atomically (temp file, fsync, rename)
                          mean = mean_stat / N
                          var  = max(var_stat / N - mean^2, 1e-20)
                          istd = 1 / sqrt(var)
-                       (float64, then float32).  Left out: num_batches_tracked,
-                       the sinusoid tables (*.pe), decoder / ctc / other heads.
+                       (float64, then float32).  The CTC head's
+                       ctc.ctc_lo.weight / .bias are kept under their own
+                       names (layerstep decodes with them; "output_dim" in
+                       config.json = its units).  Left out: num_batches_tracked,
+                       the sinusoid tables (*.pe), the decoder and other heads.
 
 If the checkpoint itself holds encoder.global_cmvn.mean/istd (WeNet saves the
 buffers) and they differ from the stats, the checkpoint's are used, since
@@ -331,11 +337,19 @@ def load_state_dict(path):
     return sd
 
 
+CTC_KEYS = ("ctc.ctc_lo.weight", "ctc.ctc_lo.bias")
+
+
 def encoder_weights(sd):
-    """state_dict -> (encoder tensors as float32 numpy without 'encoder.', dropped keys)."""
+    """state_dict -> (encoder tensors as float32 numpy without 'encoder.', plus the CTC
+    head's ctc.ctc_lo.* when both are there; dropped keys)."""
     has_prefix = any(k.startswith("encoder.") for k in sd)
+    keep_ctc = all(k in sd and sd[k].is_floating_point() for k in CTC_KEYS)
     out, dropped = {}, []
     for k, v in sd.items():
+        if keep_ctc and k in CTC_KEYS:
+            out[k] = v.detach().to("cpu").float().contiguous().numpy()
+            continue
         if has_prefix:
             if not k.startswith("encoder."):
                 dropped.append(k)
@@ -373,7 +387,27 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def convert(checkpoint, config, out_dir, cmvn=None, no_cmvn=False, name=None, log=print):
+def read_units(path):
+    """Checks a WeNet units.txt ('TOKEN ID' per line, each id once); returns its bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    seen = set()
+    for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise ValueError(f"{path}:{n}: expected 'TOKEN ID', got {line[:60]!r}")
+        if int(parts[1]) in seen:
+            raise ValueError(f"{path}:{n}: id {parts[1]} given twice")
+        seen.add(int(parts[1]))
+    if not seen:
+        raise ValueError(f"{path}: no units")
+    return data
+
+
+def convert(checkpoint, config, out_dir, cmvn=None, no_cmvn=False, name=None, log=print,
+            units=None):
     conf = yaml_load(config)
     if not isinstance(conf, dict):
         raise ValueError(f"{config}: not a YAML mapping")
@@ -423,6 +457,11 @@ def convert(checkpoint, config, out_dir, cmvn=None, no_cmvn=False, name=None, lo
         weights["global_cmvn.mean"] = mean.astype(np.float32)
         weights["global_cmvn.istd"] = istd.astype(np.float32)
 
+    if units is None:
+        nxt = os.path.join(os.path.dirname(os.path.abspath(config)), "units.txt")
+        units = nxt if os.path.isfile(nxt) else None
+    units_bytes = read_units(units) if units else None
+
     os.makedirs(out_dir, exist_ok=True)
     model_name = name or os.path.basename(os.path.normpath(out_dir))
     cfg = {
@@ -443,6 +482,12 @@ def convert(checkpoint, config, out_dir, cmvn=None, no_cmvn=False, name=None, lo
             "dropped_keys": len(dropped),
         },
     }
+    if "ctc.ctc_lo.weight" in weights:
+        cfg["output_dim"] = int(weights["ctc.ctc_lo.weight"].shape[0])
+        cfg["ctc_blank"] = int((conf.get("ctc_conf") or {}).get("ctc_blank_id", 0))
+        cfg["ctc"] = {"class": "wenet.transformer.ctc.CTC",
+                      "points": "ctc.ctc_lo, ctc.log_softmax, then topk_index and "
+                                "ctc_greedy_search (WeNet's ctc_greedy_search)"}
     if mean is not None:
         cfg["global_cmvn"] = {"class": "wenet.transformer.cmvn.GlobalCMVN", "norm_var": True,
                               "buffers": ["global_cmvn.mean", "global_cmvn.istd"],
@@ -456,9 +501,13 @@ def convert(checkpoint, config, out_dir, cmvn=None, no_cmvn=False, name=None, lo
                           "converted_by": "tools/convert_wenet.py"})
     safetensors_np.write_bytes_atomic(os.path.join(out_dir, "config.json"),
                                       json.dumps(cfg, indent=1) + "\n")
+    if units_bytes is not None:
+        safetensors_np.write_bytes_atomic(os.path.join(out_dir, "units.txt"), units_bytes)
     log(f"wrote {out_dir}/: {len(weights)} tensors "
         f"({sum(int(a.size) for a in weights.values())} values), dropped {len(dropped)} keys"
-        + (f"; global_cmvn {cmvn_note}" if cmvn_note else "; no global_cmvn"))
+        + (f"; global_cmvn {cmvn_note}" if cmvn_note else "; no global_cmvn")
+        + ("; CTC head kept" if "ctc.ctc_lo.weight" in weights else "")
+        + (f"; units from {units}" if units else ""))
     return cfg, weights, dropped
 
 
@@ -472,10 +521,11 @@ def main(argv=None):
     ap.add_argument("--cmvn", help="CMVN stats file (default: the one train.yaml names)")
     ap.add_argument("--no-cmvn", action="store_true", help="leave global_cmvn out")
     ap.add_argument("--name", help="model name in config.json (default: the out dir's name)")
+    ap.add_argument("--units", help="WeNet units.txt (default: units.txt next to train.yaml)")
     a = ap.parse_args(argv)
     try:
-        convert(a.checkpoint, a.config, a.out, a.cmvn, a.no_cmvn, a.name)
-    except (OSError, ValueError, KeyError) as e:
+        convert(a.checkpoint, a.config, a.out, a.cmvn, a.no_cmvn, a.name, units=a.units)
+    except (OSError, ValueError, KeyError, UnicodeDecodeError) as e:
         print(f"convert_wenet: {e}", file=sys.stderr)
         return 1
     return 0

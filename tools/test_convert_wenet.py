@@ -224,6 +224,10 @@ def test_fake(exe, tmp):
     ypath = os.path.join(d, "train.yaml")
     with open(ypath, "w") as f:
         f.write(yaml_text_2x(conf, "data/train/global_cmvn"))
+    units = "".join(f"{u} {i}\n" for i, u in enumerate(
+        ["<blank>", "\u2581", "a", "b", "c", "d", "e", "f", "g", "h", "<sos/eos>"]))
+    with open(os.path.join(d, "units.txt"), "w", encoding="utf-8") as f:
+        f.write(units)
 
     out = os.path.join(tmp, "fake_model")
     rc, so, se = run([sys.executable, os.path.join(TOOLS, "convert_wenet.py"), "--checkpoint",
@@ -239,10 +243,14 @@ def test_fake(exe, tmp):
     check(all(cfg["encoder_conf"].get(k) == v for k, v in want_conf.items())
           and list(cfg["encoder_conf"])[0] == "input_size",
           "encoder_conf keeps WeNet's names and values, input_size = input_dim")
+    ctc_w = {k: w.pop(k) for k in ("ctc.ctc_lo.weight", "ctc.ctc_lo.bias") if k in w}
     check({k: list(v.shape) for k, v in w.items()} == shapes,
           "weights: exactly ConformerEncoder's keys and shapes, no 'encoder.' prefix")
     check(not any(k.endswith(("num_batches_tracked", ".pe")) or k.startswith(("decoder", "ctc"))
-                  for k in w), "num_batches_tracked, pe, decoder and ctc keys are dropped")
+                  for k in w), "num_batches_tracked, pe and decoder keys are dropped")
+    check(len(ctc_w) == 2 and all(np.array_equal(ctc_w[k], sd[k].numpy()) for k in ctc_w)
+          and cfg.get("output_dim") == 11 and cfg.get("ctc_blank") == 0,
+          "the CTC head ctc.ctc_lo.* is kept bit-exactly, output_dim = 11, ctc_blank 0")
     check(all(v.dtype == np.float32 for v in w.values()), "all tensors are F32")
     check(all(np.array_equal(w[k[len("encoder."):]], sd[k].numpy()) for k in sd
               if k[len("encoder."):] in w), "tensor data copied bit-exactly")
@@ -261,6 +269,12 @@ def test_fake(exe, tmp):
     last = [ln for ln in so.splitlines() if ln.startswith("encoder output")]
     print(last[0] if last else se.strip())
     check(rc == 0, "layerstep run --model OUT --inputs xs,xs_lens exits 0")
+    with open(os.path.join(out, "units.txt"), encoding="utf-8") as f:
+        check(f.read() == units, "units.txt next to train.yaml copied into the model")
+    tr = [ln for ln in so.splitlines() if ln.startswith("transcript")]
+    check(len(tr) == 2 and all(set(ln.split(": ", 1)[1]) <= set("abcdefgh <>0123456789")
+                               for ln in tr),
+          "run prints a transcript per item in the units' letters")
     # T' = ((100-1)//2 - 1)//2 = 24; valid frames of the 61-frame item: 14
     check(bool(last) and last[0].startswith("encoder output [2, 24, 64]"),
           "output shape [2, 24, 64] (T' = ((T-1)//2-1)//2)")

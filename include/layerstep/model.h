@@ -101,6 +101,22 @@ void *ls_model_cfg(const ls_model *m);
 /* The model takes ownership of cfg (freed with free()). */
 void ls_model_set_cfg(ls_model *m, void *cfg);
 
+/* ---- CTC (speech models with a CTC head) ----
+ * The units file of the model directory (WeNet's units.txt, or tokens.txt:
+ * "TOKEN ID" per line, "<blank> 0", ..., "▁" or "<space>" for a space) is
+ * read at load when present; a malformed one refuses the load naming the
+ * file and line.  config.json "ctc_blank" (default 0) is the blank id. */
+int ls_model_n_units(const ls_model *m);               /* 0: no units file */
+const char *ls_model_unit(const ls_model *m, int64_t id); /* NULL if unknown */
+int64_t ls_model_ctc_blank(const ls_model *m);
+/* The unit as text: " " for the space units, "<ID>" for an id without a
+ * unit.  Returns buf. */
+const char *ls_model_unit_text(const ls_model *m, int64_t id, char *buf, size_t n);
+/* Item `batch`'s transcript from a finished run's "ctc_greedy_search"
+ * point into buf (cut to fit).  Returns 1, or 0 when the graph has no
+ * CTC decoding (buf is then ""). */
+int ls_ctc_transcript(const ls_model *m, const ls_exec *ex, int64_t batch, char *buf, size_t n);
+
 int ls_model_build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *o,
                    ls_graph **out, ls_error *err);
 

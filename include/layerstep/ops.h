@@ -83,6 +83,10 @@ typedef enum ls_op {
                           max(0, floor((L + 2*pad - kernel) / stride) + 1), int64 */
     LS_OP_WEIGHT_NORM, /* v, g; i[0]=dim: g * v / ||v||, the norm over every dim but
                           `dim`, g sized 1 except on `dim` (torch weight_norm) */
+    /* added for CTC */
+    LS_OP_LOG_SOFTMAX, /* over the last dim: x - max - log(sum(exp(x - max))) */
+    LS_OP_CTC_COLLAPSE, /* ids[B,T] int64; i[0]=blank -> [B,T] int64: repeats merged,
+                           blanks dropped, the rest -1 */
     LS_OP_COUNT
 } ls_op;
 
@@ -157,6 +161,7 @@ void ls_binary_ref(ls_op op, const ls_tensor *a, const ls_tensor *b, ls_tensor *
 void ls_unary_ref(ls_op op, const ls_op_params *p, const ls_tensor *x, ls_tensor *out);
 void ls_glu_ref(const ls_tensor *x, int dim, ls_tensor *out);
 void ls_softmax_ref(const ls_tensor *x, ls_tensor *out);
+void ls_log_softmax_ref(const ls_tensor *x, ls_tensor *out);
 void ls_masked_fill_ref(const ls_tensor *x, const ls_tensor *mask, float value, ls_tensor *out);
 void ls_layer_norm_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, float eps,
                        ls_tensor *out);
@@ -173,6 +178,7 @@ void ls_conv2d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, i
                    int pad, ls_tensor *out);
 void ls_concat_ref(const ls_tensor *const *in, int n, int dim, ls_tensor *out);
 void ls_argmax_ref(const ls_tensor *x, ls_tensor *out);
+void ls_ctc_collapse_ref(const ls_tensor *ids, int64_t blank, ls_tensor *out);
 int ls_cross_entropy_ref(const ls_tensor *logits, const ls_tensor *target, int64_t ignore_index,
                          ls_tensor *out, ls_error *err);
 void ls_conv_len_ref(const ls_tensor *len, int64_t kernel, int64_t stride, int64_t pad,

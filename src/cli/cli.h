@@ -74,6 +74,8 @@ int cmd_bench(int argc, char **argv);
 /* bench --tui: key-to-redraw times on a real model */
 int cmd_bench_tui(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+/* transcribe --model DIR F.wav...: FILE<TAB>TEXT per file (CTC greedy) */
+int cmd_transcribe(int argc, char **argv);
 int cmd_lesson(int argc, char **argv);
 int cmd_lessons(int argc, char **argv);
 /* man TEMPLATE: the manual page, KEYS filled from the key table (build step) */

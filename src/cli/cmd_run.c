@@ -82,6 +82,18 @@ int cmd_print(int argc, char **argv)
     return rc;
 }
 
+/* A speech model with a CTC head: the greedy transcript of each item. */
+static void print_transcripts(const ls_model *m, const ls_exec *ex)
+{
+    const ls_graph *g = ls_exec_graph(ex);
+    const ls_tensor *h = ls_exec_out(ex, ls_graph_find(g, "ctc_greedy_search"));
+    char text[4096];
+    for (int64_t b = 0; h && h->ndim == 2 && b < h->shape[0]; b++)
+        if (ls_ctc_transcript(m, ex, b, text, sizeof text))
+            printf("transcript%s%.0lld: %s\n", h->shape[0] > 1 ? " " : "",
+                   h->shape[0] > 1 ? (long long)b : 0LL, text);
+}
+
 static int run_or_dump(int argc, char **argv, bool dump)
 {
     const char *cmd = dump ? "dump" : "run";
@@ -142,8 +154,10 @@ static int run_or_dump(int argc, char **argv, bool dump)
         }
         printf("wrote %d points to %s/ (manifest.json lists them in execution order)\n", n,
                o.out);
-    } else if (ls_model_arch(m)->print_result) {
-        ls_model_arch(m)->print_result(m, ex, stdout);
+    } else {
+        if (ls_model_arch(m)->print_result)
+            ls_model_arch(m)->print_result(m, ex, stdout);
+        print_transcripts(m, ex);
     }
 done:
     if (d)

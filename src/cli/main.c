@@ -17,6 +17,7 @@ static const char *const usage =
     "  print     the model's module tree (PyTorch repr style)\n"
     "  run       run the forward pass, one line per named point\n"
     "  dump      write every named point as .npy plus manifest.json\n"
+    "  transcribe speech to text with a model's CTC head: FILE<TAB>TEXT per WAV\n"
     "  compare   compare two dump directories point by point\n"
     "  diff      find the first op where a reference dump and this run diverge\n"
     "  bench     forward times, GEMM efficiency, peak memory (--tui: key times)\n"
@@ -33,6 +34,7 @@ static const command commands[] = {
     {"print", cmd_print},
     {"run", cmd_run},
     {"dump", cmd_dump},
+    {"transcribe", cmd_transcribe},
     {"compare", cmd_compare},
     {"diff", cmd_diff},
     {"bench", cmd_bench},

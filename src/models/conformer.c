@@ -19,6 +19,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "ctc.h"
 #include "random_weights.h"
 
 /* RelPositionalEncoding's table length (max_len=5000 in WeNet). */
@@ -40,6 +41,7 @@ typedef struct conformer_cfg {
     bool out_bias;                /* self_attn.linear_out: see build() */
     bool rel_shift;               /* layerstep switch: WeNet before 107b478a */
     bool cmvn_norm_var;
+    int64_t vocab;                /* output_dim (train.yaml): CTC units of random weights, 0 = none */
 } conformer_cfg;
 
 /* The subsampling conv stack of each input layer: kernel and stride per
@@ -183,6 +185,7 @@ static int parse_config(ls_model *m, ls_error *err)
         (rc = ls_json_bool_opt(r, "encoder_conf.final_norm", f, true, &c->final_norm, err)) ||
         (rc = ls_json_bool_opt(r, "encoder_conf.rel_shift", f, false, &c->rel_shift, err)) ||
         (rc = ls_json_bool_opt(r, "global_cmvn.norm_var", f, true, &c->cmvn_norm_var, err)) ||
+        (rc = ls_json_int_opt(r, "output_dim", f, 0, 1 << 20, 0, &c->vocab, err)) ||
         (rc = ls_json_int_opt(r, "encoder_conf.static_chunk_size", f, 0, 1 << 20, 0, &chunk,
                               err)))
         goto fail;
@@ -858,6 +861,23 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     ls_graph_alias(g, x, "output");
     ls_graph_alias(g, mask, "output.1");
 
+    /* WeNet's ASRModel puts CTC beside the encoder; here, with the
+     * encoder as the root, ctc is its last child:
+     * ctc.log_softmax = F.log_softmax(ctc.ctc_lo(encoder_out), dim=2)
+     * (CTC.log_softmax, wenet/models/transformer/ctc.py at 01546996) */
+    const ls_tensor *ctc_w = w ? ls_tmap_get(w, "ctc.ctc_lo.weight") : NULL;
+    if (ctc_w) {
+        const int64_t D = c->output_size, V = ctc_w->ndim ? ctc_w->shape[0] : 0;
+        ls_graph_begin(g, "CTC", "", "ctc");
+        declare_linear(g, "ctc_lo", D, V, true);
+        ls_graph_declare(g, "CTCLoss", "", "ctc_loss");  /* training only */
+        int logp = ls_g_op1(g, LS_OP_LOG_SOFTMAX, linear(g, "ctc_lo", x, D, V, true),
+                            "log_softmax");
+        ls_graph_end(g, -1);
+        ls_ctc_greedy_points(g, logp, ls_g_reshape(g, pad, 2, (int64_t[]){B, Tsub}, NULL),
+                             ls_model_ctc_blank(m));
+    }
+
     if (!ls_graph_ok(g)) {
         rc = ls_error_set(err, ls_graph_error(g)->code, "%s", ls_graph_error(g)->msg);
         ls_graph_free(g);
@@ -931,6 +951,8 @@ static void rw_walk(ls_rw *s_, const ls_model *m)
                   D * sub_len(sd, F), D, true);
     }
     ls_rw_norm(&s, "after_norm", D);
+    if (c->vocab > 0)
+        ls_rw_linear(&s, "ctc.ctc_lo", D, c->vocab, true);
     for (int64_t l = 0; l < c->num_blocks; l++) {
         char p[128];
         snprintf(p, sizeof p, "encoders.%lld.self_attn.linear_q", (long long)l);
@@ -1045,6 +1067,7 @@ const ls_arch ls_arch_conformer = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .id_word = ls_ctc_id_word,
     .time_rates = time_rates,
     .print_result = print_result,
 };

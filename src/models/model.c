@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctc.h"
 #include "hf.h"
 #include "layerstep/config.h"
 #include "layerstep/safetensors.h"
@@ -30,7 +31,17 @@ struct ls_model {
     void *cfg;
     char note[128];
     char warning[LS_ERROR_MSG_MAX];  /* "" or non-finite weights */
+    char **units;                    /* units.txt / tokens.txt, by id (NULL holes) */
+    int n_units;
+    int64_t ctc_blank;
 };
+
+int ls_model_n_units(const ls_model *m) { return m->n_units; }
+int64_t ls_model_ctc_blank(const ls_model *m) { return m->ctc_blank; }
+const char *ls_model_unit(const ls_model *m, int64_t id)
+{
+    return id >= 0 && id < m->n_units ? m->units[id] : NULL;
+}
 
 const char *ls_model_dir(const ls_model *m) { return m->dir; }
 const ls_arch *ls_model_arch(const ls_model *m) { return m->arch; }
@@ -77,6 +88,7 @@ void ls_model_free(ls_model *m)
     cJSON_Delete(m->config);
     ls_tmap_free(m->weights);
     free(m->cfg);
+    ls_units_free(m->units, m->n_units);
     free(m);
 }
 
@@ -179,6 +191,10 @@ int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_er
     }
     rc = m->arch->parse_config(m, err);
     if (rc)
+        goto fail;
+    if ((rc = ls_json_int_opt(m->config, "ctc_blank", m->config_path, 0, (1 << 20) - 1, 0,
+                              &m->ctc_blank, err)) ||
+        (rc = ls_units_load_dir(dir, &m->units, &m->n_units, err)))
         goto fail;
     /* weights: weights.safetensors, or model.safetensors (Hugging Face) */
     char wpath[4200];

@@ -69,6 +69,7 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "ctc.h"
 #include "random_weights.h"
 
 #define W2V_MAX_CONV 32
@@ -680,6 +681,11 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
         x = linear(g, x, "aux", E, c->aux_num_out);
     ls_graph_alias(g, x, "output");
     ls_graph_alias(g, len, "output.1");
+    /* aux's logits trained with CTC (torchaudio's recipes take
+     * F.log_softmax(logits, -1) for the loss), then greedy decoding */
+    if (aux)
+        ls_ctc_greedy_points(g, ls_g_op1(g, LS_OP_LOG_SOFTMAX, x, "log_softmax"), pad,
+                             ls_model_ctc_blank(m));
 
     if (!ls_graph_ok(g)) {
         ls_error_set(err, ls_graph_error(g)->code, "%s", ls_graph_error(g)->msg);
@@ -831,6 +837,7 @@ const ls_arch ls_arch_wav2vec2 = {
     .random_weights = random_weights,
     .random_weights_bytes = random_weights_bytes,
     .token_label = NULL,
+    .id_word = ls_ctc_id_word,
     .time_rates = time_rates,
     .print_result = print_result,
 };

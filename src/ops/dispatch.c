@@ -59,6 +59,8 @@ static const char *const LS_OP_NAMES[] = {
     [LS_OP_CONV2D] = "conv2d",
     [LS_OP_CONV_LEN] = "conv_len",
     [LS_OP_WEIGHT_NORM] = "weight_norm",
+    [LS_OP_LOG_SOFTMAX] = "log_softmax",
+    [LS_OP_CTC_COLLAPSE] = "ctc_collapse",
 };
 _Static_assert(sizeof LS_OP_NAMES / sizeof LS_OP_NAMES[0] == LS_OP_COUNT,
                "LS_OP_NAMES must name every op of enum ls_op");
@@ -420,7 +422,7 @@ static int infer_norm(ls_op op, const ls_op_params *p, const ls_tensor *const *i
     const ls_tensor *x = in[0];
     if ((rc = want_dtype(name, x, 0, LS_F32, err)))
         return rc;
-    if (op == LS_OP_SOFTMAX) {
+    if (op == LS_OP_SOFTMAX || op == LS_OP_LOG_SOFTMAX) {
         if ((rc = want_n(name, n_in, 1, 1, err)) ||
             (rc = want_ndim(name, x, 0, 1, LS_MAX_DIMS, err)))
             return rc;
@@ -533,6 +535,13 @@ static int infer_misc(ls_op op, const ls_op_params *p, const ls_tensor *const *i
         set_out(out, LS_I64, x->ndim - 1, x->shape);
         return LS_OK;
     }
+    case LS_OP_CTC_COLLAPSE:
+        if ((rc = want_n(name, n_in, 1, 1, err)) ||
+            (rc = want_dtype(name, in[0], 0, LS_I64, err)) ||
+            (rc = want_ndim(name, in[0], 0, 2, 2, err)))
+            return rc;
+        set_out(out, LS_I64, 2, in[0]->shape);
+        return LS_OK;
     case LS_OP_CROSS_ENTROPY: {
         if ((rc = want_n(name, n_in, 2, 2, err)) ||
             (rc = want_dtype(name, in[0], 0, LS_F32, err)) ||
@@ -677,6 +686,7 @@ static int infer_compute(ls_op op, const ls_op_params *p, const ls_tensor *const
     case LS_OP_MASKED_FILL:
         return infer_masked_fill(in, n_in, out, err);
     case LS_OP_SOFTMAX:
+    case LS_OP_LOG_SOFTMAX:
     case LS_OP_LAYER_NORM:
     case LS_OP_GROUP_NORM:
     case LS_OP_BATCH_NORM:
@@ -884,6 +894,12 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
     case LS_OP_ARGMAX:
         ls_argmax_ref(in[0], out);
         return LS_OK;
+    case LS_OP_LOG_SOFTMAX:
+        ls_log_softmax_ref(in[0], out);
+        return LS_OK;
+    case LS_OP_CTC_COLLAPSE:
+        ls_ctc_collapse_ref(in[0], p->i[0], out);
+        return LS_OK;
     case LS_OP_CROSS_ENTROPY:
         return ls_cross_entropy_ref(in[0], in[1], p->i[0], out, err);
     case LS_OP_EMBEDDING:
@@ -999,6 +1015,9 @@ void ls_op_params_str(ls_op op, const ls_op_params *p, int n_in, char *buf, size
         break;
     case LS_OP_CROSS_ENTROPY:
         snprintf(buf, n, "ignore_index=%lld", i0);
+        break;
+    case LS_OP_CTC_COLLAPSE:
+        snprintf(buf, n, "blank=%lld", i0);
         break;
     case LS_OP_POS_TABLE:
         snprintf(buf, n, "T=%lld, D=%lld", i0, i1);

@@ -155,3 +155,25 @@ int ls_cross_entropy_ref(const ls_tensor *logits, const ls_tensor *target, int64
     *(float *)out->data = (float)(sum / (double)count);
     return LS_OK;
 }
+
+void ls_ctc_collapse_ref(const ls_tensor *ids, int64_t blank, ls_tensor *out)
+{
+    // ids is (B,T) int64, out is (B,T) int64: per row, WeNet's
+    // remove_duplicates_and_blank (a run of equal ids counts once, blanks
+    // are dropped), then -1 to the end of the row.  A padded batch gives
+    // rows of different lengths; -1 marks the end so the tensor stays
+    // rectangular and the length is where the first -1 sits.
+    const int64_t B = ids->shape[0], T = ids->shape[1];
+    int64_t *o = out->data;
+    for (int64_t b = 0; b < B; b++) {
+        int64_t n = 0, prev = 0;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t v = (int64_t)ls_tensor_get(ids, (int64_t[]){b, t});
+            if (v != blank && (t == 0 || v != prev))
+                o[b * T + n++] = v;
+            prev = v;
+        }
+        while (n < T)
+            o[b * T + n++] = -1;
+    }
+}

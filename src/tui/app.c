@@ -518,7 +518,15 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
         snprintf(which, sizeof which, tui_s(a, S_TITLE_MODRUN),
                  ls_graph_module(r->g, r->n_mods > 1 ? 1 : 0)->path);
     }
-    ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s", which, a->title);
+    /* a speech model with a CTC head: what it heard, once the user has
+     * stepped past the decoding (not when only computed ahead); before the
+     * long title, so 80 columns keep it */
+    char text[256], heard[300] = "";
+    if (a->cur == 0 && a->model && ls_graph_find(r->g, "ctc_greedy_search") >= 0 &&
+        ls_graph_find(r->g, "ctc_greedy_search") < r->front &&
+        ls_ctc_transcript(a->model, r->ex, a->batch, text, sizeof text))
+        snprintf(heard, sizeof heard, "[heard: \"%s\"] ", text);
+    ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s%s", which, heard, a->title);
     int top = 1, bottom = c->h - 2, ph = bottom - top;
     if (a->les.lesson && !a->help && a->les.cover) {
         ls_pane_lesson_draw(a, c, top, 0, ph, c->w);

@@ -211,6 +211,30 @@ static double audio_ms(const ls_tui *a)
     return 0;
 }
 
+/* A speech model with a CTC head labels a frame at the CTC rate with its
+ * best unit (topk_index: "12:480ms h", the blank "·"), once the user has
+ * stepped past topk_index, so attention and what was heard line up. */
+static void add_best_unit(const ls_tui *a, int64_t batch, int64_t len, int64_t i, char *buf,
+                          size_t n)
+{
+    const tui_run *r = tui_ccur(a);
+    int top = a->cur == 0 ? ls_graph_find(r->g, "topk_index") : -1;
+    const ls_tensor *t = top >= 0 && top < r->front ? ls_exec_out(r->ex, top) : NULL;
+    if (!t || t->ndim != 2 || t->shape[1] != len || batch < 0 || batch >= t->shape[0])
+        return;
+    int64_t id = (int64_t)ls_tensor_get(t, (int64_t[]){batch, i});
+    char w[64];
+    const char *u = a->arch->id_word ? a->arch->id_word(a->model, "topk_index", id, w, sizeof w)
+                                     : NULL;
+    size_t k = strlen(buf);
+    if (k + 1 >= n)
+        return;
+    if (u)
+        snprintf(buf + k, n - k, " %s", u);
+    else
+        snprintf(buf + k, n - k, " %lld", (long long)id);
+}
+
 const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int axis, int64_t i,
                            char *buf, size_t n)
 {
@@ -242,6 +266,7 @@ const char *tui_axis_label(const ls_tui *a, int node, const tui_slice *s, int ax
                     snprintf(buf, n, "%lld:%.0fms", (long long)i, t);
                 else
                     snprintf(buf, n, "%lld:%.1fms", (long long)i, t);
+                add_best_unit(a, s->batch, len, i, buf, n);
                 return buf;
             }
     }
