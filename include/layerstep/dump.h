@@ -30,5 +30,9 @@ int ls_dump_close(ls_dump *d, const ls_exec *ex, ls_error *err);
 /* Reads a dump directory back: tensors in manifest order (or sorted file
  * names when there is no manifest). */
 int ls_dump_load(const char *dir, ls_tmap **out, ls_error *err);
+/* True for a folder a dump started in and did not finish (killed, a full
+ * disk): its marker says "incomplete" or it has no manifest.json.  Its
+ * points load, each whole, but some are missing. */
+bool ls_dump_is_incomplete(const char *dir);
 
 #endif

@@ -23,7 +23,8 @@ typedef enum ls_status {
     LS_ERR_MISSING = -6,  /* a named tensor/key/point is absent */
     LS_ERR_LIMIT = -7,    /* over a configured limit (memory, size) */
     LS_ERR_RANGE = -8,    /* a value out of its allowed range */
-    LS_ERR_INTERNAL = -9  /* our own bug */
+    LS_ERR_INTERNAL = -9, /* our own bug */
+    LS_ERR_CANCELLED = -10 /* stopped on request (a signal); nothing half-done is kept */
 } ls_status;
 
 #define LS_ERROR_MSG_MAX 1024
@@ -32,6 +33,13 @@ typedef struct ls_error {
     int code;
     char msg[LS_ERROR_MSG_MAX];
 } ls_error;
+
+/* A copy of s safe to print on a terminal: control bytes (C0, DEL and the
+ * UTF-8 C1 range U+0080..U+009F, which include ESC and CSI) become '?', so
+ * a lesson title or a point name read from a file cannot move the cursor
+ * or retitle the window.  Other UTF-8 stays.  Cut with "..." to fit n.
+ * Returns buf. */
+const char *ls_printable(const char *s, char *buf, size_t n);
 
 /* Sets err (if non-NULL) and returns code, so callers can write
  * `return ls_error_set(err, LS_ERR_FORMAT, "%s: ...", path);` */

@@ -60,6 +60,14 @@ typedef struct ls_exec_opts {
      * same model (kernels.h; borrowed, must outlive the executor, safe to
      * share across threads).  NULL: the executor keeps its own cache. */
     struct ls_pack_cache *packs;
+    /* Borrowed flag, non-zero when the run should stop (set by a signal
+     * handler: a lock-free atomic store is async-signal-safe).  Polled
+     * before each node and between rows/tiles of the long kernels; the
+     * node running when it is seen is not marked computed and the step
+     * returns LS_ERR_CANCELLED, so the run stays consistent (a rerun
+     * after an edit rewinds the cursor to the node it stopped in).
+     * NULL: never cancelled. */
+    const _Atomic int *cancel;
 } ls_exec_opts;
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err);

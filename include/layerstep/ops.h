@@ -112,6 +112,11 @@ typedef struct ls_op_ctx {
     /* Set only by ls_op_prepack: pack the cacheable weights, compute
      * nothing, write nothing to out. */
     bool pack_only;
+    /* Non-zero asks a running op to stop soon (a signal arrived): the
+     * long kernels (GEMM blocks, the reference matmul/linear/conv rows)
+     * poll it and return early, leaving out unspecified; the executor
+     * then discards the node.  NULL: never. */
+    const _Atomic int *cancel;
 } ls_op_ctx;
 
 const char *ls_op_name(ls_op op);  /* "matmul", "softmax", ... */

@@ -85,10 +85,15 @@ int ls_tensor_contiguous(ls_arena *a, const ls_tensor *t, ls_tensor *out,
 void *ls_tensor_at(const ls_tensor *t, const int64_t *idx);
 /* Element as double whatever the dtype (bool -> 0/1). */
 double ls_tensor_get(const ls_tensor *t, const int64_t *idx);
-void ls_tensor_set(ls_tensor *t, const int64_t *idx, double v);
+/* Stores v converted to the dtype.  Returns LS_ERR_RANGE and leaves the
+ * cell unchanged when v does not fit (NaN or beyond +-2^63 in an int64
+ * cell, NaN in a mask); f32 cells take anything (+-inf past FLT_MAX). */
+int ls_tensor_set(ls_tensor *t, const int64_t *idx, double v);
+/* The test ls_tensor_set makes, with a message for a user's typed value. */
+int ls_tensor_value_check(ls_dtype dt, double v, ls_error *err);
 /* Flat (row-major logical order) index -> value, any strides. */
 double ls_tensor_get_flat(const ls_tensor *t, int64_t i);
-void ls_tensor_set_flat(ls_tensor *t, int64_t i, double v);
+int ls_tensor_set_flat(ls_tensor *t, int64_t i, double v);
 
 /* "[2, 4, 5, 5]" into buf. Returns buf. */
 char *ls_shape_str(const ls_tensor *t, char *buf, size_t n);

@@ -169,6 +169,15 @@ int ls_wav_parse(const void *buf, size_t len, const char *name, ls_wav_scale sca
         const unsigned char *h = p + off;
         uint32_t size = rd32(h + 4);
         size_t body = off + 8;
+        /* A streaming writer cannot know the data size up front and
+         * leaves it 0xFFFFFFFF or 0 (sox, ffmpeg to a pipe): the samples
+         * then run to the end of the file, cut to whole samples. */
+        if (memcmp(h, "data", 4) == 0 && have_fmt && (size == 0xFFFFFFFFu || size == 0)) {
+            size_t rest = end - body;
+            if (rest > 0xFFFFFFF0u)
+                rest = 0xFFFFFFF0u;
+            size = (uint32_t)(rest - rest % f.block_align);
+        }
         if (size > end - body)
             return ls_error_set(err, LS_ERR_FORMAT,
                                 "%s: '%s' chunk at byte %zu says %u bytes, only %zu remain "

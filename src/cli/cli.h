@@ -31,6 +31,9 @@ typedef struct cli_opts {
     unsigned long long seed;
     double atol, rtol;
     int threads;
+    /* the executors' cancel flag (ls_exec_opts.cancel): the TUI's signal
+     * flag; NULL for the batch commands, which signals simply end */
+    const _Atomic int *cancel;
     size_t max_memory;        /* --max-memory; 0 until parsed = half of RAM */
     /* run/dump: with --only, keep only the outputs of matching points
      * (the others' buffers are reused; hooks still see every node) */
@@ -47,6 +50,10 @@ int cli_load(const cli_opts *o, ls_model **m, ls_tmap **inputs);
 /* Builds the graph and an executor with inputs set. */
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **g, ls_exec **ex);
 void cli_error(const char *msg);
+/* A whole number of digits only, at most max; prints "OPT takes ..." and
+ * returns 2 otherwise. */
+int cli_parse_count(const char *s, unsigned long long max, unsigned long long *out,
+                    const char *opt, const char *cmd);
 /* Refuses a run whose weights + the tensors its executor (options eo)
  * keeps exceed --max-memory: prints the estimate and a hint, returns 2.
  * Called before any activation is allocated. */

@@ -461,10 +461,16 @@ int cmd_bench(int argc, char **argv)
             models = v;
             i++;
         } else if (!strcmp(a, "--runs") && v) {
-            c.runs = atoi(v);
+            unsigned long long n;
+            if (cli_parse_count(v, 100000, &n, a, "bench"))
+                return 2;
+            c.runs = (int)n;
             i++;
         } else if (!strcmp(a, "--threads") && v) {
-            c.threads = atoi(v);
+            unsigned long long n;
+            if (cli_parse_count(v, 4096, &n, a, "bench"))
+                return 2;
+            c.threads = (int)n;
             i++;
         } else if (!strcmp(a, "--compare") && v) {
             compare = v;

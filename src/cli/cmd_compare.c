@@ -33,13 +33,20 @@ int cmd_compare(int argc, char **argv)
         ls_tmap_free(a);
         return 2;
     }
+    for (int k = 0; k < 2; k++)
+        if (ls_dump_is_incomplete(o.positional[k]))
+            fprintf(stderr, "layerstep: warning: %s is an interrupted dump (incomplete): only the "
+                            "points it has are compared\n", o.positional[k]);
     ls_cmp_opts co = {o.atol, o.rtol};
     int pass = 0, fail = 0, missing = 0;
     const char *first = NULL;
     printf("%-54s %-16s %10s %10s  %s\n", "name", "shape", "max abs", "max rel", "result");
+    /* names come from files (a manifest, file names): printed escaped */
+    char shown[512], first_buf[512];
     for (int i = 0; i < ls_tmap_count(a); i++) {
-        const char *name = ls_tmap_name(a, i);
-        const ls_tensor *ta = ls_tmap_at(a, i), *tb = ls_tmap_get(b, name);
+        const char *raw = ls_tmap_name(a, i);
+        const char *name = ls_printable(raw, shown, sizeof shown);
+        const ls_tensor *ta = ls_tmap_at(a, i), *tb = ls_tmap_get(b, raw);
         char shape[64];
         ls_shape_str(ta, shape, sizeof shape);
         if (!tb) {
@@ -63,13 +70,13 @@ int cmd_compare(int argc, char **argv)
         } else {
             fail++;
             if (!first)
-                first = name;
+                first = strcpy(first_buf, name);
         }
     }
     for (int i = 0; i < ls_tmap_count(b); i++)
         if (!ls_tmap_get(a, ls_tmap_name(b, i))) {
             char shape[64];
-            printf("%-54s %-16s %10s %10s  only in %s\n", ls_tmap_name(b, i),
+            printf("%-54s %-16s %10s %10s  only in %s\n", ls_printable(ls_tmap_name(b, i), shown, sizeof shown),
                    ls_shape_str(ls_tmap_at(b, i), shape, sizeof shape), "-", "-", o.positional[1]);
             missing++;
         }

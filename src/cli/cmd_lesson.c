@@ -48,11 +48,19 @@ static int find_lesson(const char *num, char *path, size_t size)
         cli_error(err.msg);
         return 2;
     }
-    long want = strtol(num, NULL, 10);
+    /* digits only: "1abc" and "4.9" name no lesson rather than lesson 1 or 4 */
+    unsigned long long want;
+    if (!*num || strspn(num, "0123456789") != strlen(num) || strlen(num) > 6) {
+        fprintf(stderr, "layerstep lesson: a lesson is named by its number (like 2 or 02), got '%s'\n",
+                num);
+        ls_lesson_list_free(paths, n);
+        return 2;
+    }
+    want = strtoull(num, NULL, 10);
     int found = -1;
     for (int i = 0; i < n; i++) {
         const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
-        if (strtol(base, NULL, 10) == want)
+        if (base[0] >= '0' && base[0] <= '9' && strtoull(base, NULL, 10) == want)
             found = i;
     }
     if (found >= 0)
@@ -81,7 +89,10 @@ static int lesson_entry(const char *path, int lang, const char *prog /* may be N
     if (prog && ls_progress_get(prog, L->id, &step, done, &any, &perr))
         fprintf(stderr, "layerstep: progress: %s\n", perr.msg);
     bool zh = lang == LS_LANG_ZH;
-    snprintf(label, ln, "%s  %s", L->id, ls_ltext_get(&L->title, lang));
+    /* a title is read from a file: no escape sequence reaches the terminal */
+    char id[64], title[400];
+    snprintf(label, ln, "%s  %s", ls_printable(L->id, id, sizeof id),
+             ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
     if (*done)
         snprintf(mark, mn, "%s", zh ? "[已完成]" : "[done]");
     else if (step > 0)
@@ -158,6 +169,13 @@ static int answers(const ls_lesson *L, int lang)
         cli_error(err.msg);
         return 2;
     }
+    /* the same checks a session makes: answers of a lesson that would be
+     * refused are not printed as if it were fine */
+    if (ls_lesson_check_all(L, &run, &err)) {
+        cli_error(err.msg);
+        ls_lesson_run_close(&run);
+        return 2;
+    }
     int rc = 0;
     for (int i = 0; i < L->n_steps; i++) {
         if (!L->steps[i].q.kind)
@@ -177,7 +195,9 @@ static int answers(const ls_lesson *L, int lang)
         snprintf(told, sizeof told, "%s", ans);
         if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
             ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
-        printf("step %d\t%s\t%s\t%s\n", i + 1, ans, prompt, told);
+        char sa[256], sp[1024], st[256];
+        printf("step %d\t%s\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
+               ls_printable(prompt, sp, sizeof sp), ls_printable(told, st, sizeof st));
     }
     ls_lesson_run_close(&run);
     return rc;
@@ -214,7 +234,10 @@ int cmd_lesson(int argc, char **argv)
         } else if (!strcmp(a, "--no-ahead")) {
             so.no_ahead = true;
         } else if (!strcmp(a, "--delay") && has) {
-            so.delay_ms = atoi(argv[++i]);
+            unsigned long long ms;
+            if (cli_parse_count(argv[++i], 60000, &ms, a, "lesson"))
+                return 2;
+            so.delay_ms = (int)ms;
         } else if (a[0] != '-' && !num) {
             num = a;
         } else {
@@ -257,14 +280,23 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
     ls_lesson_run run;
     int rc = 0;
     ls_tui *app = NULL;
+    /* no tty, TERM=dumb, a bad --replay/--record: before the models load */
+    if (ls_screen_check(&so, &err)) {
+        cli_error(err.msg);
+        ls_lesson_free(L);
+        return 2;
+    }
+    ls_exec_opts eo = {.cancel = ls_screen_cancel_flag()};
     /* every run of the lesson is opened and checked first (seconds for the
      * article-size models): say so rather than leave a blank terminal */
     if (isatty(STDOUT_FILENO)) {
-        printf(lang == LS_LANG_ZH ? "正在打开第 %s 课：%s ……\n" : "Opening lesson %s: %s ...\n", L->id,
-               ls_ltext_get(&L->title, lang));
+        char id[64], title[400];
+        printf(lang == LS_LANG_ZH ? "正在打开第 %s 课：%s ……\n" : "Opening lesson %s: %s ...\n",
+               ls_printable(L->id, id, sizeof id),
+               ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
         fflush(stdout);
     }
-    if (ls_lesson_run_open(L, data_dir(), NULL, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
+    if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
         cli_error(err.msg);
         ls_lesson_free(L);
         if (run.g)
@@ -283,7 +315,8 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
             step = 0;  /* a finished lesson starts over */
     }
     ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang, .data_dir = data_dir(),
-                      .classroom = classroom, .lesson_step = step, .progress = prog};
+                      .classroom = classroom, .lesson_step = step, .progress = prog,
+                      .exec = eo};
     if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;

@@ -23,6 +23,7 @@ static const char *const run_help =
     "  --wav FILE          16 kHz mono WAV for a speech model (wav2vec2, conformer)\n"
     "  --src TEXT          source sentence for text models (decoded greedily)\n"
     "  --tgt TEXT          target sentence: teacher forcing with --src\n"
+    "                      (--inputs, --wav and --src exclude each other)\n"
     "  --mode MODE         transformer: teacher (default) or greedy\n"
     "  --module PATH       run only this module, fed from the inputs\n"
     "  --only GLOB         list only points whose name matches GLOB; only those\n"
@@ -32,7 +33,9 @@ static const char *const run_help =
     "  --reference         use the plain reference loops only\n"
     "  --max-memory SIZE   refuse a run needing more (weights + every traced\n"
     "                      tensor, or with --only the kept ones); default half\n"
-    "                      of physical memory\n";
+    "                      of physical memory\n"
+    "  --threads N         worker threads (0: every online CPU; more than the\n"
+    "                      online CPUs is capped with a notice)\n";
 
 static const char *const dump_help =
     "usage: layerstep dump --model DIR [--inputs DIR | --input NAME=FILE ...] --out DIR\n"
@@ -40,8 +43,11 @@ static const char *const dump_help =
     "\n"
     "Writes every named point as DIR/<name>.npy and DIR/manifest.json (name,\n"
     "shape, dtype, module path, op, execution order).  Files are written\n"
-    "atomically.  Refuses a non-empty DIR that is not a previous dump unless\n"
-    "--force.\n";
+    "atomically; only a regular file is ever replaced.  Refuses a non-empty DIR\n"
+    "that is not a previous dump unless --force.  Into a previous dump, the\n"
+    "points it wrote (its manifest, or an interrupted dump's marker) are removed\n"
+    "first, nothing else.  Missing folders of DIR are created.  An interrupted\n"
+    "dump's .layerstep-dump says \"incomplete\" (compare warns about it).\n";
 
 int cmd_print(int argc, char **argv)
 {
@@ -82,6 +88,11 @@ static int run_or_dump(int argc, char **argv, bool dump)
     }
     if (dump && !o.out) {
         cli_error("dump: --out DIR is required");
+        return 2;
+    }
+    if (!dump && o.out) {
+        fprintf(stderr, "layerstep run: --out is not a run option (run prints; 'layerstep dump "
+                        "--out DIR' writes the points)\n");
         return 2;
     }
     ls_model *m;

@@ -99,6 +99,13 @@ int cmd_tui(int argc, char **argv)
         free(args);
         return rc;
     }
+    if (o.only || o.out) {
+        fprintf(stderr, "layerstep tui: %s is not a tui option (the debugger keeps every point; "
+                        "%s)\n", o.only ? "--only" : "--out",
+                o.only ? "--break GLOB stops at the ones you want" : "':dump FILE' writes one");
+        free(args);
+        return 2;
+    }
     ls_model *m = NULL;
     ls_tmap *in = NULL;
     ls_graph *g = NULL;
@@ -110,13 +117,22 @@ int cmd_tui(int argc, char **argv)
         free(args);
         return 2;
     }
+    /* no tty, TERM=dumb, an unreadable --replay or unwritable --record:
+     * said now, not after seconds of loading (or, for --record, after the
+     * whole session's keys) */
+    if (ls_screen_check(&so, &err)) {
+        cli_error(err.msg);
+        rc = 2;
+        goto done;
+    }
+    o.cancel = ls_screen_cancel_flag();
     if ((rc = cli_load(&o, &m, &in)) || (rc = cli_prepare(&o, m, in, &g, &ex)))
         goto done;
     ls_tui_opts to = {.model = m, .inputs = in, .breaks = o.breaks, .n_breaks = o.n_breaks,
                       .seed = o.seed, .lang = lang,
                       /* module runs get the --max-memory budget too */
                       .exec = {.reference = cli_reference(&o), .threads = o.threads,
-                               .max_bytes = cli_exec_budget(&o, m)}};
+                               .max_bytes = cli_exec_budget(&o, m), .cancel = o.cancel}};
     if (ls_tui_new(g, ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;

@@ -1,6 +1,9 @@
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "layerstep/audio.h"
@@ -24,12 +27,50 @@ static int parse_double(const char *s, double *out, const char *opt, const char 
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !(v >= 0)) {
+    if (end == s || *end || !(v >= 0) || !isfinite(v)) {
         fprintf(stderr, "layerstep %s: %s takes a non-negative number, got '%s'\n", cmd, opt, s);
         return 2;
     }
     *out = v;
     return 0;
+}
+
+/* Digits only, checked against max before anything is converted: "1e12",
+ * "3e9", "-1" and "nan" are refused rather than cast (a double beyond an
+ * int's range cast to int is undefined behaviour). */
+int cli_parse_count(const char *s, unsigned long long max, unsigned long long *out,
+                    const char *opt, const char *cmd)
+{
+    unsigned long long v = 0;
+    bool ok = *s != '\0';
+    for (const char *p = s; ok && *p; p++) {
+        if (*p < '0' || *p > '9' || v > (max - (unsigned long long)(*p - '0')) / 10)
+            ok = false;
+        else
+            v = v * 10 + (unsigned long long)(*p - '0');
+    }
+    if (!ok) {
+        fprintf(stderr, "layerstep %s: %s takes a whole number from 0 to %llu, got '%s'\n", cmd,
+                opt, max, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+/* More threads than online CPUs only queue behind each other (a 1 s run
+ * took 35 s with 1000 threads on 2 CPUs): cap, and say so once. */
+static int cap_threads(unsigned long long want, const char *cmd)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        cpus = 1;
+    if (want > (unsigned long long)cpus) {
+        fprintf(stderr, "layerstep %s: --threads %llu is more than the %ld online CPUs; using %ld\n",
+                cmd, want, cpus, cpus);
+        return (int)cpus;
+    }
+    return (int)want;
 }
 
 /* 512M, 2G, 1.5GiB, 1000000 (bytes) */
@@ -75,13 +116,43 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
     size_t total = w > SIZE_MAX - act ? SIZE_MAX : w + act;
     if (total <= limit)
         return 0;
-    char b0[32], b1[32], b2[32], b3[32];
+    char b0[32], b1[32], b2[32], b3[32], b4[32], shape[64], big[400] = "";
+    /* The largest single tensor says where the memory goes: for a long
+     * input it is an attention matrix [B, H, T, T], which --only cannot
+     * help (it is working memory, needed while its layer runs). */
+    int imax = -1, same = 0;
+    size_t max = 0;
+    for (int i = 0; i < ls_graph_n_nodes(g); i++) {
+        const ls_tensor *t = &ls_graph_node(g, i)->out;
+        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_VIEW)
+            continue;
+        size_t b = (size_t)ls_tensor_numel(t) * ls_dtype_size(t->dtype);
+        if (b > max) {
+            max = b;
+            imax = i;
+            same = 0;
+        }
+        same += b == max;
+    }
+    if (imax >= 0) {
+        const ls_tensor *t = &ls_graph_node(g, imax)->out;
+        bool square = t->ndim == 4 && t->shape[2] == t->shape[3] && t->shape[2] > 1;
+        char name[200];
+        snprintf(big, sizeof big, "; the largest, '%s' %s%s, %s %s%s",
+                 ls_printable(ls_graph_node(g, imax)->name, name, sizeof name),
+                 ls_shape_str(t, shape, sizeof shape), same > 1 ? " and others like it" : "",
+                 same > 1 ? "take" : "takes", human(max, b4), same > 1 ? " each" : "");
+        if (square)
+            snprintf(big + strlen(big), sizeof big - strlen(big),
+                     " (attention working memory: it grows with the square of the input length)");
+    }
     fprintf(stderr,
-            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s), more "
+            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s)%s, more "
             "than --max-memory %s; try a shorter input, %s--module PATH to run one module, "
             "or a larger --max-memory\n",
-            ls_model_dir(m), human(total, b0), human(w, b1), eo && eo->reuse_buffers ? "kept" : "traced",
-            human(act, b2), human(limit, b3),
+            ls_model_dir(m), human(total, b0), human(w, b1),
+            eo && eo->reuse_buffers ? "working and kept" : "traced", human(act, b2), big,
+            human(limit, b3),
             !o->only_keeps ? "" : o->only ? "a narrower --only GLOB, "
                                           : "--only GLOB to keep only the points you need, ");
     return 2;
@@ -166,14 +237,16 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
             if (!(rc = need_value(argc, argv, &i, &v, cmd)))
                 rc = parse_double(v, &o->rtol, a, cmd);
         } else if (!strcmp(a, "--threads")) {
-            double t;
-            if (!(rc = need_value(argc, argv, &i, &v, cmd)) && !(rc = parse_double(v, &t, a, cmd)))
-                o->threads = (int)t;
+            unsigned long long t;
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)) &&
+                !(rc = cli_parse_count(v, 1000000, &t, a, cmd)))
+                o->threads = cap_threads(t, cmd);
         } else if (!strcmp(a, "--random-inputs")) {
-            double s;
-            if (!(rc = need_value(argc, argv, &i, &v, cmd)) && !(rc = parse_double(v, &s, a, cmd))) {
+            unsigned long long s;
+            if (!(rc = need_value(argc, argv, &i, &v, cmd)) &&
+                !(rc = cli_parse_count(v, ULLONG_MAX, &s, a, cmd))) {
                 o->random_inputs = true;
-                o->seed = (unsigned long long)s;
+                o->seed = s;
             }
         } else if (!strcmp(a, "--max-memory")) {
             if (!(rc = need_value(argc, argv, &i, &v, cmd)))
@@ -202,6 +275,27 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
         }
         if (rc)
             return rc;
+    }
+    /* inputs from two places: one of them would be silently ignored */
+    const char *conflict = o->inputs_dir && o->src ? "--inputs and --src"
+                           : o->inputs_dir && o->wav ? "--inputs and --wav"
+                           : o->src && o->wav        ? "--src and --wav"
+                                                     : NULL;
+    if (conflict) {
+        fprintf(stderr, "layerstep %s: %s both give the inputs; use one\n", cmd, conflict);
+        return 2;
+    }
+    if (o->tgt && !o->src) {
+        fprintf(stderr, "layerstep %s: --tgt needs --src (the target of which sentence?)\n", cmd);
+        return 2;
+    }
+    if (o->src && !o->src[strspn(o->src, " \t")]) {
+        fprintf(stderr, "layerstep %s: --src is empty; give a sentence\n", cmd);
+        return 2;
+    }
+    if (o->tgt && !o->tgt[strspn(o->tgt, " \t")]) {
+        fprintf(stderr, "layerstep %s: --tgt is empty; give a sentence\n", cmd);
+        return 2;
     }
     return 0;
 }
@@ -330,7 +424,7 @@ int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **gp, 
         cli_error(err.msg);
         return 2;
     }
-    ls_exec_opts eo = {.reference = cli_reference(o), .threads = o->threads};
+    ls_exec_opts eo = {.reference = cli_reference(o), .threads = o->threads, .cancel = o->cancel};
     if (o->only_keeps && o->only) {
         eo.reuse_buffers = true;
         eo.keep = o->only;

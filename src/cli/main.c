@@ -1,4 +1,5 @@
 /* layerstep: step through a transformer's forward pass. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,21 +42,39 @@ static const command commands[] = {
     {"man", cmd_man},
 };
 
+/* stdio only remembers that a write to stdout failed (a full disk, a
+ * redirect to /dev/full): the output is incomplete, and a zero exit would
+ * tell a script it is whole.  A command that already failed (2) has said
+ * why; its code stands. */
+static int finish(int rc)
+{
+    errno = 0;
+    int flushed = fflush(stdout);
+    if ((flushed != 0 || ferror(stdout)) && rc != 2) {
+        if (errno)
+            fprintf(stderr, "layerstep: writing standard output failed: %s\n", strerror(errno));
+        else
+            fprintf(stderr, "layerstep: writing standard output failed; the output is incomplete\n");
+        return 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_default(argv[0]);  /* the main job: the lessons */
+        return finish(cli_default(argv[0]));  /* the main job: the lessons */
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, stdout);
-        return 0;
+        return finish(0);
     }
     if (!strcmp(argv[1], "--version")) {
         puts("layerstep 0.1.0");
-        return 0;
+        return finish(0);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].fn(argc, argv);
+            return finish(commands[i].fn(argc, argv));
     fprintf(stderr, "layerstep: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

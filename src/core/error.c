@@ -56,6 +56,34 @@ const char *ls_status_name(int code)
     case LS_ERR_LIMIT: return "over a limit";
     case LS_ERR_RANGE: return "value out of range";
     case LS_ERR_INTERNAL: return "internal error";
+    case LS_ERR_CANCELLED: return "cancelled";
     default: return "unknown error";
     }
+}
+
+const char *ls_printable(const char *s, char *buf, size_t n)
+{
+    if (n == 0)
+        return "";
+    if (!s)
+        s = "(null)";
+    size_t i = 0, j = 0;
+    for (; s[i] && j + 1 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) {
+            buf[j++] = '?';
+            i++;
+            continue;
+        }
+        buf[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[j] = '\0';
+    if (s[i] && n > 4) {
+        /* not in the middle of a UTF-8 sequence */
+        size_t k = n - 4;
+        while (k > 0 && ((unsigned char)buf[k] & 0xc0) == 0x80)
+            k--;
+        memcpy(buf + k, "...", 4);
+    }
+    return buf;
 }

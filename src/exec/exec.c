@@ -1,10 +1,14 @@
 #include "layerstep/exec.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "layerstep/kernels.h"
+
+/* A uint8 .npy is read as a mask: "bool" alone puzzled its writer. */
+#define BOOL_HINT " (bool: a '|b1' or uint8 '|u1' .npy is read as a mask)"
 
 #define MAX_HOOKS 8
 
@@ -201,6 +205,7 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
     if (opts) {
         ex->ctx.reference = opts->reference;
         ex->ctx.threads = opts->threads;
+        ex->ctx.cancel = opts->cancel;
         ex->reuse = opts->reuse_buffers;
     }
     if (ex->ctx.threads <= 0)
@@ -283,9 +288,10 @@ int ls_exec_set_input(ls_exec *ex, const char *name, const ls_tensor *t, ls_erro
     ls_tensor *dst = &ex->out[i];
     if (t->dtype != dst->dtype || !ls_tensor_same_shape(t, dst)) {
         char a[96], b[96];
-        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' is %s %s, expected %s %s", name,
+        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' is %s %s, expected %s %s%s", name,
                             ls_dtype_name(t->dtype), ls_shape_str(t, a, sizeof a),
-                            ls_dtype_name(dst->dtype), ls_shape_str(dst, b, sizeof b));
+                            ls_dtype_name(dst->dtype), ls_shape_str(dst, b, sizeof b),
+                            t->dtype == LS_BOOL && dst->dtype != LS_BOOL ? BOOL_HINT : "");
     }
     ls_tensor_copy(dst, t);
     return LS_OK;
@@ -367,6 +373,11 @@ void ls_exec_prepack(ls_exec *ex)
     free(t);
 }
 
+static bool cancelled(const ls_exec *ex)
+{
+    return ex->ctx.cancel && atomic_load(ex->ctx.cancel) != 0;
+}
+
 /* Computes node i from its inputs' current outputs. */
 static int compute(ls_exec *ex, int i, ls_error *err)
 {
@@ -383,8 +394,14 @@ static int compute(ls_exec *ex, int i, ls_error *err)
     } else {
         if (ex->pinned[i])
             return LS_OK;
+        if (cancelled(ex))
+            return ls_error_set(err, LS_ERR_CANCELLED, "interrupted before '%s'", nd->name);
         ex->ctx.const_inputs = const_inputs(ex, i);
         rc = ls_op_compute(nd->op, &nd->p, ins, nd->n_in, &ex->out[i], &ex->ctx, err);
+        /* the kernels return early when they see the flag: the output is
+         * then partial and must not count as computed */
+        if (!rc && cancelled(ex))
+            return ls_error_set(err, LS_ERR_CANCELLED, "interrupted in '%s'", nd->name);
     }
     if (rc)
         return ls_error_prefix(err, "%s (%s)", nd->name, ls_op_name(nd->op));
@@ -532,6 +549,15 @@ int ls_exec_rerun(ls_exec *ex, int edited, ls_error *err)
         if (!ex->computed[i])
             continue;
         int rc = compute(ex, i, err);
+        if (rc == LS_ERR_CANCELLED) {
+            /* nodes [i, cursor) still hold values from before the edit:
+             * forget them, so stepping on recomputes rather than shows
+             * them as if they followed from the edit */
+            for (int k = i; k < ex->cursor; k++)
+                if (!is_leaf(ex, k) && !ex->pinned[k])
+                    ex->computed[k] = 0;
+            ex->cursor = i;
+        }
         if (rc)
             return rc;
     }

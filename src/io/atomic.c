@@ -34,6 +34,21 @@ static char *dup_str(const char *s)
     return p;
 }
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
 static void atomic_free(ls_atomic_file *f)
 {
     if (!f)
@@ -44,11 +59,91 @@ static void atomic_free(ls_atomic_file *f)
     free(f);
 }
 
+static int atomic_open_regular(const char *path, ls_atomic_file **out, ls_error *err);
+
+/* rename() replaces whatever has the name: a device node (":dump
+ * /dev/null" as root made /dev/null a regular file), a FIFO, a symlink.
+ * Only a regular file is replaced; a symlink to a regular file is
+ * followed and its target replaced (the link stays, as an editor saving
+ * through it would leave it): *resolved is then the target (malloc'ed). */
+static int resolve_target(const char *path, char **resolved, ls_error *err)
+{
+    struct stat st;
+    *resolved = NULL;
+    if (lstat(path, &st) != 0)
+        return LS_OK;
+    if (S_ISLNK(st.st_mode)) {
+        char *r = realpath(path, NULL);
+        if (!r)
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to a missing file (%s); "
+                                "not replaced", path, strerror(errno));
+        if (stat(r, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(r);
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to %s, not to a regular "
+                                "file; not replaced", path, file_kind(st.st_mode));
+        }
+        *resolved = r;
+    } else if (!S_ISREG(st.st_mode)) {
+        return ls_error_set(err, LS_ERR_IO, "%s: is %s, not a regular file; not replaced", path,
+                            file_kind(st.st_mode));
+    }
+    return LS_OK;
+}
+
+int ls_atomic_check(const char *path, ls_error *err)
+{
+    if (!path || !*path)
+        return ls_error_set(err, LS_ERR_ARG, "atomic write: empty file name");
+    char *resolved = NULL;
+    int rc = resolve_target(path, &resolved, err);
+    if (rc)
+        return rc;
+    const char *p = resolved ? resolved : path;
+    const char *slash = strrchr(p, '/');
+    if (slash && !slash[1]) {
+        free(resolved);
+        return ls_error_set(err, LS_ERR_ARG, "%s: is a directory name, not a file name", path);
+    }
+    char *dir = slash ? malloc((size_t)(slash - p) + 2) : NULL;
+    if (slash && !dir) {
+        free(resolved);
+        return ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (dir) {
+        size_t dl = slash == p ? 1 : (size_t)(slash - p);
+        memcpy(dir, p, dl);
+        dir[dl] = '\0';
+    }
+    struct stat st;
+    const char *d = dir ? dir : ".";
+    if (stat(d, &st) != 0)
+        rc = ls_error_set(err, LS_ERR_IO, "%s: folder %s: %s", path, d, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = ls_error_set(err, LS_ERR_IO, "%s: %s is not a folder", path, d);
+    else if (access(d, W_OK | X_OK) != 0)
+        rc = ls_error_set(err, LS_ERR_IO, "%s: cannot write in folder %s: %s", path, d,
+                          strerror(errno));
+    free(dir);
+    free(resolved);
+    return rc;
+}
+
 int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err)
 {
     *out = NULL;
     if (!path || !*path)
         return ls_error_set(err, LS_ERR_ARG, "atomic write: empty file name");
+    char *resolved = NULL;
+    int rc = resolve_target(path, &resolved, err);
+    if (rc)
+        return rc;
+    rc = atomic_open_regular(resolved ? resolved : path, out, err);
+    free(resolved);
+    return rc;
+}
+
+static int atomic_open_regular(const char *path, ls_atomic_file **out, ls_error *err)
+{
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!*base)
@@ -79,7 +174,10 @@ int ls_atomic_open(const char *path, ls_atomic_file **out, ls_error *err)
     }
     snprintf(f->tmp, tl, "%.*s.%s.tmp.%ld", (int)(base - path), path, base, (long)getpid());
 
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* a stale temp file of an earlier process with our pid is ours to
+     * remove; O_EXCL|O_NOFOLLOW then never writes through a planted link */
+    unlink(f->tmp);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (f->fd < 0) {
         int e = errno;
         atomic_free(f);
@@ -165,23 +263,47 @@ int ls_atomic_write_file(const char *path, const void *buf, size_t n, ls_error *
     return ls_atomic_commit(f, err);
 }
 
-int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err)
+/* O_NONBLOCK: open() of a FIFO with no writer otherwise blocks forever
+ * before fstat could say what it is.  The flag is cleared again once the
+ * file is known to be regular (it means nothing there, but later reads
+ * should not have to think about it). */
+int ls_open_regular(const char *path, struct stat *st, ls_error *err)
 {
-    *buf = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat lst;
+        if (e == ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+            return ls_error_set(err, LS_ERR_IO, "%s: a symbolic link to a missing file", path);
+        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (fstat(fd, st) != 0) {
         int e = errno;
         close(fd);
         return ls_error_set(err, LS_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return ls_error_set(err, LS_ERR_IO, "%s: not a regular file", path);
+        return ls_error_set(err, LS_ERR_IO, "%s: is %s, not a regular file", path,
+                            file_kind(st->st_mode));
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return ls_error_set(err, LS_ERR_IO, "%s: cannot set blocking mode: %s", path, strerror(e));
+    }
+    return fd;
+}
+
+int ls_read_file(const char *path, size_t max_bytes, void **buf, size_t *len, ls_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    struct stat st;
+    int fd = ls_open_regular(path, &st, err);
+    if (fd < 0)
+        return fd;
     if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)max_bytes ||
         (uintmax_t)st.st_size >= (uintmax_t)SIZE_MAX) {
         close(fd);

@@ -408,9 +408,10 @@ static int npy_load_fd(int fd, const char *path, ls_arena *a, ls_tensor *out, ls
 
 int ls_npy_load(const char *path, ls_arena *a, ls_tensor *out, ls_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = ls_open_regular(path, &st, err);
     if (fd < 0)
-        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fd;
     int rc = npy_load_fd(fd, path, a, out, err);
     close(fd);
     return rc;
@@ -509,9 +510,13 @@ int ls_npy_load_dir(const char *dir, ls_tmap **out, ls_error *err)
             rc = ls_error_set(err, LS_ERR_NOMEM, "%s: out of memory", dir);
             break;
         }
+        /* a folder named *.npy is not an input and is skipped; a FIFO,
+         * device or dangling link of that name is not: the loader below
+         * says what it is (skipped, it would only turn up later as a
+         * "missing input") */
         snprintf(names[count], pl, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(names[count], &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (stat(names[count], &st) == 0 && S_ISDIR(st.st_mode)) {
             free(names[count]);
             continue;
         }

@@ -591,9 +591,10 @@ static int load_fd(int fd, const char *path, ls_tmap **out, ls_error *err)
 int ls_safetensors_load(const char *path, ls_tmap **out, ls_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = ls_open_regular(path, &st, err);
     if (fd < 0)
-        return ls_error_set(err, LS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fd;
     int rc = load_fd(fd, path, out, err);
     close(fd);
     return rc;

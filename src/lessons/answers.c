@@ -356,6 +356,12 @@ int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans,
         return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: edit index (%d numbers) is not a cell of '%s' (%d dims)",
                             L->path, step + 1, s->act.n_index, s->act.point, t->ndim);
     double old = ls_tensor_get(t, s->act.index);
+    ls_error verr = {0};
+    if (ls_tensor_value_check(t->dtype, s->act.value, &verr)) {
+        ls_exec_unpin(run->ex, node);
+        return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: edit of '%s': %s", L->path, step + 1,
+                            s->act.point, verr.msg);
+    }
     ls_tensor_set(t, s->act.index, s->act.value);
     int rc = ls_exec_rerun(run->ex, node, err);
     if (!rc)

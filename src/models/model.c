@@ -121,10 +121,13 @@ static void check_finite(ls_model *m, const char *wpath)
     }
 }
 
-static bool file_exists(const char *p)
+/* Anything under that name, even a dangling symlink, a directory or a
+ * FIFO: the loader then says what is wrong with it, where a "not there"
+ * would send a model with a random_weights_seed to random weights. */
+static bool name_taken(const char *p)
 {
     struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    return lstat(p, &st) == 0;
 }
 
 int ls_model_load(const char *dir, ls_model **out, ls_error *err)
@@ -180,9 +183,9 @@ int ls_model_load_limit(const char *dir, size_t max_bytes, ls_model **out, ls_er
     /* weights: weights.safetensors, or model.safetensors (Hugging Face) */
     char wpath[4200];
     snprintf(wpath, sizeof wpath, "%s/weights.safetensors", dir);
-    if (!file_exists(wpath))
+    if (!name_taken(wpath))
         snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
-    if (file_exists(wpath)) {
+    if (name_taken(wpath)) {
         rc = ls_safetensors_load(wpath, &m->weights, err);
         if (rc)
             goto fail;

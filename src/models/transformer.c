@@ -302,8 +302,9 @@ static int check_ids(const ls_tensor *t, const char *name, int64_t *B, int64_t *
         return ls_error_set(err, LS_ERR_MISSING,
                             "missing input '%s' (int64 token ids [B,T]; or give --src TEXT)", name);
     if (t->dtype != LS_I64 || t->ndim != 2)
-        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' must be int64 token ids [B,T], got %s %dD",
-                            name, ls_dtype_name(t->dtype), t->ndim);
+        return ls_error_set(err, LS_ERR_SHAPE, "input '%s' must be int64 token ids [B,T], got %s %dD%s",
+                            name, ls_dtype_name(t->dtype), t->ndim,
+                            t->dtype == LS_BOOL ? " (bool: a '|b1' or uint8 '|u1' .npy is read as a mask)" : "");
     *B = t->shape[0];
     *T = t->shape[1];
     return LS_OK;
@@ -311,7 +312,7 @@ static int check_ids(const ls_tensor *t, const char *name, int64_t *B, int64_t *
 
 static int teacher(ls_graph *g, const tf_cfg *c, const ls_tmap *in, ls_error *err)
 {
-    int64_t B, S, B2, T;
+    int64_t B = 0, S = 0, B2 = 0, T = 0; /* set by check_ids; gcc -O3 cannot see it */
     const ls_tensor *et = ls_tmap_get(in, "enc_inputs"), *dt = ls_tmap_get(in, "dec_inputs");
     int rc;
     if ((rc = check_ids(et, "enc_inputs", &B, &S, err)))
@@ -329,8 +330,13 @@ static int teacher(ls_graph *g, const tf_cfg *c, const ls_tmap *in, ls_error *er
     int dec = ls_graph_input(g, "dec_inputs", LS_I64, 2, dt->shape);
     int outs = -1;
     if (ot) {
-        if (ot->dtype != LS_I64 || !ls_tensor_same_shape(ot, dt))
-            return ls_error_set(err, LS_ERR_SHAPE, "input 'dec_outputs' must be int64 like dec_inputs");
+        if (ot->dtype != LS_I64)
+            return ls_error_set(err, LS_ERR_SHAPE, "input 'dec_outputs' must be int64 like dec_inputs, got %s",
+                                ls_dtype_name(ot->dtype));
+        if (!ls_tensor_same_shape(ot, dt))
+            return ls_error_set(err, LS_ERR_SHAPE,
+                                "input 'dec_outputs' must have the shape of dec_inputs [%lld,%lld], got %dD [%lld,...]",
+                                (long long)B2, (long long)T, ot->ndim, (long long)(ot->ndim ? ot->shape[0] : 0));
         outs = ls_graph_input(g, "dec_outputs", LS_I64, 2, ot->shape);
     }
     enc_out eo;
@@ -364,7 +370,7 @@ static int teacher(ls_graph *g, const tf_cfg *c, const ls_tmap *in, ls_error *er
  * masked as pad keys.  Step i writes argmax(logits[i]) into position i+1. */
 static int greedy(ls_graph *g, const tf_cfg *c, const ls_tmap *in, ls_error *err)
 {
-    int64_t B, S;
+    int64_t B = 0, S = 0; /* set by check_ids */
     const ls_tensor *et = ls_tmap_get(in, "enc_inputs");
     int rc = check_ids(et, "enc_inputs", &B, &S, err);
     if (rc)

@@ -304,8 +304,14 @@ void ls_diff_print(FILE *out, const ls_exec *ex, const ls_tmap *ref, const ls_di
     }
     if (d->first_nonfinite >= 0)
         print_detail(out, ex, ref, &d->rows[d->first_nonfinite], "first NaN/Inf disagreement");
+    /* first_local is the first difference not inherited from upstream;
+     * when nothing could be rerun there (a leaf such as an input, or a
+     * shape mismatch) it is no "local fault" of an op: said as it is */
     if (d->first_local >= 0)
-        print_detail(out, ex, ref, &d->rows[d->first_local], "first local fault");
+        print_detail(out, ex, ref, &d->rows[d->first_local],
+                     d->rows[d->first_local].verdict == LS_DIFF_LOCAL
+                         ? "first local fault"
+                         : "first difference not inherited (an input, weight or shape; no op to rerun)");
     if (d->first_fail != d->first_local)
         print_detail(out, ex, ref, &d->rows[d->first_fail], "first failing point");
     if (!table) {

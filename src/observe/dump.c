@@ -17,8 +17,14 @@
 #include "layerstep/trace.h"
 
 /* A marker written first, so a dump interrupted before its manifest is
- * still recognised as ours and may be overwritten. */
+ * still recognised as ours and may be overwritten.  Its first line says
+ * whether the dump finished ("layerstep dump: complete") or not
+ * ("layerstep dump: incomplete"); while a dump runs, the file of each
+ * point is appended to it, one per line, so the next dump can remove
+ * exactly what an interrupted one wrote and nothing else. */
 #define MARKER ".layerstep-dump"
+#define MARKER_RUNNING "layerstep dump: incomplete\n"
+#define MARKER_DONE "layerstep dump: complete\n"
 
 struct ls_dump {
     char *dir;
@@ -54,8 +60,58 @@ static bool dir_is_empty_or_ours(const char *dir, bool *ours)
  * it.  Temps of a dead process are removed; the old manifest goes too, so
  * a half-new directory is never described as a complete old dump (without
  * one, compare reads every *.npy, each of them whole). */
+/* A point file name from a manifest or the marker, safe to remove: a
+ * plain name inside the folder, ending in .npy. */
+static bool point_file_ok(const char *f)
+{
+    size_t n = strlen(f);
+    return n > 4 && !strcmp(f + n - 4, ".npy") && !strchr(f, '/') && f[0] != '.';
+}
+
+static void remove_point(const char *dir, const char *file)
+{
+    char path[4400];
+    if (!point_file_ok(file) || snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
+        return;
+    struct stat st;
+    /* only regular files (or links) a dump wrote: a FIFO or folder of
+     * that name is the user's */
+    if (lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+        unlink(path);
+}
+
+/* The points of the dump before: every file its manifest lists and every
+ * file an interrupted dump noted in the marker.  Nothing else in the
+ * folder is touched (it may be the user's, with --force). */
+static void remove_previous_points(const char *dir)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    cJSON *root = NULL;
+    if (ls_json_load(path, &root, NULL) == LS_OK) {
+        const cJSON *p, *pts = cJSON_GetObjectItemCaseSensitive(root, "points");
+        cJSON_ArrayForEach(p, pts)
+        {
+            const cJSON *f = cJSON_GetObjectItemCaseSensitive(p, "file");
+            if (cJSON_IsString(f))
+                remove_point(dir, f->valuestring);
+        }
+        cJSON_Delete(root);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, MARKER);
+    void *buf;
+    size_t len;
+    if (ls_read_file(path, (size_t)64 << 20, &buf, &len, NULL) == LS_OK) {
+        char *save = NULL;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            remove_point(dir, line);
+        free(buf);
+    }
+}
+
 static void clean_previous(const char *dir)
 {
+    remove_previous_points(dir);
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -79,14 +135,42 @@ static void clean_previous(const char *dir)
     unlink(path);
 }
 
+/* mkdir -p: `dump --out runs/today/a` makes the folders on the way */
+static int make_dirs(const char *dir, ls_error *err)
+{
+    size_t n = strlen(dir);
+    char *p = malloc(n + 1);
+    if (!p)
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    memcpy(p, dir, n + 1);
+    int rc = LS_OK;
+    for (size_t i = 1; i <= n && !rc; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            if (mkdir(p, 0777) != 0 && errno != EEXIST)
+                rc = ls_error_set(err, LS_ERR_IO, "%s: cannot create directory %s: %s", dir, p,
+                                  strerror(errno));
+        } else if (!S_ISDIR(st.st_mode)) {
+            rc = ls_error_set(err, LS_ERR_IO, "%s: %s exists and is not a directory", dir, p);
+        }
+        p[i] = c;
+    }
+    free(p);
+    return rc;
+}
+
 int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, ls_error *err)
 {
     *out = NULL;
     struct stat st;
     if (stat(dir, &st) != 0) {
-        if (mkdir(dir, 0777) != 0)
-            return ls_error_set(err, LS_ERR_IO, "%s: cannot create directory: %s", dir,
-                                strerror(errno));
+        int rc = make_dirs(dir, err);
+        if (rc)
+            return rc;
     } else if (!S_ISDIR(st.st_mode)) {
         return ls_error_set(err, LS_ERR_IO, "%s: exists and is not a directory", dir);
     } else {
@@ -101,7 +185,7 @@ int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, l
     }
     char mpath[4200];
     snprintf(mpath, sizeof mpath, "%s/%s", dir, MARKER);
-    int rc = ls_atomic_write_file(mpath, "layerstep dump\n", 15, err);
+    int rc = ls_atomic_write_file(mpath, MARKER_RUNNING, strlen(MARKER_RUNNING), err);
     if (rc)
         return rc;
     ls_dump *d = calloc(1, sizeof *d);
@@ -115,6 +199,21 @@ int ls_dump_open(const char *dir, const char *only, bool force, ls_dump **out, l
     return LS_OK;
 }
 
+/* Appends "<name>.npy" to the marker (see MARKER). */
+static int note_point(ls_dump *d, const char *name)
+{
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "%s/%s", d->dir, MARKER);
+    FILE *f = fopen(mpath, "a");
+    if (!f)
+        return ls_error_set(&d->err, LS_ERR_IO, "%s: cannot open: %s", mpath, strerror(errno));
+    int bad = fprintf(f, "%s.npy\n", name) < 0;
+    bad |= fclose(f) != 0;
+    if (bad)
+        return ls_error_set(&d->err, LS_ERR_IO, "%s: write failed: %s", mpath, strerror(errno));
+    return LS_OK;
+}
+
 static int dump_after(void *ud, const ls_exec *ex, int node, const ls_tensor *out)
 {
     ls_dump *d = ud;
@@ -123,7 +222,11 @@ static int dump_after(void *ud, const ls_exec *ex, int node, const ls_tensor *ou
         return LS_HOOK_CONTINUE;
     char path[4600];
     snprintf(path, sizeof path, "%s/%s.npy", d->dir, nd->name);
-    int rc = ls_npy_save(path, out, &d->err);
+    /* noted before the file exists: an interrupted dump then never
+     * leaves a point the next one does not know to remove */
+    int rc = note_point(d, nd->name);
+    if (!rc)
+        rc = ls_npy_save(path, out, &d->err);
     if (rc) {
         d->status = rc;
         return rc;
@@ -193,6 +296,11 @@ int ls_dump_close(ls_dump *d, const ls_exec *ex, ls_error *err)
             snprintf(path, sizeof path, "%s/manifest.json", d->dir);
             rc = ls_atomic_write_file(path, text, strlen(text), err);
             free(text);
+            /* the manifest now lists every point: the marker only says
+             * the dump is whole */
+            snprintf(path, sizeof path, "%s/%s", d->dir, MARKER);
+            if (!rc)
+                rc = ls_atomic_write_file(path, MARKER_DONE, strlen(MARKER_DONE), err);
         }
     }
     free(d->order);
@@ -200,6 +308,21 @@ int ls_dump_close(ls_dump *d, const ls_exec *ex, ls_error *err)
     free(d->dir);
     free(d);
     return rc;
+}
+
+bool ls_dump_is_incomplete(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, MARKER);
+    void *buf;
+    size_t len;
+    if (ls_read_file(path, (size_t)64 << 20, &buf, &len, NULL) != LS_OK)
+        return false;
+    bool running = !strncmp(buf, MARKER_RUNNING, strlen(MARKER_RUNNING));
+    free(buf);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    struct stat st;
+    return running || stat(path, &st) != 0;
 }
 
 int ls_dump_load(const char *dir, ls_tmap **out, ls_error *err)

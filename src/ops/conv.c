@@ -28,6 +28,12 @@ static float fvec(const ls_tensor *t, int64_t i)
 void ls_conv1d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
                    int pad, int groups, ls_tensor *out)
 {
+    ls_conv1d_ref_c(x, w, b, stride, pad, groups, out, NULL);
+}
+
+void ls_conv1d_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                     int pad, int groups, ls_tensor *out, const _Atomic int *cancel)
+{
     // x is (B,C,T), w is (OC,C/groups,K), b is (OC) or NULL, out is (B,OC,To):
     // out[n,oc,t] = b[oc] + sum_{c,k} w[oc,c,k] * x[n, g*C/groups + c, t*stride + k - pad]
     // where g = oc / (OC/groups), and x is 0 outside [0,T)
@@ -38,6 +44,8 @@ void ls_conv1d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, i
     float *O = out->data;
     for (int64_t n = 0; n < B; n++)
         for (int64_t oc = 0; oc < OC; oc++) {
+            if (ls_cancelled(cancel))
+                return;
             int64_t g = oc / OCg;
             for (int64_t t = 0; t < To; t++) {
                 double s = b ? (double)fvec(b, oc) : 0.0;
@@ -58,6 +66,12 @@ void ls_conv1d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, i
 void ls_conv2d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
                    int pad, ls_tensor *out)
 {
+    ls_conv2d_ref_c(x, w, b, stride, pad, out, NULL);
+}
+
+void ls_conv2d_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                     int pad, ls_tensor *out, const _Atomic int *cancel)
+{
     // x is (B,C,H,W), w is (OC,C,KH,KW), b is (OC) or NULL, out is (B,OC,OH,OW):
     // out[n,oc,i,j] = b[oc] + sum_{c,u,v} w[oc,c,u,v] * x[n,c, i*stride+u-pad, j*stride+v-pad]
     const int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], Wd = x->shape[3];
@@ -67,7 +81,9 @@ void ls_conv2d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, i
     float *O = out->data;
     for (int64_t n = 0; n < B; n++)
         for (int64_t oc = 0; oc < OC; oc++)
-            for (int64_t i = 0; i < OH; i++)
+            for (int64_t i = 0; i < OH; i++) {
+                if (ls_cancelled(cancel))
+                    return;
                 for (int64_t j = 0; j < OW; j++) {
                     double s = b ? (double)fvec(b, oc) : 0.0;
                     for (int64_t c = 0; c < C; c++)
@@ -87,6 +103,7 @@ void ls_conv2d_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, i
                         }
                     *O++ = (float)s;
                 }
+            }
 }
 
 /* ---- fast paths ---- */
@@ -131,6 +148,8 @@ static void taps_task(void *ud, int t, int thread)
      * the output channels */
     for (int64_t p0 = 0; p0 < j->P; p0 += TAPS_BLOCK) {
         const int64_t n = j->P - p0 < TAPS_BLOCK ? j->P - p0 : TAPS_BLOCK;
+        if (ls_cancelled(j->ctx ? j->ctx->cancel : NULL))
+            return;
         for (int64_t oc = lo; oc < hi; oc++)
             ls_taps_f32(j->ctx, j->w + oc * j->kt, j->kt, j->col + p0, j->P,
                         j->bias ? j->bias[oc] : 0.0f, j->out + oc * j->P + p0, n);
@@ -194,6 +213,8 @@ static void conv1d_direct(const ls_tensor *x, const ls_tensor *w, int stride, in
     const int64_t xs = x->stride[2];
     for (int64_t n = 0; n < B; n++)
         for (int64_t oc = 0; oc < OC; oc++) {
+            if (ls_cancelled(ctx ? ctx->cancel : NULL))
+                return;
             float *o = (float *)out->data + (n * OC + oc) * To;
             for (int64_t c = 0; c < Cg; c++) {
                 const float *xr =

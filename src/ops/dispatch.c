@@ -816,12 +816,12 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
         return LS_OK;
     case LS_OP_MATMUL:
         if (!fast || !ls_matmul_fast(in[0], in[1], out, ctx))
-            ls_matmul_ref(in[0], in[1], out);
+            ls_matmul_ref_c(in[0], in[1], out, ctx ? ctx->cancel : NULL);
         return LS_OK;
     case LS_OP_LINEAR: {
         const ls_tensor *b = n_in == 3 ? in[2] : NULL;
         if (!fast || !ls_linear_fast(in[0], in[1], b, out, ctx))
-            ls_linear_ref(in[0], in[1], b, out);
+            ls_linear_ref_c(in[0], in[1], b, out, ctx ? ctx->cancel : NULL);
         return LS_OK;
     }
     case LS_OP_ADD:
@@ -895,14 +895,14 @@ int ls_op_compute(ls_op op, const ls_op_params *p, const ls_tensor *const *in, i
         const ls_tensor *b = n_in == 3 ? in[2] : NULL;
         int s = (int)p->i[0], pad = (int)p->i[1], g = (int)p->i[2];
         if (!fast || !ls_conv1d_fast(in[0], in[1], b, s, pad, g, out, ctx))
-            ls_conv1d_ref(in[0], in[1], b, s, pad, g, out);
+            ls_conv1d_ref_c(in[0], in[1], b, s, pad, g, out, ctx ? ctx->cancel : NULL);
         return LS_OK;
     }
     case LS_OP_CONV2D: {
         const ls_tensor *b = n_in == 3 ? in[2] : NULL;
         int s = (int)p->i[0], pad = (int)p->i[1];
         if (!fast || !ls_conv2d_fast(in[0], in[1], b, s, pad, out, ctx))
-            ls_conv2d_ref(in[0], in[1], b, s, pad, out);
+            ls_conv2d_ref_c(in[0], in[1], b, s, pad, out, ctx ? ctx->cancel : NULL);
         return LS_OK;
     }
     case LS_OP_CONV_LEN:

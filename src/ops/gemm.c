@@ -555,6 +555,7 @@ typedef struct gemm_job {
     int tasks;
     bool split_n;
     atomic_bool ok;
+    const _Atomic int *cancel;
 } gemm_job;
 
 /* Scratch for one thread: from the pool, or malloc'd and freed by the caller. */
@@ -603,6 +604,10 @@ static bool gemm_block(const gemm_job *j, scratch_ref *s, int64_t m0, int64_t m1
                 bblk = bp;
             }
             for (int64_t ic = m0; ic < m1; ic += MC) {
+                /* a block is at most MC x NC x KC multiply-adds (well
+                 * under a millisecond): a signal is seen that soon */
+                if (ls_cancelled(j->cancel))
+                    return true;
                 const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
                 const float *ablk;
                 if (j->ac) {
@@ -669,7 +674,7 @@ bool ls_gemm_ex(const ls_op_ctx *ctx, int thread, int64_t M, int64_t N, int64_t 
         return true;
     }
     gemm_job j = {M, N, K, a, b, c, ldc, accumulate, pick_kernel(ctx ? ctx->isa : 0),
-                  NULL, NULL, ctx ? ctx->pool : NULL, 1, false, true};
+                  NULL, NULL, ctx ? ctx->pool : NULL, 1, false, true, ctx ? ctx->cancel : NULL};
     ls_pack_cache *pc = ctx ? ctx->packs : NULL;
     int threads = ctx && ctx->pool && thread < 0 ? ctx->threads : 1;
     if (threads > ls_pool_threads(j.pool))

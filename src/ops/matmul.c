@@ -38,6 +38,11 @@ static void batch_sizes(const ls_tensor *out, int64_t nb[2])
 
 void ls_matmul_ref(const ls_tensor *a, const ls_tensor *b, ls_tensor *out)
 {
+    ls_matmul_ref_c(a, b, out, NULL);
+}
+
+void ls_matmul_ref_c(const ls_tensor *a, const ls_tensor *b, ls_tensor *out, const _Atomic int *cancel)
+{
     // a is (..,M,K), b is (..,K,N), out is (..,M,N); the batch dims broadcast
     const int64_t M = a->shape[a->ndim - 2], K = a->shape[a->ndim - 1];
     const int64_t N = b->shape[b->ndim - 1];
@@ -53,17 +58,26 @@ void ls_matmul_ref(const ls_tensor *a, const ls_tensor *b, ls_tensor *out)
         for (int64_t i1 = 0; i1 < nb[1]; i1++) {
             const float *ab = A + i0 * sa[0] + i1 * sa[1];
             const float *bb = B + i0 * sb[0] + i1 * sb[1];
-            for (int64_t m = 0; m < M; m++)
+            for (int64_t m = 0; m < M; m++) {
+                if (ls_cancelled(cancel))
+                    return;
                 for (int64_t n = 0; n < N; n++) {
                     double s = 0.0;
                     for (int64_t k = 0; k < K; k++)
                         s += (double)ab[m * ars + k * acs] * (double)bb[k * brs + n * bcs];
                     *C++ = (float)s;
                 }
+            }
         }
 }
 
 void ls_linear_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out)
+{
+    ls_linear_ref_c(x, w, b, out, NULL);
+}
+
+void ls_linear_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out,
+                     const _Atomic int *cancel)
 {
     // x is (..,K), w is (N,K), b is (N) or NULL, out is (..,N): x W^T + b
     const int64_t K = x->shape[x->ndim - 1], N = w->shape[0];
@@ -80,6 +94,8 @@ void ls_linear_ref(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, l
     for (int64_t i0 = 0; i0 < sh[0]; i0++)
         for (int64_t i1 = 0; i1 < sh[1]; i1++)
             for (int64_t i2 = 0; i2 < sh[2]; i2++) {
+                if (ls_cancelled(cancel))
+                    return;
                 const float *row = X + i0 * st[0] + i1 * st[1] + i2 * st[2];
                 for (int64_t n = 0; n < N; n++) {
                     double s = Bv ? (double)Bv[n * b->stride[0]] : 0.0;

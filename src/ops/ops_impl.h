@@ -12,7 +12,24 @@
 #ifndef LAYERSTEP_OPS_IMPL_H
 #define LAYERSTEP_OPS_IMPL_H
 
+#include <stdatomic.h>
+
 #include "layerstep/ops.h"
+
+/* Polled between rows and tiles of the long loops (ls_op_ctx.cancel). */
+static inline bool ls_cancelled(const _Atomic int *c)
+{
+    return c && atomic_load_explicit(c, memory_order_relaxed) != 0;
+}
+
+/* The reference loops with a cancel flag (the public ls_*_ref pass NULL). */
+void ls_matmul_ref_c(const ls_tensor *a, const ls_tensor *b, ls_tensor *out, const _Atomic int *cancel);
+void ls_linear_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, ls_tensor *out,
+                     const _Atomic int *cancel);
+void ls_conv1d_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                     int pad, int groups, ls_tensor *out, const _Atomic int *cancel);
+void ls_conv2d_ref_c(const ls_tensor *x, const ls_tensor *w, const ls_tensor *b, int stride,
+                     int pad, ls_tensor *out, const _Atomic int *cancel);
 
 /* Implicit im2col, the B operand of a convolution lowered to a GEMM:
  *   B[k, p] = x[c, i*stride + u - pad_h, j*stride + v - pad_w]   (0 outside)

@@ -1,5 +1,6 @@
 #include "layerstep/tensor.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -319,18 +320,38 @@ static double load(ls_dtype dt, const void *p)
     }
 }
 
-static void store(ls_dtype dt, void *p, double v)
+/* Whether v can be stored in a cell of dtype dt.  The test is on the
+ * double, before any cast: converting NaN or a value outside int64 to an
+ * integer is undefined behaviour (a release build stored INT64_MIN for
+ * "nan").  f32 takes anything: beyond its range a value is +-inf, as
+ * torch does. */
+int ls_tensor_value_check(ls_dtype dt, double v, ls_error *err)
 {
+    if (dt == LS_I64 && !(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
+        return ls_error_set(err, LS_ERR_RANGE, "%g does not fit an int64 cell (a whole number "
+                            "between -9.2e18 and 9.2e18)", v);
+    if (dt == LS_BOOL && isnan(v))
+        return ls_error_set(err, LS_ERR_RANGE, "nan is not a mask value (true/false or a number)");
+    return LS_OK;
+}
+
+static int store(ls_dtype dt, void *p, double v)
+{
+    if (ls_tensor_value_check(dt, v, NULL))
+        return LS_ERR_RANGE;
     switch (dt) {
-    case LS_F32: *(float *)p = (float)v; break;
+    case LS_F32:
+        *(float *)p = v > FLT_MAX ? INFINITY : v < -FLT_MAX ? -INFINITY : (float)v;
+        break;
     case LS_I64: *(int64_t *)p = (int64_t)v; break;
     case LS_BOOL: *(unsigned char *)p = v != 0.0; break;
     default: break;
     }
+    return LS_OK;
 }
 
 double ls_tensor_get(const ls_tensor *t, const int64_t *idx) { return load(t->dtype, ls_tensor_at(t, idx)); }
-void ls_tensor_set(ls_tensor *t, const int64_t *idx, double v) { store(t->dtype, ls_tensor_at(t, idx), v); }
+int ls_tensor_set(ls_tensor *t, const int64_t *idx, double v) { return store(t->dtype, ls_tensor_at(t, idx), v); }
 
 double ls_tensor_get_flat(const ls_tensor *t, int64_t i)
 {
@@ -339,11 +360,11 @@ double ls_tensor_get_flat(const ls_tensor *t, int64_t i)
     return ls_tensor_get(t, idx);
 }
 
-void ls_tensor_set_flat(ls_tensor *t, int64_t i, double v)
+int ls_tensor_set_flat(ls_tensor *t, int64_t i, double v)
 {
     int64_t idx[LS_MAX_DIMS];
     flat_to_index(t, i, idx);
-    ls_tensor_set(t, idx, v);
+    return ls_tensor_set(t, idx, v);
 }
 
 void ls_tensor_copy(ls_tensor *dst, const ls_tensor *src)

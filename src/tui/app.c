@@ -251,6 +251,7 @@ unsigned ls_tui_feed(ls_tui *a, int key)
         a->help_top = 0;
         break;
     case ACT_REDRAW: break;
+    case ACT_LESSON_BACK: tui_say(a, false, "%s", tui_s(a, S_LESSON_BACK_ONLY)); break;
     case ACT_QUIT: return LS_TUI_QUIT | LS_TUI_REDRAW;
     case ACT_COUNT: break;
     }

@@ -86,6 +86,11 @@ void tui_edit_cells(ls_tui *a, int node, int64_t (*idx)[LS_MAX_DIMS], int n, dou
         tui_say(a, true, tui_s(a, S_NOT_COMPUTED), ls_graph_node(r->g, node)->name);
         return;
     }
+    /* NaN, inf or 1e19 in an int64 cell: said, not converted */
+    if (ls_tensor_value_check(ls_graph_node(r->g, node)->out.dtype, value, &err)) {
+        tui_say(a, true, "%s: %s", ls_graph_node(r->g, node)->name, err.msg);
+        return;
+    }
     int target = -1;
     for (int i = 0; i < n; i++) {
         int t = edit_target(r, node, idx[i]);
@@ -245,6 +250,11 @@ static bool module_files(ls_tui *a, char *args, char **names, char **files, int 
             return false;
         }
         *eq = '\0';
+        for (int k = 0; k < *n; k++)
+            if (!strcmp(names[k], w)) {
+                tui_say(a, true, "module: input '%s' is given twice", w);
+                return false;
+            }
         names[*n] = w;
         files[(*n)++] = eq + 1;
     }

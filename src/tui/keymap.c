@@ -50,6 +50,8 @@ const tui_keydef ls_tui_keymap[] = {
     {'u', ACT_UNDO, "Editing", "undo the last edit", "撤销上一次修改"},
     {'M', ACT_MODULE_RUN, "Editing", "run the selected module alone on random data",
      "用随机数据单独运行选中的模块"},
+    {'P', ACT_LESSON_BACK, "Other", "lessons: back one step, with its run and edits as they were",
+     "课程：回到上一步，运行和修改都恢复成那一步的样子"},
     {':', ACT_COMMAND, "Other", "command line (:help lists the commands)", "命令行（:help 列出所有命令）"},
     {'?', ACT_HELP, "Other", "this help", "本帮助"},
     {LS_KEY_CTRL('l'), ACT_REDRAW, "Other", "redraw the screen", "重画屏幕"},

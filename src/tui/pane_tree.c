@@ -73,7 +73,12 @@ void ls_pane_tree_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     tui_run *r = tui_cur(a);
     int style = a->focus == LS_FOCUS_TREE ? LS_STY_TITLE : LS_STY_DIM;
     ls_canvas_fill(c, y, x, w, ' ', style);
-    ls_canvas_printf(c, y, x, w, style, tui_s(a, S_MODULES), tui_s(a, a->focus == LS_FOCUS_TREE ? S_TAB_TENSOR : S_TAB_TREE));
+    /* the Tab hint only on the pane that has the keys, so it never reads
+     * as the name of the other one */
+    if (a->focus == LS_FOCUS_TREE)
+        ls_canvas_printf(c, y, x, w, style, tui_s(a, S_MODULES), tui_s(a, S_TAB_TENSOR));
+    else
+        ls_canvas_printf(c, y, x, w, style, "%s", tui_s(a, S_MODULES_PLAIN));
     int rows = h - 1;
     if (rows <= 0)
         return;

@@ -1,15 +1,20 @@
 /* The only file that touches curses, and the owner of the program's only
  * mutable globals: the screen and the "a signal arrived" flag.
  *
- * Signals: SIGINT/SIGTERM/SIGHUP only set a flag (async-signal-safe); the
- * key loop polls it (getch times out every 100 ms), restores the terminal
- * and returns.  Our handlers are installed before curses starts, so
+ * Signals: SIGINT/SIGTERM/SIGHUP/SIGQUIT only set a flag (a lock-free
+ * atomic store, async-signal-safe); the key loop polls it (getch times out
+ * every 100 ms), restores the terminal and returns.  The executors get the
+ * same flag (ls_screen_cancel_flag -> ls_exec_opts.cancel) and poll it
+ * between tiles and rows of their long kernels, so a key whose work takes
+ * seconds (`c` over a minute of audio) is cut short within milliseconds.  Our handlers are installed before curses starts, so
  * ncurses leaves them alone but still installs its own SIGTSTP (Ctrl-Z,
  * fg) and SIGWINCH (KEY_RESIZE) handling. */
 #include "screen_curses.h"
 
 #include <curses.h>
+#include <term.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +23,58 @@
 
 #include "layerstep/atomic.h"
 
-static volatile sig_atomic_t got_signal;
+static _Atomic int got_signal;
 static SCREEN *screen;
 static chtype style_attr[LS_STY_COUNT];
 
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig) { atomic_store(&got_signal, sig); }
+
+const _Atomic int *ls_screen_cancel_flag(void) { return &got_signal; }
+
+/* A terminal curses can draw a screen on: cursor addressing at least.
+ * TERM=dumb (an editor's shell buffer, some CI logs) has none, and drew
+ * an unusable screen that exited 0. */
+static int check_term(ls_error *err)
+{
+    const char *term = getenv("TERM");
+    if (!term || !*term)
+        return ls_error_set(err, LS_ERR_ARG, "tui needs a terminal type: TERM is not set");
+    int errret = 0;
+    if (setupterm(NULL, STDOUT_FILENO, &errret) != OK)
+        return ls_error_set(err, LS_ERR_ARG, "tui: unknown terminal type TERM=%s", term);
+    const char *cup = tigetstr("cup");
+    bool usable = cup && cup != (char *)-1;
+    del_curterm(cur_term);
+    if (!usable)
+        return ls_error_set(err, LS_ERR_ARG,
+                            "tui: TERM=%s cannot move the cursor; run it in a full terminal", term);
+    return LS_OK;
+}
+
+int ls_screen_check(const ls_screen_opts *o, ls_error *err)
+{
+    if (o && o->replay) {
+        void *buf;
+        size_t len;
+        int *keys = NULL, n = 0;
+        if (ls_read_file(o->replay, 1 << 20, &buf, &len, err))
+            return 2;
+        int rc = ls_tui_keys_parse(buf, &keys, &n, err);
+        free(buf);
+        free(keys);
+        if (rc) {
+            ls_error_prefix(err, "%s", o->replay);
+            return 2;
+        }
+    }
+    if (o && o->record && ls_atomic_check(o->record, err))
+        return 2;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        ls_error_set(err, LS_ERR_ARG, "tui needs a terminal (stdin and stdout are not both a tty)");
+        return 2;
+    }
+    return check_term(err) ? 2 : 0;
+}
 
 static double now_ms(void)
 {
@@ -149,7 +201,9 @@ static bool feed(const ls_screen_view *v, int key, recorder *rec, bool colour)
         record_key(rec, key);
     }
     unsigned r = v->feed(v->ud, key);
-    if (r & LS_TUI_REDRAW)
+    /* a signal cut the key's work short: the screen is about to go, and
+     * drawing it (stats of a large tensor) would only delay the exit */
+    if ((r & LS_TUI_REDRAW) && !atomic_load(&got_signal))
         draw(v, colour);
     return r & LS_TUI_QUIT;
 }
@@ -186,6 +240,10 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
         ls_error_set(err, LS_ERR_ARG, "tui needs a terminal (stdin and stdout are not both a tty)");
         return 2;
     }
+    if (check_term(err)) {
+        free(keys);
+        return 2;
+    }
     /* a UTF-8 LC_CTYPE when there is one; callers whose text needs it
      * (Chinese) asked ls_tui_locale(true, ...) before getting here */
     ls_tui_locale(false, err);
@@ -194,14 +252,16 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     /* no SA_RESTART: a signal should wake getch */
-    struct sigaction old[3];
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++)
+    /* SIGQUIT (Ctrl-\) too: its default core dump left the terminal in the
+     * alternate screen with echo off */
+    struct sigaction old[4];
+    static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (int i = 0; i < 4; i++)
         sigaction(sigs[i], &sa, &old[i]);
-    got_signal = 0;
+    atomic_store(&got_signal, 0);
     screen = newterm(NULL, stdout, stdin);
     if (!screen) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             sigaction(sigs[i], &old[i], NULL);
         free(keys);
         ls_error_set(err, LS_ERR_ARG, "cannot start the terminal (TERM=%s)",
@@ -265,7 +325,7 @@ int ls_screen_run_view(const ls_screen_view *app, const ls_screen_opts *o, ls_er
     endwin();
     delscreen(screen);
     screen = NULL;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         sigaction(sigs[i], &old[i], NULL);
     free(keys);
     int code = sig ? 128 + sig : 0;

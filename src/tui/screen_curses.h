@@ -20,6 +20,16 @@ typedef struct ls_screen_opts {
 } ls_screen_opts;
 
 int ls_screen_run(ls_tui *app, const ls_screen_opts *o, ls_error *err);
+/* What ls_screen_run would refuse, checked before the model is loaded
+ * (seconds, hundreds of MB): a --replay file that cannot be read or
+ * parsed, a --record path that could not be written at exit, stdin or
+ * stdout not a tty, a TERM without cursor addressing (dumb).  0 or 2 with
+ * err set. */
+int ls_screen_check(const ls_screen_opts *o, ls_error *err);
+/* The flag the signal handler sets while a screen runs: give it to the
+ * executors (ls_exec_opts.cancel) so a long node stops within
+ * milliseconds of Ctrl-C, SIGTERM, SIGHUP or SIGQUIT. */
+const _Atomic int *ls_screen_cancel_flag(void);
 
 /* Any key-driven screen (the debugger, the lesson list): the same loop,
  * signal handling, terminal restore and record/replay. */

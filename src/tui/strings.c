@@ -227,6 +227,8 @@ static const struct {
     [S_BREAKPOINTS] = {"breakpoints: %s", "断点：%s"},
     [S_NO_BREAKPOINT] = {"no breakpoint '%s'", "没有断点 '%s'"},
     [S_UNKNOWN_COMMAND] = {"unknown command ':%s' (:help lists them)", "未知命令 ':%s'（:help 列出所有命令）"},
+    [S_MODULES_PLAIN] = {" Modules", " 模块"},
+    [S_LESSON_BACK_ONLY] = {"P goes back one lesson step (in a lesson)", "P 回到上一个课程步骤（仅在课程中）"},
 };
 
 const char *tui_s_lang(int lang, tui_str id)

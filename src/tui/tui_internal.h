@@ -43,6 +43,7 @@ typedef enum tui_action {
     ACT_HELP,
     ACT_QUIT,
     ACT_REDRAW,
+    ACT_LESSON_BACK,  /* P: a lesson's previous step (lesson_mode.c) */
     ACT_COUNT
 } tui_action;
 

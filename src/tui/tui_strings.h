@@ -192,6 +192,8 @@ typedef enum tui_str {
     S_BREAKPOINTS,
     S_NO_BREAKPOINT,
     S_UNKNOWN_COMMAND,
+    S_MODULES_PLAIN,      /* the tree's title while the keys are the tensor pane's */
+    S_LESSON_BACK_ONLY,   /* P outside a lesson */
     S_COUNT
 } tui_str;
 

@@ -352,6 +352,32 @@ static void test_command_line_utf8(void **state)
     fx_close(&f);
 }
 
+/* Hostile edits said, not done: NaN, inf or 1e19 in an int64 cell (it
+ * used to convert out of range), and a module input given twice. */
+static void test_hostile_edits(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f);
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    ls_tui_command(f.app, "goto enc_inputs");
+    static const char *const bad[] = {"nan", "inf", "-inf", "1e19"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ls_tui_feed(f.app, '=');
+        feed(&f, bad[i]);
+        ls_tui_feed(f.app, LS_KEY_ENTER);
+        ls_tui_state s = st(&f);
+        assert_true(s.message_is_error);
+        assert_non_null(strstr(s.message, "enc_inputs"));
+        assert_int_equal(s.n_edits, 0);
+    }
+    ls_tui_command(f.app, "module encoder.layers.0.enc_self_attn Q=/tmp/a.npy Q=/tmp/a.npy");
+    ls_tui_state s = st(&f);
+    assert_true(s.message_is_error);
+    assert_non_null(strstr(s.message, "given twice"));
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_choice_by_letter_and_value),
         cmocka_unit_test(test_masked_question_hides_the_mask),
         cmocka_unit_test(test_command_line_utf8),
+        cmocka_unit_test(test_hostile_edits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

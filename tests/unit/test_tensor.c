@@ -192,6 +192,37 @@ static void test_tmap_expect(void **state)
     ls_tmap_free(m);
 }
 
+/* Typed edits (the TUI's "=" and lesson edits) that do not fit the cell
+ * are refused before any cast: NaN or 1e19 into int64 was undefined
+ * behaviour and stored INT64_MIN in a release build. */
+static void test_set_refuses_values_that_do_not_fit(void **state)
+{
+    (void)state;
+    ls_arena *a = ls_arena_new(4096);
+    ls_tensor t, f, b;
+    assert_int_equal(ls_tensor_alloc(a, LS_I64, 1, (int64_t[]){3}, &t, NULL), LS_OK);
+    assert_int_equal(ls_tensor_alloc(a, LS_F32, 1, (int64_t[]){2}, &f, NULL), LS_OK);
+    assert_int_equal(ls_tensor_alloc(a, LS_BOOL, 1, (int64_t[]){1}, &b, NULL), LS_OK);
+    assert_int_equal(ls_tensor_set_flat(&t, 0, 7), LS_OK);
+    const double bad[] = {NAN, INFINITY, -INFINITY, 1e19, -1e19, 9223372036854775808.0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(ls_tensor_set_flat(&t, 0, bad[i]), LS_ERR_RANGE);
+        assert_true(ls_tensor_get_flat(&t, 0) == 7); /* unchanged */
+    }
+    ls_error err = {0};
+    assert_int_equal(ls_tensor_value_check(LS_I64, NAN, &err), LS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "does not fit an int64 cell"));
+    assert_int_equal(ls_tensor_set_flat(&t, 1, -9223372036854775808.0), LS_OK);
+    assert_int_equal(ls_tensor_set_flat(&t, 2, 1e18), LS_OK);
+    assert_true(((int64_t *)t.data)[2] == 1000000000000000000LL);
+    /* f32 takes anything, inf beyond its range as torch does */
+    assert_int_equal(ls_tensor_set_flat(&f, 0, 1e300), LS_OK);
+    assert_true(isinf(((float *)f.data)[0]) && ((float *)f.data)[0] > 0);
+    assert_int_equal(ls_tensor_set_flat(&f, 1, NAN), LS_OK);
+    assert_int_equal(ls_tensor_set_flat(&b, 0, NAN), LS_ERR_RANGE);
+    ls_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_stats_and_strings),
         cmocka_unit_test(test_stats_fast_matches_general),
         cmocka_unit_test(test_tmap_expect),
+        cmocka_unit_test(test_set_refuses_values_that_do_not_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
