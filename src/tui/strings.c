@@ -203,6 +203,7 @@ static const struct {
     [S_UNDONE] = {"undone: %s restored; downstream recomputed", "已撤销：%s 已恢复；下游已重算"},
     [S_MODULE_BAD_ARG] = {"module: '%s' is not NAME=FILE.npy", "模块：'%s' 不是 NAME=FILE.npy"},
     [S_MODULE_TOO_MANY] = {"module: at most %d NAME=FILE.npy inputs", "模块：最多 %d 个 NAME=FILE.npy 输入"},
+    [S_MODULE_TWICE] = {"module: input '%s' is given twice", "模块：输入 '%s' 给了两次"},
     [S_MODULE_SELECT] = {"module: select a module in the tree (or :module PATH)",
                          "模块：请在树中选中一个模块（或用 :module PATH）"},
     [S_MODULE_ERROR] = {"module: %s", "模块：%s"},

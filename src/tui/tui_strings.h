@@ -172,6 +172,7 @@ typedef enum tui_str {
     S_UNDONE,
     S_MODULE_BAD_ARG,
     S_MODULE_TOO_MANY,
+    S_MODULE_TWICE,
     S_MODULE_SELECT,
     S_MODULE_ERROR,
     S_MODULE_RUN,
