@@ -259,6 +259,8 @@ void ls_menu_select(ls_menu *m, int i);
 int ls_menu_selected(const ls_menu *m);
 int ls_menu_chosen(const ls_menu *m);
 void ls_menu_set_size(ls_menu *m, int w, int h);
+/* The language of the menu's own words (LS_LANG_*; English by default). */
+void ls_menu_set_lang(ls_menu *m, int lang);
 unsigned ls_menu_feed(ls_menu *m, int key);
 void ls_menu_draw(ls_menu *m, ls_canvas *c);
 

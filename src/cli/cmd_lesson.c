@@ -361,6 +361,7 @@ static int pick_lesson(int lang, char *path, size_t size)
         ls_lesson_list_free(paths, n);
         return 2;
     }
+    ls_menu_set_lang(m, lang);
     char *prog = ls_progress_path();
     for (int i = 0; i < n && !rc; i++) {
         char label[512], mark[64];

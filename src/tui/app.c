@@ -330,7 +330,7 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         a->msg[0] = '\0';
         tui_lesson_enter(a, o->lesson_step);
         if (a->les.progress_err[0] && !a->msg_err)
-            tui_say(a, true, "progress: %s", a->les.progress_err);
+            tui_say(a, true, tui_s(a, S_L_PROGRESS), a->les.progress_err);
     }
     *out = a;
     return LS_OK;
@@ -476,8 +476,10 @@ static void draw_bottom(ls_tui *a, ls_canvas *c, int y)
 {
     ls_canvas_fill(c, y, 0, c->w, ' ', LS_STY_NORMAL);
     if (a->prompt || a->les.typing) {
-        const char *lead = a->prompt == PROMPT_COMMAND ? ":" : a->prompt == PROMPT_GOTO ? "goto: "
-                         : a->prompt == PROMPT_SET ? "set = " : "answer> ";
+        /* ':' is the commands' own syntax (:break ...), in every language */
+        const char *lead = a->prompt == PROMPT_COMMAND ? ":"
+                         : tui_s(a, a->prompt == PROMPT_GOTO ? S_PROMPT_GOTO
+                                    : a->prompt == PROMPT_SET ? S_PROMPT_SET : S_PROMPT_ANSWER);
         draw_line(c, y, lead, a->prompt ? &a->line : &a->les.line, LS_STY_NORMAL);
         if (a->msg[0] && y > 0)
             ls_canvas_printf(c, y - 1, 0, c->w, a->msg_err ? LS_STY_WARN : LS_STY_STATUS, "%s", a->msg);

@@ -21,7 +21,7 @@ static int selected_tensor(ls_tui *a, const ls_tensor **t, int *node)
         return -1;
     }
     if (tui_quiz_hides_values(a, *node)) {
-        tui_say(a, true, "answer the lesson's question first: this tensor would give it away");
+        tui_say(a, true, "%s", tui_s(a, S_Q_GIVES_AWAY));
         return -1;
     }
     return 0;

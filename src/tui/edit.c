@@ -252,7 +252,7 @@ static bool module_files(ls_tui *a, char *args, char **names, char **files, int 
         *eq = '\0';
         for (int k = 0; k < *n; k++)
             if (!strcmp(names[k], w)) {
-                tui_say(a, true, "module: input '%s' is given twice", w);
+                tui_say(a, true, tui_s(a, S_MODULE_TWICE), w);
                 return false;
             }
         names[*n] = w;

@@ -12,11 +12,6 @@
 /* lesson mode: steps drive the same cursor moves, edits and head choice  */
 /* as the keys do; answers are checked by the lesson engine               */
 
-static const char *tr(const ls_tui *a, const char *en, const char *zh)
-{
-    return a->les.lang == LS_LANG_ZH ? zh : en;
-}
-
 /* Gives runs[1] back and closes the run a step's "run" switch opened;
  * the main run's model labels the axes again. */
 void tui_lesson_drop_run(ls_tui *a)
@@ -61,7 +56,7 @@ static bool lesson_use_run(ls_tui *a, int i)
         /* the main run's model is shared when the switch keeps it */
         if (!lr || err.code ||
             ls_lesson_run_open_shared(L, i, a->les.data_dir, &a->exec_opts, a->les.model0, lr, &err)) {
-            tui_say(a, true, "lesson: %s", lr ? err.msg : "out of memory");
+            tui_say(a, true, tui_s(a, S_L_ERROR), lr ? err.msg : tui_s(a, S_NO_MEMORY));
             free(lr);
             return false;
         }
@@ -73,7 +68,7 @@ static bool lesson_use_run(ls_tui *a, int i)
         tui_run_free(&a->runs[1]);  /* a module run of the user's own */
     tui_run nr;
     if (tui_run_init(&nr, a->les.run->g, a->les.run->ex, false, &err)) {
-        tui_say(a, true, "lesson: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_L_ERROR), err.msg);
         a->cur = 0;
         return false;
     }
@@ -124,11 +119,11 @@ static void save_progress(ls_tui *a, bool done)
     if (ls_progress_set_answers(a->les.progress, L->id, a->les.step, done, a->les.result, L->n_steps,
                                 &err)) {
         snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", err.msg);
-        tui_say(a, true, "%s %s", tr(a, "progress not saved:", "进度未保存："), err.msg);
+        tui_say(a, true, tui_s(a, S_L_PROGRESS_NOT_SAVED), err.msg);
     } else if (err.msg[0]) {
         /* saved, after keeping a damaged file aside */
         snprintf(a->les.progress_err, sizeof a->les.progress_err, "%s", err.msg);
-        tui_say(a, true, "progress: %s", err.msg);
+        tui_say(a, true, tui_s(a, S_L_PROGRESS), err.msg);
     }
 }
 
@@ -167,7 +162,7 @@ void tui_lesson_enter(ls_tui *a, int i)
     int node = ls_graph_find(r->g, s->point);
     int need = s->q.kind ? ls_graph_find(r->g, s->q.of) : -1;
     if (node < 0) {
-        tui_say(a, true, "lesson: no point '%s' in this model", s->point);
+        tui_say(a, true, tui_s(a, S_L_NO_POINT_MODEL), s->point);
         return;
     }
     /* run far enough for the question too, then show the step's point */
@@ -207,8 +202,7 @@ void tui_lesson_enter(ls_tui *a, int i)
         if (s->q.kind == LS_Q_DIRECTION)
             tui_quiz_direction_edit(a);
         a->les.answer = a->les.result[i] == LS_RESULT_SHOWN ? 3 : 1;
-        snprintf(a->les.reason, sizeof a->les.reason, "%s",
-                 tr(a, "(answered before)", "（之前已作答）"));
+        snprintf(a->les.reason, sizeof a->les.reason, "%s", tui_s(a, S_L_ANSWERED_BEFORE));
     } else if (s->q.kind) {
         tui_quiz_arm(a);
         a->les.typing = !a->les.cover;
@@ -223,9 +217,7 @@ static void finish(ls_tui *a)
     save_progress(a, true);
     if (a->msg_err)
         return;
-    tui_say(a, false, tr(a, "lesson finished: %d of %d right first time, %d after a retry, %d shown; q quits",
-                         "本课结束：%d/%d 题一次答对，%d 题重试后答对，%d 题看了答案；按 q 退出"),
-            first, asked, retry, shown);
+    tui_say(a, false, tui_s(a, S_L_FINISHED), first, asked, retry, shown);
 }
 
 /* n / Enter / Space / P in lesson mode; false when the key is not the lesson's. */
@@ -236,7 +228,7 @@ bool tui_lesson_key(ls_tui *a, int key)
         return false;
     if (key == 'P') {
         if (a->les.step == 0) {
-            tui_say(a, false, "%s", tr(a, "this is the first step", "这是第一步"));
+            tui_say(a, false, "%s", tui_s(a, S_L_FIRST_STEP));
             return true;
         }
         a->msg[0] = '\0';

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layerstep/tui.h"
+#include "tui_strings.h"
 
 typedef struct menu_item {
     char *label;
@@ -17,6 +18,7 @@ struct ls_menu {
     int n, cap;
     int sel, top, chosen;
     int w, h;
+    int lang;
 };
 
 static char *dup_str(const char *s)
@@ -96,6 +98,8 @@ void ls_menu_set_size(ls_menu *m, int w, int h)
     m->h = h;
 }
 
+void ls_menu_set_lang(ls_menu *m, int lang) { m->lang = lang; }
+
 /* Items whose label starts with the digits typed so far ("3" -> "03 ..."). */
 static void jump_to_number(ls_menu *m, int digit)
 {
@@ -156,8 +160,8 @@ void ls_menu_draw(ls_menu *m, ls_canvas *c)
         ls_canvas_fill(c, y, 0, c->w, ' ', LS_STY_NORMAL);
     /* narrower than the debugger needs is fine here, but not unreadable */
     if (c->w < 40 || c->h < 6) {
-        ls_canvas_printf(c, 0, 0, c->w, LS_STY_WARN, "terminal too small");
-        ls_canvas_printf(c, 1, 0, c->w, LS_STY_NORMAL, "%dx%d, need 40x6", c->w, c->h);
+        ls_canvas_printf(c, 0, 0, c->w, LS_STY_WARN, "%s", tui_s_lang(m->lang, S_TOO_SMALL));
+        ls_canvas_printf(c, 1, 0, c->w, LS_STY_NORMAL, tui_s_lang(m->lang, S_TOO_SMALL_NEED), c->w, c->h, 40, 6);
         return;
     }
     ls_canvas_fill(c, 0, 0, c->w, ' ', LS_STY_TITLE);

@@ -105,13 +105,12 @@ static void draw_panel(ls_tui *a, ls_canvas *c, const panel *p, const layout *L,
     ls_canvas_printf(c, y, x, pw > (int)strlen(title) ? pw : (int)strlen(title), hidden ? LS_STY_DIM : LS_STY_TITLE,
                      "%s", title);
     if (!t || !tui_out(r, p->node)) {
-        ls_canvas_printf(c, y + 2, x, pw, LS_STY_DIM, "(pending)");
+        ls_canvas_printf(c, y + 2, x, pw, LS_STY_DIM, "%s", tui_s(a, S_A_PENDING));
         return;
     }
     if (hidden) {
         /* the open question asks what this shows: blank, not a hint */
-        ls_canvas_printf(c, y + 2, x, pw > 6 ? pw : 6, LS_STY_DIM, "%s",
-                         a->les.lang == LS_LANG_ZH ? "隐藏" : "hidden");
+        ls_canvas_printf(c, y + 2, x, pw > 6 ? pw : 6, LS_STY_DIM, "%s", tui_s(a, S_A_HIDDEN));
         return;
     }
     tui_slice s;
@@ -198,12 +197,12 @@ static int fit_panels(const ls_tui *a, const panel *ch, int nc, int cols, int cw
 void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
 {
     const tui_run *r = tui_ccur(a);
-    bool zh = a->les.lang == LS_LANG_ZH;
+    bool zh = tui_lang(a) == LS_LANG_ZH;
     int m = tui_attention_module(a, tui_selected_node(a));
     ls_canvas_fill(c, y, x, w, ' ', LS_STY_TITLE);
     if (m < 0) {
-        ls_canvas_printf(c, y, x, w, LS_STY_TITLE, " Attention");
-        ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_DIM, "no attention module here (a or Esc goes back)");
+        ls_canvas_printf(c, y, x, w, LS_STY_TITLE, "%s", tui_s(a, S_A_TITLE_NONE));
+        ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_DIM, "%s", tui_s(a, S_A_NONE));
         return;
     }
     const char *path = ls_graph_module(r->g, m)->path;
@@ -214,12 +213,11 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     layout L = {.sc = sc, .at = at};
     if (st)
         tui_slice_of(a, st, &L.ss);
-    int tx = ls_canvas_printf(c, y, x, w, LS_STY_TITLE, " Attention %s  batch %d/%d  head %d/%d", path,
+    int tx = ls_canvas_printf(c, y, x, w, LS_STY_TITLE, tui_s(a, S_A_TITLE), path,
                               L.ss.batch, L.ss.n_batch, L.ss.head, L.ss.n_head);
     ls_canvas_printf(c, y, x + tx, w - tx, LS_STY_TITLE, "  [ ] { } hjkl a");
     if (!st) {
-        ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_DIM,
-                         "scores not computed yet: step into the module (s) or go there (g %s.scores)", path);
+        ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_DIM, tui_s(a, S_A_NOT_YET), path);
         return;
     }
     /* the shared cell cursor lives in the scores slice */
@@ -352,7 +350,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     }
     if (L.as.t && keep[nc - 1] && ch[nc - 1].node == at) {
         /* softmax rows sum to 1 (0 when the model zeroes a row) */
-        ls_canvas_printf(c, py, px - 1, sum_w, LS_STY_TITLE, " sum");
+        ls_canvas_printf(c, py, px - 1, sum_w, LS_STY_TITLE, "%s", tui_s(a, S_A_SUM));
         for (int i = 0; i < L.vis_r && L.top + i < L.as.rows; i++) {
             double s = 0;
             for (int j = 0; j < L.as.cols; j++)
@@ -378,7 +376,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         if (tui_quiz_hides_values(a, ch[i].node)) {
             snprintf(val, sizeof val, "?");
         } else if (ch[i].is_mask) {
-            snprintf(val, sizeof val, "%s", tui_slice_masked(a, sc, &L.ss, a->row, a->col) ? "masked" : "open");
+            snprintf(val, sizeof val, "%s", tui_s(a, tui_slice_masked(a, sc, &L.ss, a->row, a->col) ? S_A_MASKED : S_A_OPEN));
         } else {
             tui_slice s2;
             tui_slice_of(a, t, &s2);
@@ -417,10 +415,9 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
             snprintf(uni, sizeof uni, " (1/%d = %.3g)", L.ss.cols, L.ss.cols ? 1.0 / L.ss.cols : 0);
         char line[512];
         if (!L.as.t)
-            snprintf(line, sizeof line, zh ? "行 %s 的 key 全被遮住" : "rows %s: every key masked", rows);
+            snprintf(line, sizeof line, tui_s(a, S_A_ROWS_DEAD), rows);
         else
-            snprintf(line, sizeof line, "%s %s: %s%s", zh ? "行" : "rows", rows,
-                     ls_attn_row_explain(st, zh ? 1 : 0), uni);
+            snprintf(line, sizeof line, tui_s(a, S_A_ROWS_EXPLAIN), rows, ls_attn_row_explain(st, zh ? 1 : 0), uni);
         /* two lines if it needs them: the reason matters more than the key list */
         int lens[2];
         int nl = ls_text_wrap(line, w, lens, 2);
@@ -430,9 +427,7 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
             return;
     } else {
         int ex = ls_canvas_printf(c, iy + 1, x, w, LS_STY_MASKED, "%s", cw == 2 ? "XX" : "X");
-        ls_canvas_printf(c, iy + 1, x + ex, w - ex, LS_STY_DIM, "%s",
-                         zh ? " 遮住  . 可见  ~ 均匀  ! NaN  色阶 \" .:-=+*#%@\" 低..高"
-                            : " masked  . open  ~ uniform  ! NaN  ramp \" .:-=+*#%@\" low..high");
+        ls_canvas_printf(c, iy + 1, x + ex, w - ex, LS_STY_DIM, "%s", tui_s(a, S_A_LEGEND));
     }
     /* key labels, since cells have no room for words */
     int kx = 0;
@@ -440,6 +435,6 @@ void ls_pane_attn_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
         const char *l = tui_axis_label(a, sc, &L.ss, 1, j, buf, sizeof buf);
         if (!l)
             break;
-        kx += ls_canvas_printf(c, iy + 2, x + kx, w - kx, LS_STY_DIM, "%s%d=%s", kx ? " " : "keys: ", j, l);
+        kx += ls_canvas_printf(c, iy + 2, x + kx, w - kx, LS_STY_DIM, "%s%d=%s", kx ? " " : tui_s(a, S_A_KEYS), j, l);
     }
 }

@@ -22,8 +22,7 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *prompt, size_t pn, char
     const ls_lesson *L = a->les.lesson;
     const ls_lesson_step *s = &L->steps[a->les.step];
     int lang = a->les.lang;
-    bool zh = lang == LS_LANG_ZH;
-    snprintf(head, hn, zh ? " 第 %s 课  第 %d/%d 步  %s" : " Lesson %s  step %d/%d  %s", L->id,
+    snprintf(head, hn, tui_s(a, S_L_HEAD), L->id,
              a->les.step + 1, L->n_steps, s->point);
     /* live shapes, except what the open question asks for */
     ls_lesson_expand_hiding(ls_ltext_get(&s->text, lang), tui_ccur(a)->g, tui_quiz_hide_cb, a, narr, nn);
@@ -40,26 +39,19 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *prompt, size_t pn, char
     else if (a->les.answer == 2 || a->les.answer == 3)
         p[n++] = (para){a->les.reason, a->les.answer == 2 ? LS_STY_WARN : LS_STY_EDITED};
     bool last = a->les.step + 1 >= L->n_steps;
-    if (a->les.cover)
-        snprintf(hint, in, "%s", zh ? "[Enter 显示张量]" : "[Enter shows the tensor]");
-    else if (open && a->les.typing && s->q.kind == LS_Q_CHOICE)
-        snprintf(hint, in, "%s", zh ? "[按字母或输入数值作答；空行 Enter 显示答案；Esc 调试键]"
-                                    : "[a letter or the value answers; empty Enter shows it; Esc: debugger keys]");
-    else if (open && a->les.typing)
-        snprintf(hint, in, "%s", zh ? "[输入答案按 Enter；空行 Enter 显示答案；Esc 调试键]"
-                                    : "[type the answer, Enter; empty Enter shows it; Esc: debugger keys]");
-    else if (open)
-        snprintf(hint, in, "%s", zh ? "[n/Enter 回到作答行；P 上一步]" : "[n/Enter: back to the answer line  P: previous step]");
-    else
-        snprintf(hint, in, "%s", last ? (zh ? "[n/Enter 结束本课；P 上一步]" : "[n/Enter: finish the lesson  P: previous step]")
-                                      : (zh ? "[n/Enter 下一步；P 上一步]" : "[n/Enter: next step  P: previous step]"));
+    tui_str h = a->les.cover                                            ? S_L_HINT_COVER
+                : open && a->les.typing && s->q.kind == LS_Q_CHOICE ? S_L_HINT_CHOICE
+                : open && a->les.typing                               ? S_L_HINT_TYPE
+                : open                                                ? S_L_HINT_REOPEN
+                : last                                                ? S_L_HINT_FINISH
+                                                                      : S_L_HINT_NEXT;
+    snprintf(hint, in, "%s", tui_s(a, h));
     if (last && !open) {
         int first, retry, shown, asked;
         tui_quiz_score(a, &first, &retry, &shown, &asked);
         size_t k = strlen(hint);
         if (asked)
-            snprintf(hint + k, in - k, zh ? "  得分：%d/%d 一次答对，%d 重试后答对，%d 看了答案"
-                                          : "  Score: %d of %d right first time, %d after a retry, %d shown",
+            snprintf(hint + k, in - k, tui_s(a, S_L_SCORE),
                      first, asked, retry, shown);
     }
     p[n++] = (para){hint, LS_STY_DIM};

@@ -102,7 +102,7 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
     int k = 0;
     char sh[64], op[192], extra[128];
     if (k < max_lines)
-        snprintf(lines[k++], 320, "How %.280s got its shape:", ls_graph_node(g, node)->name);
+        snprintf(lines[k++], 320, tui_s(a, S_X_HOW), ls_graph_node(g, node)->name);
     int compact_line = k < max_lines ? k++ : -1;
     if (k < max_lines)
         snprintf(lines[k++], 320, "%s", "");
@@ -126,7 +126,7 @@ int ls_tui_explain_lines(const ls_tui *a, int node, char lines[][320], int max_l
         if (nd->n_in > 1) {
             char in[96];
             input_name(g, nd->in[1], in, sizeof in);
-            snprintf(extra, sizeof extra, " with %s", in);
+            snprintf(extra, sizeof extra, tui_s(a, S_X_WITH), in);
         }
         if (k < max_lines)
             snprintf(lines[k++], 320, "  -%.120s%.60s-> %.60s %.60s", op, extra, sh, nm);
@@ -154,7 +154,7 @@ void ls_pane_explain_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     char lines[24][320];
     int n = ls_tui_explain_lines(a, node, lines, 24);
     ls_canvas_fill(c, y, x, w, '-', LS_STY_TITLE);
-    ls_canvas_printf(c, y, x + 1, w - 2, LS_STY_TITLE, " shape (e or Esc closes) ");
+    ls_canvas_printf(c, y, x + 1, w - 2, LS_STY_TITLE, "%s", tui_s(a, S_X_TITLE));
     int row = 1, width = w - 2;
     if (width < 10)
         return;
@@ -280,7 +280,7 @@ static void draw_heat(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
                          LS_TUI_RAMP[k]);
     lx += ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_NORMAL, "] %.4g  ", hi);
     lx += ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_MASKED, "XX");
-    ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_NORMAL, " masked  ! row all masked");
+    ls_canvas_printf(c, y, x + lx, w - lx, LS_STY_NORMAL, "%s", tui_s(a, S_T_HEAT_MASKED));
     /* column numbers every k-th column, where k leaves room for the widest
      * ("0 2 4 ... 10" not "91011") */
     char num[16];
@@ -341,7 +341,7 @@ static void draw_heat(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
             ls_canvas_printf(c, yy, x, w, LS_STY_DIM, "[%d%s%s%s, %d%s%s%s] = %s%s", r,
                              rlab ? " '" : "", rlab ? rlab : "", rlab ? "'" : "", cc,
                              clab ? " '" : "", clab ? clab : "", clab ? "'" : "", val,
-                             tui_slice_masked(a, node, s, r, cc) ? " (masked)" : "");
+                             tui_slice_masked(a, node, s, r, cc) ? tui_s(a, S_T_CELL_MASKED) : "");
     }
 }
 
@@ -359,19 +359,19 @@ static void draw_stats(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, in
     const tui_run *r = tui_ccur(a);
     int stor = ls_exec_storage_node(r->ex, node);
     if (k < h)
-        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, "elements %lld  strides [%s]%s",
+        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, tui_s(a, S_T_ELEMENTS),
                          (long long)ls_tensor_numel(t), strides,
-                         ls_tensor_is_contiguous(t) ? "  contiguous" : "  a strided view");
+                         tui_s(a, ls_tensor_is_contiguous(t) ? S_T_CONTIGUOUS : S_T_STRIDED));
     if (stor != node && k < h)
-        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, "shares storage with %s",
+        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, tui_s(a, S_T_SHARES),
                          ls_graph_node(r->g, stor)->name);
     if (st && k < h)
         ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL,
-                         "whole tensor: min %.6g  max %.6g  mean %.6g  std %.6g", st->min, st->max,
+                         tui_s(a, S_T_WHOLE), st->min, st->max,
                          st->mean, st->std);
     if (st && k < h)
         ls_canvas_printf(c, y + k++, x, w, st->nan || st->inf ? LS_STY_WARN : LS_STY_NORMAL,
-                         "finite %lld  nan %lld  inf %lld", (long long)st->count,
+                         tui_s(a, S_T_FINITE), (long long)st->count,
                          (long long)st->nan, (long long)st->inf);
     double mn = INFINITY, mx = -INFINITY, sum = 0;
     int64_t cnt = 0, masked = 0;
@@ -396,11 +396,11 @@ static void draw_stats(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, in
             dead_rows++;
     }
     if (k < h)
-        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, "this slice (%dx%d): min %.6g  max %.6g  mean %.6g",
+        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, tui_s(a, S_T_THIS_SLICE),
                          s->rows, s->cols, cnt ? mn : 0, cnt ? mx : 0, cnt ? sum / (double)cnt : 0);
     if (k < h)
         ls_canvas_printf(c, y + k++, x, w, dead_rows ? LS_STY_WARN : LS_STY_NORMAL,
-                         "masked cells %lld  rows entirely masked %d", (long long)masked, dead_rows);
+                         tui_s(a, S_T_MASKED_CELLS), (long long)masked, dead_rows);
     if (t->ndim >= 2 && k < h && !strcmp(ls_graph_node(r->g, node)->point, "attn")) {
         /* softmax rows should sum to 1: the first check a learner makes */
         double worst = 0;
@@ -411,7 +411,7 @@ static void draw_stats(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, in
             if (fabs(rs - 1) > worst)
                 worst = fabs(rs - 1);
         }
-        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, "rows sum to 1 within %.2g", worst);
+        ls_canvas_printf(c, y + k++, x, w, LS_STY_NORMAL, tui_s(a, S_T_ROWS_SUM), worst);
     }
 }
 
@@ -419,17 +419,17 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
 {
     tui_run *r = tui_cur(a);
     int tstyle = a->focus == LS_FOCUS_TENSOR ? LS_STY_TITLE : LS_STY_DIM;
-    static const char *const views[] = {"grid", "heatmap", "stats"};
+    static const tui_str views[] = {S_T_VIEW_GRID, S_T_VIEW_HEAT, S_T_VIEW_STATS};
     ls_canvas_fill(c, y, x, w, ' ', tstyle);
     const int title_w =
-        ls_canvas_printf(c, y, x, w, tstyle, " Tensor  view: %s (v cycles)", views[a->view]);
+        ls_canvas_printf(c, y, x, w, tstyle, tui_s(a, S_T_TITLE), tui_s(a, views[a->view]));
     int node = tui_selected_node(a);
     if (node < 0) {
         int m = tui_selected_module(a);
         ls_canvas_printf(c, y + 2, x + 1, w - 1, LS_STY_DIM, "%s",
-                         m >= 0 ? "this module has no output tensor of its own;" : "nothing selected");
+                         tui_s(a, m >= 0 ? S_T_NO_OUTPUT : S_T_NOTHING_SELECTED));
         if (m >= 0)
-            ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_DIM, "unfold it (Enter) to see its points");
+            ls_canvas_printf(c, y + 3, x + 1, w - 1, LS_STY_DIM, "%s", tui_s(a, S_T_UNFOLD));
         return;
     }
     const ls_node *nd = ls_graph_node(r->g, node);
@@ -446,19 +446,16 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
                               ls_dtype_name(nd->out.dtype), shape);
     lx += ls_canvas_printf(c, y + 2, x + 1 + lx, w - 1 - lx,
                            edited ? LS_STY_EDITED : t ? LS_STY_NORMAL : LS_STY_DIM, "%s",
-                           edited ? "EDITED (u undoes)" : t ? "computed" : "pending");
+                           tui_s(a, edited ? S_T_EDITED : t ? S_T_COMPUTED : S_T_PENDING));
     ls_canvas_printf(c, y + 2, x + 1 + lx, w - 1 - lx, LS_STY_DIM, "  %s", op);
     if (!t) {
-        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM,
-                         "not computed yet: s/n/c run to it, g goes to it");
+        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM, "%s", tui_s(a, S_T_NOT_YET));
         return;
     }
     if (tui_quiz_hides_values(a, node)) {
         /* its numbers would answer the open question (their rows and
          * columns count its dims; a mask shows its cells) */
-        bool zh = a->les.lang == LS_LANG_ZH;
-        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM, "%s",
-                         zh ? "先回答问题：答完才显示这些数值" : "answer the question first: the values show after it");
+        ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_DIM, "%s", tui_s(a, S_T_ANSWER_FIRST));
         return;
     }
     const ls_stats *st = tui_stats(a, node);
@@ -522,22 +519,26 @@ void ls_pane_tensor_draw(ls_tui *a, ls_canvas *c, int y, int x, int h, int w)
     else if (t->ndim == 3)
         snprintf(sl, sizeof sl, "[b=%d, :, :]", s.batch);
     else
-        snprintf(sl, sizeof sl, "%s", t->ndim == 0 ? "scalar" : "[:, :]");
-    int sx = ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_NORMAL, "slice %s %dx%d", sl, s.rows, s.cols);
+        snprintf(sl, sizeof sl, "%s", t->ndim == 0 ? tui_s(a, S_T_SCALAR) : "[:, :]");
+    int sx = ls_canvas_printf(c, y + 4, x + 1, w - 1, LS_STY_NORMAL, tui_s(a, S_T_SLICE), sl, s.rows, s.cols);
     /* which batch item and head, with the keys that change them; a
      * shorter form when the pane is narrow */
     char bhs[96] = "";
     int bl = 0;
     if (s.n_batch > 1 && s.n_head > 1) {
-        bl = snprintf(bhs, sizeof bhs, "  batch %d/%d {} head %d/%d []", s.batch, s.n_batch, s.head,
-                      s.n_head);
-        if (sx + bl > w - 1)
-            bl = snprintf(bhs, sizeof bhs, "  b %d/%d{} h %d/%d[]", s.batch, s.n_batch, s.head,
-                          s.n_head);
+        snprintf(bhs, sizeof bhs, tui_s(a, S_T_BATCH_HEAD), s.batch, s.n_batch, s.head, s.n_head);
+        bl = ls_text_width(bhs);  /* columns: a CJK character takes two */
+        if (sx + bl > w - 1) {
+            snprintf(bhs, sizeof bhs, tui_s(a, S_T_BATCH_HEAD_SHORT), s.batch, s.n_batch, s.head,
+                     s.n_head);
+            bl = ls_text_width(bhs);
+        }
     } else if (s.n_batch > 1) {
-        bl = snprintf(bhs, sizeof bhs, "  batch %d/%d {}", s.batch, s.n_batch);
+        snprintf(bhs, sizeof bhs, tui_s(a, S_T_BATCH_ONLY), s.batch, s.n_batch);
+        bl = ls_text_width(bhs);
     } else if (s.n_head > 1) {
-        bl = snprintf(bhs, sizeof bhs, "  head %d/%d []", s.head, s.n_head);
+        snprintf(bhs, sizeof bhs, tui_s(a, S_T_HEAD_ONLY), s.head, s.n_head);
+        bl = ls_text_width(bhs);
     }
     if (bl > 0)
         sx += ls_canvas_printf(c, y + 4, x + 1 + sx, w - 1 - sx, LS_STY_DIM, "%s", bhs);

@@ -25,11 +25,6 @@
 #include "layerstep/lesson.h"
 #include "app_internal.h"
 
-static const char *tr(const ls_tui *a, const char *en, const char *zh)
-{
-    return a->les.lang == LS_LANG_ZH ? zh : en;
-}
-
 static const ls_lesson_question *question(const ls_tui *a)
 {
     if (!a->les.lesson)
@@ -187,7 +182,7 @@ static void apply_edit(ls_tui *a, const ls_lesson_action *act)
     tui_run *r = tui_cur(a);
     int node = ls_graph_find(r->g, act->point);
     if (node < 0) {
-        tui_say(a, true, "lesson: no point '%s' here", act->point);
+        tui_say(a, true, tui_s(a, S_L_NO_POINT_HERE), act->point);
         return;
     }
     int64_t idx[1][LS_MAX_DIMS] = {{0}};
@@ -228,7 +223,7 @@ static void reveal(ls_tui *a, const char *lead)
         snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
         return;
     }
-    snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", lead, fact, tr(a, ". ", "。"),
+    snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", lead, fact, tui_s(a, S_Q_FULL_STOP),
              ls_ltext_get(&s->q.why, a->les.lang));
 }
 
@@ -253,14 +248,14 @@ static void submit(ls_tui *a, const char *typed)
         /* the live fact too: what the screen now shows, said once */
         char fact[400] = "";
         ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, NULL);
-        snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", tr(a, "Right: ", "答对了："), fact,
-                 tr(a, ". ", "。"), ls_ltext_get(&s->q.why, a->les.lang));
+        snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", tui_s(a, S_Q_RIGHT), fact,
+                 tui_s(a, S_Q_FULL_STOP), ls_ltext_get(&s->q.why, a->les.lang));
         return;
     }
     a->les.tries++;
     /* one more try, except after a direction edit: its result is now on screen */
     if (a->les.tries >= 2 || s->q.kind == LS_Q_DIRECTION) {
-        reveal(a, tr(a, "Not quite. ", "不对。"));
+        reveal(a, tui_s(a, S_Q_NOT_QUITE));
         return;
     }
     /* the reason without the live fact, which is the answer; a lesson's
@@ -272,11 +267,8 @@ static void submit(ls_tui *a, const char *typed)
         ls_lesson_expand(ls_ltext_get(&s->q.choices[ans[0] - 'a'], a->les.lang), r->g, ans, sizeof ans);
     const char *why = ls_ltext_get(&s->q.why, a->les.lang);
     if (strlen(ans) > 1 && strstr(why, ans))
-        why = tr(a, "Look again at what the step shows.", "再看看这一步显示的内容。");
-    snprintf(a->les.reason, sizeof a->les.reason, "%s'%.200s' %s %s %s", tr(a, "Not quite: ", "不对："),
-             typed, tr(a, "is not it.", "不是答案。"), why,
-             tr(a, "One more try (Enter on an empty line shows the answer).",
-                "再试一次（空行按 Enter 显示答案）。"));
+        why = tui_s(a, S_Q_LOOK_AGAIN);
+    snprintf(a->les.reason, sizeof a->les.reason, tui_s(a, S_Q_WRONG), typed, why);
 }
 
 /* Whether the typed line already answers a choice: its letter, or a value
@@ -295,8 +287,7 @@ int tui_quiz_key(ls_tui *a, int key)
 {
     if (key == LS_KEY_ESC) {
         a->les.typing = false;
-        tui_say(a, false, "%s", tr(a, "answer line closed: the debugger's keys work; n or Enter reopens it",
-                                    "已关闭作答行：调试器按键可用；按 n 或 Enter 重新作答"));
+        tui_say(a, false, "%s", tui_s(a, S_Q_CLOSED));
         return LS_TUI_REDRAW;
     }
     if (key == LS_KEY_ENTER || key == '\r') {

@@ -60,7 +60,7 @@ for ((s = SWITCH + 1; s <= STEPS; s++)); do
     if ! wait_for "第 $s/$STEPS 步" 30; then fail "did not reach step $s"; break; fi
     ans=$(awk -F'\t' -v s="step $s" '$1 == s {print $2}' "$TMP/answers")
     if [ -n "$ans" ]; then
-        wait_for "answer>" 10 || fail "step $s: the question does not open the answer line"
+        wait_for "作答>" 10 || fail "step $s: the question does not open the answer line"
         keys -l "$ans"
         [[ "$ans" =~ ^[a-f]$ ]] || keys Enter
         if wait_for "答对了" 30; then ok "step $s: '$ans' is right (zh)"; else fail "step $s: '$ans' refused (zh)"; fi

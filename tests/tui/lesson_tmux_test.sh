@@ -58,6 +58,11 @@ keys q
 start 2 --lang zh --restart
 expect "第 02 课" "Chinese heading"
 expect "解码器" "Chinese narration shows"
+# the debugger's own words follow the lesson: pane titles, hints, prompt
+expect "作答>" "the answer line's prompt is Chinese"
+expect " 模块 (Tab: 张量)" "the tree's title is Chinese"
+expect " 张量  视图：网格（v 切换）" "the tensor pane's title is Chinese"
+expect "[按字母或输入数值作答；空行 Enter 显示答案；Esc 调试键]" "the lesson pane's hint is Chinese"
 keys Escape
 keys q
 

@@ -74,12 +74,15 @@ quiz_count() { screen | grep -oF -- "$1" | wc -l; }
 # (a letter alone answers a choice, without Enter) shows it.  A function
 # check_N_S, if defined, runs at step S; after_N_S after its answer.  LESSONS must name lessons/.
 quiz_walk() {
-    local n=$1 lang=$2 file steps head wrong right end
+    local n=$1 lang=$2 file steps head wrong right end lead at
     file=$(ls "$LESSONS"/0"$n"_*.json)
     steps=$(( $(grep -c '"point"' "$file") - $(grep -c '"kind": "edit"' "$file") ))
     "$BIN" lesson "$n" --answers --lang "$lang" > "$TMP/answers$n$lang" || { fail "lesson $n --answers"; return; }
+    # the answer line's prompt and the status line speak the lesson's language
     if [ "$lang" = zh ]; then head="第 0$n 课  第 %d/%d 步"; wrong="不对"; right="答对了"; end="本课结束"
-    else head="Lesson 0$n  step %d/%d"; wrong="Not quite"; right="Right:"; end="lesson finished"; fi
+        lead="作答>"; at='^ 位于 '
+    else head="Lesson 0$n  step %d/%d"; wrong="Not quite"; right="Right:"; end="lesson finished"
+        lead="answer>"; at='^ at '; fi
     lesson_start "$n" --lang "$lang" --restart
     local s
     for ((s = 1; s <= steps; s++)); do
@@ -93,7 +96,7 @@ quiz_walk() {
         ans=$(cut -f2 <<< "$line"); prompt=$(cut -f3 <<< "$line"); told=$(cut -f4 <<< "$line")
         local choice=0
         [[ "$ans" =~ ^[a-f]$ ]] && choice=1
-        wait_for "answer>" 10 || fail "lesson $n $lang step $s: the question does not open the answer line"
+        wait_for "$lead" 10 || fail "lesson $n $lang step $s: the question does not open the answer line"
         sleep 0.3
         # the answer nowhere on screen
         if [ ${#told} -le 1 ]; then
@@ -109,11 +112,11 @@ quiz_walk() {
         local before after
         keys C-u  # clears the message line too, so the status line shows
         sleep 0.2
-        before=$(screen | grep '^ at ' | tail -1)
+        before=$(screen | grep -- "$at" | tail -1)
         if [ "$choice" = 1 ]; then keys o; keys s; else keys b; keys c; keys o; keys s; fi
         sleep 0.3
-        after=$(screen | grep '^ at ' | tail -1)
-        if [ "$before" = "$after" ] && screen | grep -qF "answer>"; then ok "lesson $n $lang step $s: b/c/o/s do not move the debugger"
+        after=$(screen | grep -- "$at" | tail -1)
+        if [ "$before" = "$after" ] && screen | grep -qF -- "$lead"; then ok "lesson $n $lang step $s: b/c/o/s do not move the debugger"
         else fail "lesson $n $lang step $s: debugger keys moved it: '$before' -> '$after'"; fi
         keys C-u
         # wrong once: a reason, and (but for a rise/fall) one more try

@@ -11,7 +11,10 @@ LESSONS=$(dirname "$0")/../../lessons
 # lesson 01's attention at 80x24: every key column on screen, the padded
 # keys 28-31 masked in every row shown, no scrolling by hand
 check_1_8() {
-    expect "Attention mha" "lesson 01 step 8 shows the attention chain"
+    # the pane's title in the lesson's language ($1)
+    local title="Attention mha"
+    [ "${1:-en}" = zh ] && title="注意力 mha"
+    expect "$title" "lesson 01 step 8 shows the attention chain ($1)"
     local rows
     rows=$(screen | grep -cE '^ *[0-9]+ [^ ]{28}XXXX( |$)')
     if [ "$rows" -ge 5 ]; then ok "lesson 01: keys 28-31 masked and in view ($rows rows)"; else

@@ -246,6 +246,81 @@ static void test_screen_in_chinese(void **state)
     teardown(&f);
 }
 
+/* The panes' own words follow the language too: the tensor pane in each
+ * view, the shape explanation, the goto prompt, the lesson menu; and the
+ * labels that share a line with others are no wider than the English. */
+static void test_panes_in_chinese(void **state)
+{
+    (void)state;
+    static const tui_str fit[] = {S_T_TITLE, S_T_SLICE, S_T_BATCH_HEAD, S_T_BATCH_HEAD_SHORT,
+                                  S_T_HEAT_MASKED, S_T_WHOLE, S_T_THIS_SLICE, S_T_ROWS_SUM,
+                                  S_X_TITLE, S_A_TITLE, S_A_LEGEND, S_A_SUM, S_L_HEAD,
+                                  S_L_HINT_CHOICE, S_L_HINT_TYPE, S_L_SCORE};
+    for (size_t i = 0; i < sizeof fit / sizeof fit[0]; i++) {
+        int we = ls_text_width(tui_s_lang(LS_LANG_EN, fit[i]));
+        int wz = ls_text_width(tui_s_lang(LS_LANG_ZH, fit[i]));
+        if (wz > we)
+            fail_msg("zh text %d is %d columns, en %d", (int)fit[i], wz, we);
+    }
+    fx f;
+    build(&f, LS_LANG_ZH, 80, 24);
+    ls_tui_feed(f.app, 's');
+    assert_true(screen_has(&f, " 张量  视图：网格（v 切换）"));
+    assert_true(screen_has(&f, "float32 [2, 3]  已算出  input"));
+    assert_true(screen_has(&f, "切片 [:, :] 2x3"));
+    ls_tui_feed(f.app, 'v');
+    assert_true(screen_has(&f, "视图：热图"));
+    assert_true(screen_has(&f, "XX 遮住  ! 整行遮住"));
+    ls_tui_feed(f.app, 'v');
+    assert_true(screen_has(&f, "视图：统计"));
+    assert_true(screen_has(&f, "元素 6 个  步长 [3, 1]  连续"));
+    assert_true(screen_has(&f, "整体：最小 1  最大 6"));
+    assert_true(screen_has(&f, "有限 6  NaN 0  Inf 0"));
+    assert_true(screen_has(&f, "此切片（2x3）：最小 1"));
+    ls_tui_feed(f.app, 'e');
+    assert_true(screen_has(&f, " 形状（e 或 Esc 关闭） "));
+    assert_true(screen_has(&f, "x 的形状是怎么来的："));
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    ls_tui_feed(f.app, 'g');
+    assert_true(screen_has(&f, "跳转："));
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    assert_false(screen_has(&f, "computed"));
+    assert_false(screen_has(&f, "Tensor"));
+    teardown(&f);
+    /* English word for word as before */
+    build(&f, LS_LANG_EN, 80, 24);
+    ls_tui_feed(f.app, 's');
+    assert_true(screen_has(&f, " Tensor  view: grid (v cycles)"));
+    assert_true(screen_has(&f, "float32 [2, 3]  computed  input"));
+    assert_true(screen_has(&f, "slice [:, :] 2x3"));
+    ls_tui_feed(f.app, 'v');
+    ls_tui_feed(f.app, 'v');
+    assert_true(screen_has(&f, "elements 6  strides [3, 1]  contiguous"));
+    assert_true(screen_has(&f, "whole tensor: min 1  max 6"));
+    ls_tui_feed(f.app, 'e');
+    assert_true(screen_has(&f, "How x got its shape:"));
+    ls_tui_feed(f.app, LS_KEY_ESC);
+    ls_tui_feed(f.app, 'g');
+    assert_true(screen_has(&f, "goto:"));
+    teardown(&f);
+    /* the lesson list's own "too small" */
+    ls_menu *m;
+    ls_error err = {0};
+    ls_textcanvas tc;
+    assert_int_equal(ls_menu_new("课程", "q 退出", &m, &err), LS_OK);
+    ls_menu_set_lang(m, LS_LANG_ZH);
+    assert_int_equal(ls_textcanvas_init(&tc, 30, 5), LS_OK);
+    ls_menu_draw(m, &tc.c);
+    assert_true(ls_textcanvas_find(&tc, "终端太小") >= 0);
+    assert_true(ls_textcanvas_find(&tc, "30x5，至少要 40x6") >= 0);
+    ls_menu_set_lang(m, LS_LANG_EN);
+    ls_textcanvas_clear(&tc);
+    ls_menu_draw(m, &tc.c);
+    assert_true(ls_textcanvas_find(&tc, "30x5, need 40x6") >= 0);
+    ls_textcanvas_free(&tc);
+    ls_menu_free(m);
+}
+
 /* The terminal's locale: with LANG=C (or a locale that is not installed)
  * LC_CTYPE falls back to a UTF-8 one; with none, Chinese is refused in
  * one line naming the locale and what to install, English goes on. */
@@ -297,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_every_key_has_chinese_help),
         cmocka_unit_test(test_zh_hints_fit),
         cmocka_unit_test(test_screen_in_chinese),
+        cmocka_unit_test(test_panes_in_chinese),
         cmocka_unit_test(test_locale_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
