@@ -11,6 +11,7 @@
  * depthwise conv read padded frames, so a short utterance in a padded
  * batch differs from the same utterance alone, as in WeNet.
  */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,374 +20,9 @@
 #include "layerstep/attention.h"
 #include "layerstep/config.h"
 #include "layerstep/model.h"
+#include "conformer.h"
 #include "ctc.h"
 #include "random_weights.h"
-
-/* RelPositionalEncoding's table length (max_len=5000 in WeNet). */
-#define PE_MAX_LEN 5000
-#define MAX_SUB_CONVS 3
-
-typedef enum { IN_LINEAR, IN_CONV2D, IN_CONV2D6, IN_CONV2D8 } input_layer;
-typedef enum { ACT_SWISH, ACT_RELU, ACT_GELU, ACT_TANH } activation;
-
-typedef struct conformer_cfg {
-    int64_t input_size, output_size, heads, linear_units, num_blocks;
-    int64_t kernel, conv_inner_factor;
-    double dropout_rate, pos_dropout_rate, att_dropout_rate, norm_eps, conv_norm_eps;
-    input_layer input;
-    activation act;
-    bool normalize_before, macaron, use_cnn, causal, final_norm;
-    bool cnn_layer_norm;          /* cnn_module_norm "layer_norm" (else batch_norm) */
-    bool q_bias, k_bias, v_bias, conv_bias, mlp_bias;
-    bool out_bias;                /* self_attn.linear_out: see build() */
-    bool rel_shift;               /* layerstep switch: WeNet before 107b478a */
-    bool cmvn_norm_var;
-    int64_t vocab;                /* output_dim (train.yaml): CTC units of random weights, 0 = none */
-} conformer_cfg;
-
-/* The subsampling conv stack of each input layer: kernel and stride per
- * Conv2d (no padding), each followed by a ReLU. */
-typedef struct sub_desc {
-    const char *klass;
-    const char *linear;   /* "out" (a Sequential holding Linear 0) or "linear" */
-    int n;
-    int k[MAX_SUB_CONVS], s[MAX_SUB_CONVS];
-} sub_desc;
-
-static const sub_desc SUBS[] = {
-    [IN_LINEAR] = {"LinearNoSubsampling", "out", 0, {0}, {0}},
-    [IN_CONV2D] = {"Conv2dSubsampling4", "out", 2, {3, 3}, {2, 2}},
-    [IN_CONV2D6] = {"Conv2dSubsampling6", "linear", 2, {3, 5}, {2, 3}},
-    [IN_CONV2D8] = {"Conv2dSubsampling8", "linear", 3, {3, 3, 3}, {2, 2, 2}},
-};
-
-/* Length after the conv stack (frames or mel bins); < 1 when too short. */
-static int64_t sub_len(const sub_desc *d, int64_t n)
-{
-    for (int i = 0; i < d->n; i++) {
-        if (n < d->k[i])
-            return 0;
-        n = (n - d->k[i]) / d->s[i] + 1;
-    }
-    return n;
-}
-
-/* ------------------------------------------------------------------ */
-/* config                                                               */
-
-static int pick(const cJSON *root, const char *key, const char *file, const char *dflt,
-                const char *const *names, int n, int *out, ls_error *err)
-{
-    char s[64];
-    int rc = ls_json_str_opt(root, key, file, dflt, s, sizeof s, err);
-    if (rc)
-        return rc;
-    char known[256] = "";
-    for (int i = 0; i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return LS_OK;
-        }
-        strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
-        strncat(known, names[i], sizeof known - strlen(known) - 1);
-    }
-    return ls_error_set(err, LS_ERR_RANGE, "%s: '%s' is \"%s\", layerstep supports %s", file, key,
-                        s, known);
-}
-
-/* A key that must keep WeNet's default because only that path is built. */
-static int only_bool(const cJSON *root, const char *key, const char *file, bool want,
-                     const char *why, ls_error *err)
-{
-    bool v;
-    int rc = ls_json_bool_opt(root, key, file, want, &v, err);
-    if (!rc && v != want)
-        rc = ls_error_set(err, LS_ERR_RANGE, "%s: '%s' = %s is not supported (%s)", file, key,
-                          v ? "true" : "false", why);
-    return rc;
-}
-
-/* n_kv_head and head_dim: null (WeNet's default) or the plain MHA value. */
-static int null_or(const cJSON *root, const char *key, const char *file, int64_t want,
-                   ls_error *err)
-{
-    const cJSON *v = ls_json_at(root, key);
-    if (!v || cJSON_IsNull(v))
-        return LS_OK;
-    int64_t got;
-    int rc = ls_json_int(root, key, file, 1, 1 << 20, &got, err);
-    if (!rc && got != want)
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: '%s' = %lld is not supported (only null or %lld: linear_pos and "
-                          "the head split need heads * d_k = output_size)",
-                          file, key, (long long)got, (long long)want);
-    return rc;
-}
-
-static int parse_config(ls_model *m, ls_error *err)
-{
-    const cJSON *r = ls_model_config(m);
-    const char *f = ls_model_config_path(m);
-    conformer_cfg *c = calloc(1, sizeof *c);
-    if (!c)
-        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
-    static const char *const INPUTS[] = {"linear", "conv2d", "conv2d6", "conv2d8"};
-    static const char *const ACTS[] = {"swish", "relu", "gelu", "tanh"};
-    static const char *const POS[] = {"rel_pos"};
-    static const char *const ATT[] = {"rel_selfattn"};
-    static const char *const CNORM[] = {"batch_norm", "layer_norm"};
-    static const char *const LNORM[] = {"layer_norm"};
-    static const char *const MLP[] = {"position_wise_feed_forward"};
-    int in = 0, act = 0, unused = 0, cnorm = 0;
-    int64_t chunk;
-    int rc;
-    /* defaults are ConformerEncoder's own */
-    if ((rc = ls_json_int(r, "encoder_conf.input_size", f, 1, 1 << 16, &c->input_size, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.output_size", f, 1, 1 << 16, 256,
-                              &c->output_size, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.attention_heads", f, 1, 1 << 12, 4, &c->heads,
-                              err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.linear_units", f, 1, 1 << 18, 2048,
-                              &c->linear_units, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.num_blocks", f, 0, 1024, 6, &c->num_blocks,
-                              err)) ||
-        (rc = ls_json_num_opt(r, "encoder_conf.dropout_rate", f, 0, 1, 0.1, &c->dropout_rate,
-                              err)) ||
-        (rc = ls_json_num_opt(r, "encoder_conf.positional_dropout_rate", f, 0, 1, 0.1,
-                              &c->pos_dropout_rate, err)) ||
-        (rc = ls_json_num_opt(r, "encoder_conf.attention_dropout_rate", f, 0, 1, 0.0,
-                              &c->att_dropout_rate, err)) ||
-        (rc = pick(r, "encoder_conf.input_layer", f, "conv2d", INPUTS, 4, &in, err)) ||
-        (rc = pick(r, "encoder_conf.pos_enc_layer_type", f, "rel_pos", POS, 1, &unused, err)) ||
-        (rc = pick(r, "encoder_conf.selfattention_layer_type", f, "rel_selfattn", ATT, 1, &unused,
-                   err)) ||
-        (rc = pick(r, "encoder_conf.activation_type", f, "swish", ACTS, 4, &act, err)) ||
-        (rc = pick(r, "encoder_conf.cnn_module_norm", f, "batch_norm", CNORM, 2, &cnorm, err)) ||
-        (rc = pick(r, "encoder_conf.layer_norm_type", f, "layer_norm", LNORM, 1, &unused, err)) ||
-        (rc = pick(r, "encoder_conf.mlp_type", f, "position_wise_feed_forward", MLP, 1, &unused,
-                   err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.normalize_before", f, true, &c->normalize_before,
-                               err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.macaron_style", f, true, &c->macaron, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.use_cnn_module", f, true, &c->use_cnn, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.cnn_module_kernel", f, 1, 1 << 12, 15, &c->kernel,
-                              err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.causal", f, false, &c->causal, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.conv_inner_factor", f, 1, 64, 2,
-                              &c->conv_inner_factor, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.query_bias", f, true, &c->q_bias, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.key_bias", f, true, &c->k_bias, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.value_bias", f, true, &c->v_bias, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.conv_bias", f, true, &c->conv_bias, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.mlp_bias", f, true, &c->mlp_bias, err)) ||
-        (rc = ls_json_num_opt(r, "encoder_conf.norm_eps", f, 0, 1, 1e-5, &c->norm_eps, err)) ||
-        (rc = ls_json_num_opt(r, "encoder_conf.conv_norm_eps", f, 0, 1, 1e-5, &c->conv_norm_eps,
-                              err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.final_norm", f, true, &c->final_norm, err)) ||
-        (rc = ls_json_bool_opt(r, "encoder_conf.rel_shift", f, false, &c->rel_shift, err)) ||
-        (rc = ls_json_bool_opt(r, "global_cmvn.norm_var", f, true, &c->cmvn_norm_var, err)) ||
-        (rc = ls_json_int_opt(r, "output_dim", f, 0, 1 << 20, 0, &c->vocab, err)) ||
-        (rc = ls_json_int_opt(r, "encoder_conf.static_chunk_size", f, 0, 1 << 20, 0, &chunk,
-                              err)))
-        goto fail;
-    c->input = (input_layer)in;
-    c->out_bias = c->q_bias;
-    c->act = (activation)act;
-    c->cnn_layer_norm = cnorm == 1;
-    if (chunk != 0) {
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: 'encoder_conf.static_chunk_size' = %lld is not supported (only 0: "
-                          "full-context attention)",
-                          f, (long long)chunk);
-        goto fail;
-    }
-    if ((rc = only_bool(r, "encoder_conf.use_dynamic_chunk", f, false,
-                        "a training-time random chunk mask", err)) ||
-        (rc = only_bool(r, "encoder_conf.use_sdpa", f, false,
-                        "the SDPA path fuses the scores layerstep shows", err)))
-        goto fail;
-    if (c->output_size % c->heads) {
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: 'encoder_conf.output_size' = %lld is not divisible by "
-                          "'encoder_conf.attention_heads' = %lld",
-                          f, (long long)c->output_size, (long long)c->heads);
-        goto fail;
-    }
-    if ((rc = null_or(r, "encoder_conf.n_kv_head", f, c->heads, err)) ||
-        (rc = null_or(r, "encoder_conf.head_dim", f, c->output_size / c->heads, err)))
-        goto fail;
-    if (c->use_cnn && !c->causal && c->kernel % 2 == 0) {
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: 'encoder_conf.cnn_module_kernel' = %lld must be odd when "
-                          "'encoder_conf.causal' is false (the depthwise conv pads (K-1)/2 on "
-                          "each side)",
-                          f, (long long)c->kernel);
-        goto fail;
-    }
-    if (c->use_cnn && (c->conv_inner_factor * c->output_size) % 2) {
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: 'encoder_conf.conv_inner_factor' * output_size = %lld is odd, the "
-                          "GLU cannot halve it",
-                          f, (long long)(c->conv_inner_factor * c->output_size));
-        goto fail;
-    }
-    if (sub_len(&SUBS[c->input], c->input_size) < 1) {
-        rc = ls_error_set(err, LS_ERR_RANGE,
-                          "%s: 'encoder_conf.input_size' = %lld is too small for input_layer "
-                          "\"%s\" (no feature bins left after subsampling)",
-                          f, (long long)c->input_size, INPUTS[c->input]);
-        goto fail;
-    }
-    ls_model_set_cfg(m, c);
-    return LS_OK;
-fail:
-    free(c);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* module tree: declared first, in constructor order, so `print` shows
- * WeNet's module_tree.txt; the forward pass then re-enters the modules. */
-
-static void declare_linear(ls_graph *g, const char *name, int64_t in, int64_t out, bool bias)
-{
-    char e[160];
-    snprintf(e, sizeof e, "in_features=%lld, out_features=%lld, bias=%s", (long long)in,
-             (long long)out, bias ? "True" : "False");
-    ls_graph_declare(g, "Linear", e, name);
-}
-
-static void declare_norm(ls_graph *g, const char *name, int64_t d, double eps)
-{
-    char e[160], f[32];
-    snprintf(e, sizeof e, "(%lld,), eps=%s, elementwise_affine=True", (long long)d,
-             ls_py_float(eps, f, sizeof f));
-    ls_graph_declare(g, "LayerNorm", e, name);
-}
-
-static void declare_dropout(ls_graph *g, const char *name, double p)
-{
-    char e[64], f[32];
-    snprintf(e, sizeof e, "p=%s, inplace=False", ls_py_float(p, f, sizeof f));
-    ls_graph_declare(g, "Dropout", e, name);
-}
-
-static void declare_act(ls_graph *g, const conformer_cfg *c)
-{
-    static const char *const K[] = {"SiLU", "ReLU", "GELU", "Tanh"};
-    ls_graph_declare(g, K[c->act], c->act == ACT_GELU ? "approximate='none'" : "", "activation");
-}
-
-static void declare_conv1d(ls_graph *g, const char *name, int64_t in, int64_t out, int64_t k,
-                           int64_t pad, int64_t groups, bool bias)
-{
-    char e[256];
-    int n = snprintf(e, sizeof e, "%lld, %lld, kernel_size=(%lld,), stride=(1,)", (long long)in,
-                     (long long)out, (long long)k);
-    if (pad)
-        n += snprintf(e + n, sizeof e - (size_t)n, ", padding=(%lld,)", (long long)pad);
-    if (groups > 1)
-        n += snprintf(e + n, sizeof e - (size_t)n, ", groups=%lld", (long long)groups);
-    if (!bias)
-        snprintf(e + n, sizeof e - (size_t)n, ", bias=False");
-    ls_graph_declare(g, "Conv1d", e, name);
-}
-
-static void declare_ffn(ls_graph *g, const conformer_cfg *c, const char *name)
-{
-    ls_graph_begin(g, "PositionwiseFeedForward", "", "%s", name);
-    declare_linear(g, "w_1", c->output_size, c->linear_units, c->mlp_bias);
-    declare_act(g, c);
-    declare_dropout(g, "dropout", c->dropout_rate);
-    declare_linear(g, "w_2", c->linear_units, c->output_size, c->mlp_bias);
-    ls_graph_end(g, -1);
-}
-
-static void declare_tree(ls_graph *g, const conformer_cfg *c, bool cmvn)
-{
-    const int64_t D = c->output_size, ID = c->conv_inner_factor * D / 2;
-    const sub_desc *sd = &SUBS[c->input];
-    char e[256], f[32];
-    if (cmvn)
-        ls_graph_declare(g, "GlobalCMVN", "", "global_cmvn");
-    ls_graph_begin(g, sd->klass, "", "embed");
-    if (c->input == IN_LINEAR) {
-        ls_graph_begin(g, "Sequential", "", "out");
-        declare_linear(g, "0", c->input_size, D, true);
-        declare_norm(g, "1", D, 1e-5);
-        declare_dropout(g, "2", c->dropout_rate);
-        ls_graph_end(g, -1);
-    } else {
-        ls_graph_begin(g, "Sequential", "", "conv");
-        for (int i = 0; i < sd->n; i++) {
-            char name[16];
-            snprintf(e, sizeof e, "%lld, %lld, kernel_size=(%d, %d), stride=(%d, %d)",
-                     (long long)(i ? D : 1), (long long)D, sd->k[i], sd->k[i], sd->s[i],
-                     sd->s[i]);
-            snprintf(name, sizeof name, "%d", 2 * i);
-            ls_graph_declare(g, "Conv2d", e, name);
-            snprintf(name, sizeof name, "%d", 2 * i + 1);
-            ls_graph_declare(g, "ReLU", "", name);
-        }
-        ls_graph_end(g, -1);
-        const int64_t in = D * sub_len(sd, c->input_size);
-        if (c->input == IN_CONV2D) {
-            ls_graph_begin(g, "Sequential", "", "out");
-            declare_linear(g, "0", in, D, true);
-            ls_graph_end(g, -1);
-        } else {
-            declare_linear(g, "linear", in, D, true);
-        }
-    }
-    ls_graph_begin(g, "RelPositionalEncoding", "", "pos_enc");
-    declare_dropout(g, "dropout", c->pos_dropout_rate);
-    ls_graph_end(g, -1);
-    ls_graph_end(g, -1);
-    declare_norm(g, "after_norm", D, c->norm_eps);
-    ls_graph_begin(g, "ModuleList", "", "encoders");
-    for (int64_t l = 0; l < c->num_blocks; l++) {
-        ls_graph_begin(g, "ConformerEncoderLayer", "", "%lld", (long long)l);
-        ls_graph_begin(g, "RelPositionMultiHeadedAttention", "", "self_attn");
-        declare_linear(g, "linear_q", D, D, c->q_bias);
-        declare_linear(g, "linear_k", D, D, c->k_bias);
-        declare_linear(g, "linear_v", D, D, c->v_bias);
-        declare_linear(g, "linear_out", D, D, c->out_bias);
-        declare_dropout(g, "dropout", c->att_dropout_rate);
-        declare_linear(g, "linear_pos", D, D, false);
-        ls_graph_end(g, -1);
-        declare_ffn(g, c, "feed_forward");
-        if (c->macaron)
-            declare_ffn(g, c, "feed_forward_macaron");
-        if (c->use_cnn) {
-            ls_graph_begin(g, "ConvolutionModule", "", "conv_module");
-            declare_conv1d(g, "pointwise_conv1", D, 2 * ID, 1, 0, 1, c->conv_bias);
-            declare_conv1d(g, "depthwise_conv", ID, ID, c->kernel,
-                           c->causal ? 0 : (c->kernel - 1) / 2, ID, c->conv_bias);
-            if (c->cnn_layer_norm) {
-                declare_norm(g, "norm", ID, c->conv_norm_eps);
-            } else {
-                snprintf(e, sizeof e,
-                         "%lld, eps=%s, momentum=0.1, affine=True, track_running_stats=True",
-                         (long long)ID, ls_py_float(c->conv_norm_eps, f, sizeof f));
-                ls_graph_declare(g, "BatchNorm1d", e, "norm");
-            }
-            declare_conv1d(g, "pointwise_conv2", ID, D, 1, 0, 1, c->conv_bias);
-            declare_act(g, c);
-            ls_graph_end(g, -1);
-        }
-        declare_norm(g, "norm_ff", D, c->norm_eps);
-        declare_norm(g, "norm_mha", D, c->norm_eps);
-        if (c->macaron)
-            declare_norm(g, "norm_ff_macaron", D, c->norm_eps);
-        if (c->use_cnn) {
-            declare_norm(g, "norm_conv", D, c->norm_eps);
-            declare_norm(g, "norm_final", D, c->norm_eps);
-        }
-        declare_dropout(g, "dropout", c->dropout_rate);
-        ls_graph_end(g, -1);
-    }
-    ls_graph_end(g, -1);
-}
 
 /* ------------------------------------------------------------------ */
 /* forward pieces (modules already declared: klass/extra not repeated)   */
@@ -456,8 +92,8 @@ static int embed(ls_graph *g, const conformer_cfg *c, int x, int mask, int64_t B
                  int *pos_emb, int *mask_out)
 {
     const int64_t D = c->output_size;
-    const sub_desc *sd = &SUBS[c->input];
-    const int64_t Tsub = sub_len(sd, T);
+    const sub_desc *sd = &ls_conformer_subs[c->input];
+    const int64_t Tsub = ls_conformer_sub_len(sd, T);
     enter(g, "embed");
     ls_graph_name(g, mask, "input.1");
     if (c->input == IN_LINEAR) {
@@ -486,7 +122,7 @@ static int embed(ls_graph *g, const conformer_cfg *c, int x, int mask, int64_t B
         }
         y = ls_graph_end(g, y);
         /* [B,D,T',F'] -> [B,T',D,F'] -> [B,T',D*F']: feature index c*F' + f */
-        const int64_t F = sub_len(sd, c->input_size);
+        const int64_t F = ls_conformer_sub_len(sd, c->input_size);
         y = ls_g_contiguous(g, ls_g_transpose(g, y, 1, 2, NULL), NULL);
         y = ls_g_reshape(g, y, 3, (int64_t[]){B, Tsub, D * F}, NULL);
         if (c->input == IN_CONV2D) {
@@ -776,11 +412,11 @@ static int check_inputs(const conformer_cfg *c, const ls_tmap *inputs, const ls_
                             src, ls_dtype_name(l->dtype), ls_shape_str(l, s, sizeof s),
                             (long long)x->shape[0]);
     }
-    const sub_desc *sd = &SUBS[c->input];
-    const int64_t T = x->shape[1], Tsub = sub_len(sd, T);
+    const sub_desc *sd = &ls_conformer_subs[c->input];
+    const int64_t T = x->shape[1], Tsub = ls_conformer_sub_len(sd, T);
     if (Tsub < 1) {
         int64_t need = 1;
-        while (sub_len(sd, need) < 1)
+        while (ls_conformer_sub_len(sd, need) < 1)
             need++;
         return ls_error_set(err, LS_ERR_SHAPE,
                             "%s: 'xs' has %lld frames, too short for %s (needs at least %lld "
@@ -821,13 +457,13 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     if (rc)
         return rc;
     const int64_t B = xs->shape[0], T = xs->shape[1], F = c->input_size;
-    const int64_t Tsub = sub_len(&SUBS[c->input], T);
+    const int64_t Tsub = ls_conformer_sub_len(&ls_conformer_subs[c->input], T);
     const bool cmvn = w && ls_tmap_get(w, "global_cmvn.mean");
 
     ls_graph *g = ls_graph_new("ConformerEncoder", w);
     if (!g)
         return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
-    declare_tree(g, c, cmvn);
+    ls_conformer_declare_tree(g, c, cmvn);
     int x = ls_graph_input(g, "xs", LS_F32, 3, xs->shape);
     int len = ls_graph_input(g, "xs_lens", LS_I64, 1, &B);
 
@@ -869,7 +505,7 @@ static int build(const ls_model *m, const ls_tmap *inputs, const ls_build_opts *
     if (ctc_w) {
         const int64_t D = c->output_size, V = ctc_w->ndim ? ctc_w->shape[0] : 0;
         ls_graph_begin(g, "CTC", "", "ctc");
-        declare_linear(g, "ctc_lo", D, V, true);
+        ls_conformer_declare_linear(g, "ctc_lo", D, V, true);
         ls_graph_declare(g, "CTCLoss", "", "ctc_loss");  /* training only */
         int logp = ls_g_op1(g, LS_OP_LOG_SOFTMAX, linear(g, "ctc_lo", x, D, V, true),
                             "log_softmax");
@@ -896,7 +532,7 @@ static int example_inputs(const ls_model *m, ls_tmap *out, ls_error *err)
     /* the shortest input giving 90 frames after subsampling (363 for
      * conv2d), like a 3.6 s utterance */
     int64_t T = 1;
-    while (sub_len(&SUBS[c->input], T) < 90)
+    while (ls_conformer_sub_len(&ls_conformer_subs[c->input], T) < 90)
         T++;
     const int64_t F = c->input_size;
     ls_tensor xs;
@@ -928,7 +564,7 @@ static void rw_walk(ls_rw *s_, const ls_model *m)
     const conformer_cfg *c = ls_model_cfg(m);
     const int64_t D = c->output_size, F = c->input_size, H = c->heads, dk = D / H;
     const int64_t I = c->conv_inner_factor * D / 2, K = c->kernel;
-    const sub_desc *sd = &SUBS[c->input];
+    const sub_desc *sd = &ls_conformer_subs[c->input];
     ls_rw s = *s_;
     char k[256];
     /* identity CMVN: mean 0, istd 1 */
@@ -948,7 +584,7 @@ static void rw_walk(ls_rw *s_, const ls_model *m)
             cin = D;
         }
         ls_rw_linear(&s, c->input == IN_CONV2D ? "embed.out.0" : "embed.linear",
-                  D * sub_len(sd, F), D, true);
+                  D * ls_conformer_sub_len(sd, F), D, true);
     }
     ls_rw_norm(&s, "after_norm", D);
     if (c->vocab > 0)
@@ -1041,7 +677,7 @@ static void print_result(const ls_model *m, const ls_exec *ex, FILE *out)
 static int time_rates(const ls_model *m, double ms, int64_t *n, double *step, int max)
 {
     const conformer_cfg *c = ls_model_cfg(m);
-    const sub_desc *d = &SUBS[c->input];
+    const sub_desc *d = &ls_conformer_subs[c->input];
     int k = 0;
     int64_t t = (int64_t)(ms / 10.0 + 0.5);
     double st = 10.0;
@@ -1061,7 +697,7 @@ static int time_rates(const ls_model *m, double ms, int64_t *n, double *step, in
 const ls_arch ls_arch_conformer = {
     .name = "conformer",
     .root_class = "ConformerEncoder",
-    .parse_config = parse_config,
+    .parse_config = ls_conformer_parse_config,
     .build = build,
     .example_inputs = example_inputs,
     .random_weights = random_weights,
