@@ -79,7 +79,7 @@ static const struct {
     [S_T_PENDING] = {"pending", "未算"},
     [S_T_EDITED] = {"EDITED (u undoes)", "已修改（u 撤销）"},
     [S_T_NOT_YET] = {"not computed yet: s/n/c run to it, g goes to it", "还没有算出：s/n/c 运行到它，g 跳到它"},
-    [S_T_ANSWER_FIRST] = {"answer the question first: the values show after it", "先回答问题：答完才显示这些数值"},
+    [S_T_ANSWER_FIRST] = {"hidden until you answer", "作答后显示"},
     [S_T_SLICE] = {"slice %s %dx%d", "切片 %s %dx%d"},
     [S_T_SCALAR] = {"scalar", "标量"},
     [S_T_BATCH_HEAD] = {"  batch %d/%d {} head %d/%d []", "  批次 %d/%d {} 头 %d/%d []"},
