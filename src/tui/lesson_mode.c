@@ -133,8 +133,12 @@ static void back_to_entry(ls_tui *a, int i)
 {
     tui_run *r = tui_cur(a);
     int want = a->les.entry_edits[i];
-    while (want >= 0 && r->n_edits > want)
+    while (want >= 0 && r->n_edits > want) {
+        int before = r->n_edits;
         tui_undo(a);
+        if (r->n_edits >= before)
+            break;  /* the undo failed and said why: never loop on it */
+    }
 }
 
 void tui_lesson_enter(ls_tui *a, int i)
