@@ -25,7 +25,6 @@ checkpoint writer are WeNet's.  Nothing here is used by the C program.
 """
 import argparse
 import json
-import math
 import os
 import random
 import subprocess

@@ -369,23 +369,6 @@ int ls_io_read_full(int fd, void *buf, size_t n, const char *path, const char *w
     return LS_OK;
 }
 
-const char *ls_io_printable(const char *s, char *buf, size_t n)
-{
-    if (n == 0)
-        return "";
-    if (!s)
-        s = "(null)";
-    size_t i = 0, j = 0;
-    for (; s[i] && j + 1 < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    buf[j] = '\0';
-    if (s[i] && n > 4)
-        memcpy(buf + n - 4, "...", 4);
-    return buf;
-}
-
 bool ls_io_strides_fit(int ndim, const int64_t *shape)
 {
     const int64_t limit = INT64_MAX / 16;

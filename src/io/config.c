@@ -57,7 +57,7 @@ static int syntax_error(const char *text, size_t len, size_t at, const char *nam
     char shown[32];
     return ls_error_set(err, LS_ERR_FORMAT, "%s: %s at line %zu, column %zu%s%s%s", name, what,
                         line, col, k ? " near '" : " (end of file)",
-                        k ? ls_io_printable(near, shown, sizeof shown) : "", k ? "'" : "");
+                        k ? ls_printable(near, shown, sizeof shown) : "", k ? "'" : "");
 }
 
 int ls_json_parse(const char *text, size_t len, const char *name, cJSON **out, ls_error *err)
@@ -129,7 +129,7 @@ static const char *file_name(const char *file) { return file ? file : "config"; 
 static void show(const cJSON *v, char *buf, size_t n)
 {
     char *s = cJSON_PrintUnformatted(v);
-    ls_io_printable(s ? s : "?", buf, n);
+    ls_printable(s ? s : "?", buf, n);
     free(s);
 }
 

@@ -27,8 +27,7 @@ int ls_io_read_full(int fd, void *buf, size_t n, const char *path, const char *w
  * shapes whose nonzero dims multiply past the same bound. */
 bool ls_io_strides_fit(int ndim, const int64_t *shape);
 
-/* A copy of s fit for a one-line terminal message: control bytes become
- * '?', long strings are cut with "...".  Names come from untrusted files. */
-const char *ls_io_printable(const char *s, char *buf, size_t n);
+/* Names from untrusted files go through ls_printable (error.h) before they
+ * reach a message. */
 
 #endif

@@ -133,7 +133,7 @@ static int sc_fail(scan *s, const char *expected)
     near[n] = '\0';
     char shown[32];
     return ls_error_set(s->err, LS_ERR_FORMAT, "%s: bad .npy header: expected %s, found '%s'",
-                        s->name, expected, n ? ls_io_printable(near, shown, sizeof shown) : "end");
+                        s->name, expected, n ? ls_printable(near, shown, sizeof shown) : "end");
 }
 
 /* A Python str literal without escapes (numpy never writes any). */
@@ -239,7 +239,7 @@ static int npy_parse_dict(const char *text, size_t len, const char *name, npy_he
         } else {
             char shown[40];
             return ls_error_set(err, LS_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header",
-                                name, ls_io_printable(key, shown, sizeof shown));
+                                name, ls_printable(key, shown, sizeof shown));
         }
         if (*seen)
             return ls_error_set(err, LS_ERR_FORMAT, "%s: key '%s' twice in the .npy header", name,
@@ -269,7 +269,7 @@ static int npy_parse_dict(const char *text, size_t len, const char *name, npy_he
         return ls_error_set(err, LS_ERR_FORMAT,
                             "%s: unsupported .npy dtype '%s' (supported: '<f4', '<i8', '|b1', "
                             "'|u1')",
-                            name, ls_io_printable(h->descr, shown, sizeof shown));
+                            name, ls_printable(h->descr, shown, sizeof shown));
     }
     if (fortran) {
         /* Fortran and C order lay out the same bytes when at most one dim is

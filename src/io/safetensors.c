@@ -105,7 +105,7 @@ static int tensor_err(ls_error *err, int code, const char *file, const char *ten
     va_end(ap);
     char shown[160];
     return ls_error_set(err, code, "%s: tensor '%s': %s", file,
-                        ls_io_printable(tensor, shown, sizeof shown), what);
+                        ls_printable(tensor, shown, sizeof shown), what);
 }
 
 /* JSON numbers are doubles: accept only exact non-negative integers below
@@ -124,7 +124,7 @@ static bool json_uint(const cJSON *v, uint64_t *out)
 static void json_show(const cJSON *v, char *buf, size_t n)
 {
     char *s = cJSON_PrintUnformatted(v);
-    ls_io_printable(s ? s : "?", buf, n);
+    ls_printable(s ? s : "?", buf, n);
     free(s);
 }
 
@@ -153,7 +153,7 @@ static int check_entry(const cJSON *item, const char *file, uint64_t data_len, s
         char got[48];
         return tensor_err(err, LS_ERR_FORMAT, file, name,
                           "unsupported dtype '%s' (supported: F32, F16, BF16, I64, BOOL)",
-                          ls_io_printable(dt->valuestring, got, sizeof got));
+                          ls_printable(dt->valuestring, got, sizeof got));
     }
 
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
@@ -181,7 +181,7 @@ static int check_entry(const cJSON *item, const char *file, uint64_t data_len, s
     if (rc != LS_OK) {
         char shown[160];
         return ls_error_prefix(err, "%s: tensor '%s'", file,
-                               ls_io_printable(name, shown, sizeof shown));
+                               ls_printable(name, shown, sizeof shown));
     }
     if (!ls_io_strides_fit(e->ndim, e->shape)) {
         char sh[128];
@@ -232,7 +232,7 @@ static int check_metadata(const cJSON *meta, const char *file, ls_error *err)
             char shown[64];
             return ls_error_set(err, LS_ERR_FORMAT,
                                 "%s: __metadata__ value for '%s' is not a string", file,
-                                ls_io_printable(kv->string, shown, sizeof shown));
+                                ls_printable(kv->string, shown, sizeof shown));
         }
     return LS_OK;
 }
@@ -280,8 +280,8 @@ static int check_layout(st_header *h, const char *file, ls_error *err)
             rc = ls_error_set(err, LS_ERR_FORMAT,
                               "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
                               "] overlap tensor '%s' at [%" PRIu64 ", %" PRIu64 "]",
-                              file, ls_io_printable(v[i]->name, a, sizeof a), v[i]->begin,
-                              v[i]->end, ls_io_printable(far->name, b, sizeof b), far->begin,
+                              file, ls_printable(v[i]->name, a, sizeof a), v[i]->begin,
+                              v[i]->end, ls_printable(far->name, b, sizeof b), far->begin,
                               far->end);
         }
         if (!far || v[i]->end > far->end)
@@ -430,7 +430,7 @@ static int build_map(const st_header *h, const st_block *blk, const char *file, 
             if (rc != LS_OK) {
                 char shown[160];
                 rc = ls_error_prefix(err, "%s: tensor '%s'", file,
-                                     ls_io_printable(e->name, shown, sizeof shown));
+                                     ls_printable(e->name, shown, sizeof shown));
                 break;
             }
             float *f = t.data;
