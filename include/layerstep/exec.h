@@ -76,6 +76,10 @@ int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_e
  * computed output and input, or with reuse_buffers the buffers its plan
  * takes (each rounded up to the arena's 64-byte alignment). */
 size_t ls_exec_plan_bytes(const ls_graph *g, const ls_exec_opts *opts);
+/* Bytes the fast kernels' packed copies of the graph's constant weights
+ * will take (0 with reference): an estimate (rows padded to 32), for the
+ * same memory limit. */
+size_t ls_exec_pack_bytes(const ls_graph *g, const ls_exec_opts *opts);
 /* Bytes of outputs this executor allocated (ls_exec_plan_bytes's count). */
 size_t ls_exec_bytes(const ls_exec *ex);
 void ls_exec_free(ls_exec *ex);

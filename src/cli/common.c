@@ -113,10 +113,15 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
 {
     size_t limit = o->max_memory ? o->max_memory : ls_model_default_max_memory();
     size_t w = ls_model_weight_bytes(m), act = ls_exec_plan_bytes(g, eo);
+    size_t packs = ls_exec_pack_bytes(g, eo);
     size_t total = w > SIZE_MAX - act ? SIZE_MAX : w + act;
+    total = total > SIZE_MAX - packs ? SIZE_MAX : total + packs;
     if (total <= limit)
         return 0;
-    char b0[32], b1[32], b2[32], b3[32], b4[32], shape[64], big[400] = "";
+    char b0[32], b1[32], b2[32], b3[32], b4[32], b5[32], shape[64], big[400] = "";
+    char packed[64] = "";
+    if (packs)
+        snprintf(packed, sizeof packed, " + weights packed for the GEMM %s", human(packs, b5));
     /* The largest single tensor says where the memory goes: for a long
      * input it is an attention matrix [B, H, T, T], which --only cannot
      * help (it is working memory, needed while its layer runs). */
@@ -124,7 +129,9 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
     size_t max = 0;
     for (int i = 0; i < ls_graph_n_nodes(g); i++) {
         const ls_tensor *t = &ls_graph_node(g, i)->out;
-        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_VIEW)
+        /* views share storage; weights are counted as weights */
+        if (ls_op_kind_of(ls_graph_node(g, i)->op) == LS_KIND_VIEW ||
+            ls_graph_node(g, i)->op == LS_OP_CONST)
             continue;
         size_t b = (size_t)ls_tensor_numel(t) * ls_dtype_size(t->dtype);
         if (b > max) {
@@ -147,10 +154,10 @@ int cli_check_memory(const cli_opts *o, const ls_model *m, const ls_graph *g,
                      " (attention working memory: it grows with the square of the input length)");
     }
     fprintf(stderr,
-            "layerstep: %s: this run needs about %s (weights %s + %s tensors %s)%s, more "
+            "layerstep: %s: this run needs about %s (weights %s%s + %s tensors %s)%s, more "
             "than --max-memory %s; try a shorter input, %s--module PATH to run one module, "
             "or a larger --max-memory\n",
-            ls_model_dir(m), human(total, b0), human(w, b1),
+            ls_model_dir(m), human(total, b0), human(w, b1), packed,
             eo && eo->reuse_buffers ? "working and kept" : "traced", human(act, b2), big,
             human(limit, b3),
             !o->only_keeps ? "" : o->only ? "a narrower --only GLOB, "

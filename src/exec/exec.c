@@ -184,6 +184,46 @@ size_t ls_exec_plan_bytes(const ls_graph *g, const ls_exec_opts *opts)
     return sum;
 }
 
+/* The GEMM packs each constant weight of a matmul, linear or convolution
+ * once into its panel layout and keeps the copy (kernels.h): about the
+ * weight's size again, its rows padded to a whole panel (32 at most).
+ * Counted once per weight however many nodes read it. */
+size_t ls_exec_pack_bytes(const ls_graph *g, const ls_exec_opts *opts)
+{
+    if (opts && opts->reference)
+        return 0;
+    int n = ls_graph_n_nodes(g);
+    unsigned char *seen = calloc((size_t)(n ? n : 1), 1);
+    if (!seen)
+        return SIZE_MAX;
+    size_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        const ls_node *nd = ls_graph_node(g, i);
+        if (nd->op != LS_OP_MATMUL && nd->op != LS_OP_LINEAR && nd->op != LS_OP_CONV1D &&
+            nd->op != LS_OP_CONV2D)
+            continue;
+        for (int j = 0; j < nd->n_in && j < 2; j++) {
+            int s = nd->in[j];
+            /* a transposed or reshaped weight is still the weight */
+            while (ls_op_kind_of(ls_graph_node(g, s)->op) == LS_KIND_VIEW &&
+                   ls_graph_node(g, s)->n_in > 0)
+                s = ls_graph_node(g, s)->in[0];
+            const ls_node *sn = ls_graph_node(g, s);
+            if (sn->op != LS_OP_CONST || seen[s])
+                continue;
+            seen[s] = 1;
+            const ls_tensor *t = &sn->out;
+            int64_t rows = t->ndim > 0 ? t->shape[0] : 1;
+            int64_t per_row = rows > 0 ? ls_tensor_numel(t) / rows : 0;
+            size_t padded = (size_t)((rows + 31) / 32 * 32) * (size_t)per_row *
+                            ls_dtype_size(t->dtype);
+            sum = padded > SIZE_MAX - sum ? SIZE_MAX : sum + padded;
+        }
+    }
+    free(seen);
+    return sum;
+}
+
 size_t ls_exec_bytes(const ls_exec *ex) { return ls_arena_used(ex->arena); }
 
 int ls_exec_new(const ls_graph *g, const ls_exec_opts *opts, ls_exec **out, ls_error *err)

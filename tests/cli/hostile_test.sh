@@ -105,7 +105,7 @@ PY
 check "absurd config sizes refused before random weights are made" 2 "absurd_sizes/config.json: random weights for this config would take [0-9.]+ GiB, more than the memory limit" -- run --model "$T/absurd_sizes"
 
 # --- memory limit ---
-check "--max-memory: refused with the estimate and a hint" 2 "transformer_small: this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\).*, more than --max-memory 100.0 KiB; try a shorter input, --only GLOB to keep only the points you need, --module" -- run --model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs" --max-memory 100K
+check "--max-memory: refused with the estimate and a hint" 2 "transformer_small: this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB( \+ weights packed for the GEMM [0-9.]+ KiB)? \+ traced tensors [0-9.]+ KiB\).*, more than --max-memory 100.0 KiB; try a shorter input, --only GLOB to keep only the points you need, --module" -- run --model "$DATA/transformer_small" --inputs "$DATA/transformer_small/inputs" --max-memory 100K
 # --only keeps only the points it lists (the other buffers are reused), and
 # the estimate counts only those: a run refused at 250K passes with --only
 # at the same limit, and lists the same values as the full run
@@ -122,17 +122,23 @@ if command -v script >/dev/null; then
     bad "tui --max-memory: exit $rc: $(tr -d '\r' <"$T/typescript" | head -3)"
   fi
 fi
-check "--max-memory 250K: the full run is refused" 2 "this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB \+ traced tensors [0-9.]+ KiB\).*, more than --max-memory 250.0 KiB" -- run "${TS[@]}" --max-memory 250K
+check "--max-memory 400K: the full run is refused" 2 "this run needs about [0-9.]+ KiB \(weights [0-9.]+ KiB( \+ weights packed for the GEMM [0-9.]+ KiB) \+ traced tensors [0-9.]+ KiB\).*, more than --max-memory 400.0 KiB" -- run "${TS[@]}" --max-memory 400K
 check "--max-memory 100K with --only: still too big, hint to narrow --only" 2 "working and kept tensors [0-9.]+ KiB\).*, more than --max-memory 100.0 KiB; try a shorter input, a narrower --only GLOB" -- run "${TS[@]}" --only '*.attn' --max-memory 100K
 n=$((n + 1))
-if "$LS" run "${TS[@]}" --only '*.attn' --stats --max-memory 250K >"$T/only" 2>"$T/err" &&
+if "$LS" run "${TS[@]}" --reference --max-memory 400K >/dev/null 2>"$T/err"; then
+  ok "--reference --max-memory 400K: no packed weight copies, so the full run fits"
+else
+  bad "--reference --max-memory 400K refused: $(head -1 "$T/err")"
+fi
+n=$((n + 1))
+if "$LS" run "${TS[@]}" --only '*.attn' --stats --max-memory 400K >"$T/only" 2>"$T/err" &&
    "$LS" run "${TS[@]}" --stats >"$T/full" 2>/dev/null &&
    [ "$(grep -c '\.attn ' "$T/only")" -ge 4 ] && grep -q '^teacher-forced' "$T/only" &&
    diff <(grep '\.attn ' "$T/full") <(grep '\.attn ' "$T/only") >/dev/null &&
    diff <(grep '^teacher-forced\|^greedy_decoder\[\|^loss (' "$T/full") <(grep '^teacher-forced\|^greedy_decoder\[\|^loss (' "$T/only") >/dev/null; then
-  ok "--max-memory 250K with --only '*.attn': runs, same values as the full run ($(grep -c '\.attn ' "$T/only") points)"
+  ok "--max-memory 400K with --only '*.attn': runs, same values as the full run ($(grep -c '\.attn ' "$T/only") points)"
 else
-  bad "--max-memory 250K with --only '*.attn' did not pass with the full run's values"; sed 's/^/     /' "$T/err" | head -3
+  bad "--max-memory 400K with --only '*.attn' did not pass with the full run's values"; sed 's/^/     /' "$T/err" | head -3
 fi
 
 # --- audio ---
