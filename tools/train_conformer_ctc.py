@@ -16,6 +16,11 @@ to int16 range: 80 bins, 25/10 ms, energy_floor 0), speed perturbation 0.9
 up to 10 bins) as WeNet's recipes set them; global CMVN over the training
 features.  Units are characters, as WeNet's char recipes write units.txt.
 
+Debian's python3-torch calls the netlib reference BLAS, which makes training
+about 15x slower than with OpenBLAS: `apt-get install libopenblas0-serial`
+(or extract that package and put its openblas-serial directory on
+LD_LIBRARY_PATH, as the measured run did).
+
 The experiment directory is what WeNet's own training leaves:
 final.pt (the model's state_dict), train.yaml, global_cmvn (WeNet's JSON
 stats), units.txt; then tools/convert_wenet.py converts it to --out.
@@ -87,7 +92,7 @@ def config(output_dim):
         "optim": "adam",
         "optim_conf": {"lr": 0.0015},
         "scheduler": "warmuplr",
-        "scheduler_conf": {"warmup_steps": 1000},
+        "scheduler_conf": {"warmup_steps": 500},
         "grad_clip": 5,
     }
 
@@ -262,7 +267,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=60, help="training time budget")
     ap.add_argument("--max-epochs", type=int, default=100)
     ap.add_argument("--max-frames", type=int, default=6000, help="padded fbank frames per batch")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", action="store_true", help="go on from EXP/latest.pt")
     ap.add_argument("--average", type=int, default=3,
@@ -298,9 +303,18 @@ def main():
 
     t0 = time.time()
     speeds = (0.9, 1.0, 1.1)
-    tr_feats = features(train, speeds, log)
-    dev_feats = features(dev, (1.0,), log)[1.0]
-    log(f"features in {time.time() - t0:.0f} s")
+    cache = os.path.join(a.exp, "feats.pt")
+    keys = [k for k, _, _ in train] + [k for k, _, _ in dev]
+    cached = torch.load(cache) if os.path.isfile(cache) else None
+    if cached is not None and cached["keys"] == keys:
+        tr_feats, dev_feats = cached["train"], cached["dev"]
+        log(f"features from {cache}")
+    else:
+        tr_feats = features(train, speeds, log)
+        dev_feats = features(dev, (1.0,), log)[1.0]
+        torch.save({"keys": keys, "train": tr_feats, "dev": dev_feats}, cache + ".tmp")
+        os.replace(cache + ".tmp", cache)
+        log(f"features in {time.time() - t0:.0f} s")
     cmvn_path = os.path.join(a.exp, "global_cmvn")
     with open(cmvn_path, "w", encoding="utf-8") as f:
         json.dump(cmvn_stats(tr_feats[1.0]), f)
@@ -353,6 +367,10 @@ def main():
             state["step"] += 1
             tot += float(out["loss"]) * len(b)
             n += len(b)
+            if state["step"] % 100 == 0:
+                log(f"  step {state['step']}: loss {tot / n:.3f} "
+                    f"(ctc {float(out['loss_ctc']):.2f}, att {float(out['loss_att']):.2f}), "
+                    f"{(state['seconds'] + time.time() - ep_start) / 60:.1f} min")
             if state["seconds"] + time.time() - ep_start > budget:
                 break
         state["seconds"] += time.time() - ep_start
