@@ -50,6 +50,9 @@ int cli_load(const cli_opts *o, ls_model **m, ls_tmap **inputs);
 /* Builds the graph and an executor with inputs set. */
 int cli_prepare(const cli_opts *o, ls_model *m, ls_tmap *inputs, ls_graph **g, ls_exec **ex);
 void cli_error(const char *msg);
+/* One stderr line each when a WAV was mixed down or resampled. */
+struct ls_wav_info;
+void cli_wav_notices(const char *path, const struct ls_wav_info *wi);
 /* A whole number of digits only, at most max; prints "OPT takes ..." and
  * returns 2 otherwise. */
 int cli_parse_count(const char *s, unsigned long long max, unsigned long long *out,

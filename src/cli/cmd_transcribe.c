@@ -33,10 +33,12 @@ static int transcribe_one(const cli_opts *o, ls_model *m, const char *file, char
     ls_graph *g = NULL;
     ls_exec *ex = NULL;
     int rc = 2;
-    if (ls_audio_model_inputs(m, file, in, &err)) {
+    ls_wav_info wi = {0};
+    if (ls_audio_model_inputs_info(m, file, in, &wi, &err)) {
         cli_error(err.msg);
         goto done;
     }
+    cli_wav_notices(file, &wi);
     if (cli_prepare(o, m, in, &g, &ex))
         goto done;
     if (ls_exec_run(ex, &err)) {

@@ -307,6 +307,16 @@ int cli_parse(int argc, char **argv, int first, cli_opts *o, const char *cmd)
     return 0;
 }
 
+void cli_wav_notices(const char *path, const ls_wav_info *wi)
+{
+    /* Converted input is not what the user handed over: say so, once. */
+    if (wi->channels > 1)
+        fprintf(stderr, "layerstep: %s: %d channels mixed down to mono\n", path, wi->channels);
+    if (wi->sample_rate && wi->sample_rate != LS_WAV_RATE)
+        fprintf(stderr, "layerstep: %s: %d Hz resampled to %d Hz\n", path, wi->sample_rate,
+                LS_WAV_RATE);
+}
+
 int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
 {
     ls_error err = {0};
@@ -343,13 +353,8 @@ int cli_load(const cli_opts *o, ls_model **mp, ls_tmap **inp)
             ls_model_free(m);
             return 2;
         }
-        /* Converted input is not what the user handed over: say so, once. */
-        if (o->wav && wi.channels > 1)
-            fprintf(stderr, "layerstep: %s: %d channels mixed down to mono\n", o->wav,
-                    wi.channels);
-        if (o->wav && wi.sample_rate && wi.sample_rate != LS_WAV_RATE)
-            fprintf(stderr, "layerstep: %s: %d Hz resampled to %d Hz\n", o->wav, wi.sample_rate,
-                    LS_WAV_RATE);
+        if (o->wav)
+            cli_wav_notices(o->wav, &wi);
         if (o->src && ls_transformer_text_inputs(m, o->src, o->tgt, in, &err)) {
             cli_error(err.msg);
             ls_tmap_free(in);
