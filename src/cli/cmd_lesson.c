@@ -187,7 +187,8 @@ static int answers(const ls_lesson *L, int lang)
             break;
         }
         char prompt[1024];
-        ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
+        ls_lesson_expand_live(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, run.ex, run.m, NULL, NULL,
+                              prompt, sizeof prompt);
         /* a fourth column: the text a screen must not show while the
          * question is open (a choice's text, else the answer itself) */
         const ls_lesson_question *q = &L->steps[i].q;
@@ -195,6 +196,11 @@ static int answers(const ls_lesson *L, int lang)
         snprintf(told, sizeof told, "%s", ans);
         if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
             ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
+        /* a unit ("l", "blank") or a count ("17") stands on any screen for
+         * other reasons (frame numbers, the narration's words): no text to
+         * look for; the quiz hides the tensor that tells it (see quiz.c) */
+        if (q->kind == LS_Q_COUNT || (q->kind == LS_Q_TEXT && q->n_index))
+            told[0] = '\0';
         char sa[256], sp[1024], st[256];
         printf("step %d\t%s\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
                ls_printable(prompt, sp, sizeof sp), ls_printable(told, st, sizeof st));

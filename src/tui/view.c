@@ -218,7 +218,8 @@ static void add_best_unit(const ls_tui *a, int64_t batch, int64_t len, int64_t i
                           size_t n)
 {
     const tui_run *r = tui_ccur(a);
-    int top = a->cur == 0 ? ls_graph_find(r->g, "topk_index") : -1;
+    /* the open question asks which unit wins, or how many blanks */
+    int top = a->cur == 0 && !tui_quiz_hides_point(a, "topk_index") ? ls_graph_find(r->g, "topk_index") : -1;
     const ls_tensor *t = top >= 0 && top < r->front ? ls_exec_out(r->ex, top) : NULL;
     if (!t || t->ndim != 2 || t->shape[1] != len || batch < 0 || batch >= t->shape[0])
         return;
