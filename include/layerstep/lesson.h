@@ -127,6 +127,8 @@ typedef struct ls_lesson {
     char *in_wav;            /* input: a wav file under the data dir */
     char *in_dir;            /* input: an inputs/ directory of the model */
     char *mode;              /* build mode ("teacher"), or NULL */
+    char *user_wav;          /* `lesson N --wav F`: F, as given, replaces every "wav" input
+                              * (set by the caller after loading; freed with the lesson) */
     ls_lesson_step *steps;
     int n_steps;
 } ls_lesson;
@@ -166,7 +168,13 @@ typedef struct ls_lesson_run {
     ls_exec_opts eo;
     bool has_eo;
     bool borrowed;           /* m belongs to someone else (open_shared) */
+    /* a WAV input as the file had it: rate != 16000 was resampled,
+     * channels > 1 mixed down (0: no WAV input) */
+    int wav_rate, wav_channels;
+    char wav_path[700];
 } ls_lesson_run;
+/* Whether the lesson reads a WAV anywhere (its input or a step's run). */
+bool ls_lesson_takes_wav(const ls_lesson *L);
 /* The run of step 0 (the lesson's model and input, or step 0's "run"). */
 int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
                        ls_lesson_run *run, ls_error *err);

@@ -466,6 +466,13 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
     }
     case LS_Q_TEXT:
         ok = same_text(typed, ans);
+        if (!ok && q->n_index) {
+            /* a unit may be typed as its id: the column of the log-probs read */
+            const ls_tensor *t = live(g, ex, q->of, NULL);
+            long long v[2];
+            ok = t && numbers(typed, v, 2) == 1 && isdigit((unsigned char)typed[0]) &&
+                 strspn(typed, "0123456789 ") == strlen(typed) && v[0] == (long long)ls_tensor_get(t, q->index);
+        }
         break;
     case LS_Q_COUNT: {
         long long v[2];

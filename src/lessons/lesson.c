@@ -499,8 +499,19 @@ void ls_lesson_free(ls_lesson *L)
     free(L->in_wav);
     free(L->in_dir);
     free(L->mode);
+    free(L->user_wav);
     free(L->path);
     free(L);
+}
+
+bool ls_lesson_takes_wav(const ls_lesson *L)
+{
+    if (L->in_wav)
+        return true;
+    for (int i = 0; i < L->n_steps; i++)
+        if (L->steps[i].run && L->steps[i].run->in_wav)
+            return true;
+    return false;
 }
 
 int64_t ls_lesson_edit_count(const ls_lesson_action *a)

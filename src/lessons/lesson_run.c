@@ -196,12 +196,20 @@ static int open_run(const ls_lesson *L, int step, const char *data_dir, const ls
         snprintf(path, sizeof path, "%s/%s", r->model_dir, sp.dir);
         rc = ls_npy_load_dir(path, &r->in, err);
     } else {
-        r->in = ls_tmap_new(sp.wav ? sp.wav : sp.src ? "lesson text" : "example inputs");
+        r->in = ls_tmap_new(sp.wav ? (L->user_wav ? L->user_wav : sp.wav) : sp.src ? "lesson text" : "example inputs");
         if (!r->in)
             rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory");
         else if (sp.wav) {
-            snprintf(path, sizeof path, "%s/%s", data_dir, sp.wav);
-            rc = ls_audio_model_inputs(r->m, path, r->in, err);
+            /* the learner's own recording stands in for the lesson's clip */
+            if (L->user_wav)
+                snprintf(path, sizeof path, "%s", L->user_wav);
+            else
+                snprintf(path, sizeof path, "%s/%s", data_dir, sp.wav);
+            ls_wav_info wi = {0};
+            rc = ls_audio_model_inputs_info(r->m, path, r->in, &wi, err);
+            r->wav_rate = wi.sample_rate;
+            r->wav_channels = wi.channels;
+            snprintf(r->wav_path, sizeof r->wav_path, "%s", path);
         } else if (sp.src) {
             rc = ls_transformer_text_inputs(r->m, sp.src, sp.tgt, r->in, err);
         } else if (ls_model_arch(r->m)->example_inputs) {

@@ -15,7 +15,9 @@
  *     narration for ctc_greedy_search, the frames' best-unit labels for
  *     topk_index.
  * A direction question hides nothing: its answer does not exist before
- * the edit that answering makes.
+ * the edit that answering makes.  A count question hides nothing either:
+ * it asks to count cells that are shown (the blanks of a path), and the
+ * count is written nowhere.
  *
  * Keys: a choice is answered by its letter or its value, without Enter;
  * everything else printable goes to the answer line (line.c edits it);
@@ -67,7 +69,9 @@ void tui_quiz_arm(ls_tui *a)
     const ls_lesson_question *q = question(a);
     const ls_graph *g = tui_cur(a)->g;
     int node = q && q->of ? ls_graph_find(g, q->of) : -1;
-    if (node < 0 || q->kind == LS_Q_DIRECTION)
+    /* a count question is answered by counting what is shown (the cells
+     * of a path): the number itself stands nowhere */
+    if (node < 0 || q->kind == LS_Q_DIRECTION || q->kind == LS_Q_COUNT)
         return;
     const ls_node *nd = ls_graph_node(g, node);
     secret_add(a, nd->name);
