@@ -186,18 +186,31 @@ static void wav_notice(const ls_lesson_run *run, int lang, char *buf, size_t n)
                  run->wav_channels);
 }
 
+/* A run that cannot be opened or checked: one line; a learner's clip too
+ * short for the frames a step edits or asks about is told so by name. */
+static void run_error(const ls_lesson *L, const ls_error *err)
+{
+    if (L->user_wav && (err->code == LS_ERR_RANGE || err->code == LS_ERR_SHAPE)) {
+        char p[600];
+        fprintf(stderr, "layerstep: %s: too short for lesson %s (%s); record a longer clip\n",
+                ls_printable(L->user_wav, p, sizeof p), L->id, err->msg);
+        return;
+    }
+    cli_error(err->msg);
+}
+
 static int answers(const ls_lesson *L, int lang)
 {
     ls_lesson_run run;
     ls_error err = {0};
     if (ls_lesson_run_open(L, data_dir(), &(ls_exec_opts){.threads = 1}, &run, &err)) {
-        cli_error(err.msg);
+        run_error(L, &err);
         return 2;
     }
     /* the same checks a session makes: answers of a lesson that would be
      * refused are not printed as if it were fine */
     if (ls_lesson_check_all(L, &run, &err)) {
-        cli_error(err.msg);
+        run_error(L, &err);
         ls_lesson_run_close(&run);
         return 2;
     }
@@ -346,7 +359,7 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
         fflush(stdout);
     }
     if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
-        cli_error(err.msg);
+        run_error(L, &err);
         ls_lesson_free(L);
         if (run.g)
             ls_lesson_run_close(&run);
