@@ -41,7 +41,13 @@ check_6_4() { hidden_heard "$1" 4; }
 after_6_4() { shown_heard "$1" 4; }
 check_6_5() { hidden_heard "$1" 5; }
 after_6_5() { shown_heard "$1" 5; }
-check_6_6() { hidden_heard "$1" 6; expect "[run: " "6 $1: step 6 is a fresh run"; }
+check_6_6() {
+    hidden_heard "$1" 6
+    local run="[run: "
+    [ "$1" = zh ] && run="[运行："
+    expect "$run" "6 $1: step 6 is a fresh run"
+    expect "640" "6 $1: the silence is one edit of 8 frames x 80 bins"
+}
 after_6_6() { shown_heard "$1" 6; }
 check_6_7() {
     # a fresh run again: the clip as first heard, in the narration
