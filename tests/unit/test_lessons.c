@@ -69,6 +69,10 @@ static void check_lesson(const char *path)
             if (s->q.kind &&
                 ls_lesson_expand(ls_ltext_get(&s->q.prompt, lang), run.g, text, sizeof text))
                 fail_msg("%s: step %d: unresolved live fact in the prompt '%s'", path, i + 1, text);
+            /* the reason is shown as written: no live fact may hide in it */
+            const char *why = s->q.kind ? ls_ltext_get(&s->q.why, lang) : "";
+            if (strstr(why, "{shape:") || strstr(why, "{dim:") || strstr(why, "{transcript}"))
+                fail_msg("%s: step %d: the \"why\" is shown unexpanded: '%s'", path, i + 1, why);
         }
         if (!s->q.kind)
             continue;
