@@ -531,7 +531,7 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
         ls_graph_find(r->g, "ctc_greedy_search") < r->front &&
         !tui_quiz_hides_point(a, "ctc_greedy_search") &&  /* the open question asks for it */
         ls_ctc_transcript(a->model, r->ex, a->batch, text, sizeof text))
-        snprintf(heard, sizeof heard, "[heard: \"%s\"] ", text);
+        snprintf(heard, sizeof heard, tui_s(a, S_TITLE_HEARD), text);
     ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s%s", which, heard, a->title);
     int top = 1, bottom = c->h - 2, ph = bottom - top;
     if (a->les.lesson && !a->help && a->les.cover) {

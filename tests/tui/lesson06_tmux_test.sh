@@ -17,7 +17,9 @@ LESSONS=$(dirname "$0")/../../lessons
 ans_of() { awk -F'\t' -v s="step $2" '$1 == s {print $2}' "$TMP/answers6$1"; }
 # a frame label with its best unit: "14:140ms e", "3:30ms ·"
 labels() { screen | grep -cE '[0-9]ms (·|▁|[a-z]) '; }
-title_heard() { screen | head -1 | grep -qF "heard: \"$1\""; }
+# the title line's transcript, in the lesson's language ($1)
+heard_word() { if [ "$1" = zh ]; then echo "听到："; else echo "heard: "; fi; }
+title_heard() { screen | head -1 | grep -qF "$(heard_word "$1")\"$2\""; }
 
 check_6_2() {
     sleep 0.3
@@ -30,11 +32,14 @@ after_6_2() {
     [ "$(labels)" -gt 0 ] && ok "6 $1: the best-unit labels are back after the answer" \
         || fail "6 $1: no best-unit labels after the answer"
 }
-hidden_heard() { expect_not 'heard:' "6 $1: step $2: no transcript on the title line while it is asked"; }
+hidden_heard() {
+    expect_not "heard:" "6 $1: step $2: no transcript on the title line while it is asked"
+    expect_not "听到：" "6 $1: step $2: nor in Chinese"
+}
 shown_heard() {
     local a
     a=$(ans_of "$1" "$2")
-    if wait_for "heard: \"$a\"" 10 && title_heard "$a"; then ok "6 $1: step $2: the title line says \"$a\" after the answer"
+    if wait_for "$(heard_word "$1")\"$a\"" 10 && title_heard "$1" "$a"; then ok "6 $1: step $2: the title line says \"$a\" after the answer"
     else fail "6 $1: step $2: the title line does not say \"$a\""; fi
 }
 check_6_4() { hidden_heard "$1" 4; }
