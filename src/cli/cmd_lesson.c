@@ -186,9 +186,10 @@ static void wav_notice(const ls_lesson_run *run, int lang, char *buf, size_t n)
                  run->wav_channels);
 }
 
-/* A run that cannot be opened or checked: one line; a learner's clip too
- * short for the frames a step edits or asks about is told so by name. */
-static void run_error(const ls_lesson *L, const ls_error *err)
+/* A lesson whose runs do not check: one line; a learner's clip (read
+ * fine, else the run would not have opened) too short for the frames a
+ * step edits or asks about is told so by name. */
+static void check_error(const ls_lesson *L, const ls_error *err)
 {
     if (L->user_wav && (err->code == LS_ERR_RANGE || err->code == LS_ERR_SHAPE)) {
         char p[600];
@@ -204,13 +205,13 @@ static int answers(const ls_lesson *L, int lang)
     ls_lesson_run run;
     ls_error err = {0};
     if (ls_lesson_run_open(L, data_dir(), &(ls_exec_opts){.threads = 1}, &run, &err)) {
-        run_error(L, &err);
+        cli_error(err.msg);
         return 2;
     }
     /* the same checks a session makes: answers of a lesson that would be
      * refused are not printed as if it were fine */
     if (ls_lesson_check_all(L, &run, &err)) {
-        run_error(L, &err);
+        check_error(L, &err);
         ls_lesson_run_close(&run);
         return 2;
     }
@@ -358,8 +359,12 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
                ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
         fflush(stdout);
     }
-    if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
-        run_error(L, &err);
+    bool opened = !ls_lesson_run_open(L, data_dir(), &eo, &run, &err);
+    if (!opened || ls_lesson_check_all(L, &run, &err)) {
+        if (opened)
+            check_error(L, &err);
+        else
+            cli_error(err.msg);
         ls_lesson_free(L);
         if (run.g)
             ls_lesson_run_close(&run);
