@@ -5,7 +5,7 @@
  *   ls_lesson_run run;
  *   ls_lesson_run_open(L, LS_DATA_DIR, &(ls_exec_opts){.threads = 1}, &run, &err);
  *   ls_lesson_check_all(L, &run, &err);                      // every point exists
- *   bool ok = ls_lesson_check(&L->steps[3], run.g, run.ex, NULL, "[2, 8, 6, 64]", why, sizeof why);
+ *   bool ok = ls_lesson_check(&L->steps[3].q, run.g, run.ex, run.m, NULL, "[2, 8, 6, 64]", 0, why, sizeof why);
  *   ls_lesson_run_close(&run); ls_lesson_free(L);
  *
  * Answers are never stored in the file: a shape question is answered by
@@ -47,6 +47,9 @@ typedef enum ls_lesson_qkind {
     LS_Q_CHOICE,     /* pick the choice whose value equals a live quantity */
     LS_Q_MASKED,     /* list the masked columns of row `index` of mask `of` */
     LS_Q_DIRECTION,  /* does `of[index]` rise or fall after the step's edit? */
+    LS_Q_TEXT,       /* type what a CTC id tensor says: the transcript of
+                      * ctc_greedy_search, or the unit at one cell of topk_index */
+    LS_Q_COUNT,      /* how many cells of row `index` of `of` equal `equal` */
 } ls_lesson_qkind;
 
 #define LS_LESSON_MAX_CHOICES 6
@@ -63,6 +66,7 @@ typedef struct ls_lesson_question {
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
     double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */
+    double equal;            /* count: the value counted */
 } ls_lesson_question;
 
 typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;
@@ -72,9 +76,18 @@ typedef struct ls_lesson_action {
     char *point;             /* edit: the tensor edited */
     int n_index;
     int64_t index[4];
+    bool has_to;             /* edit: every cell of the box index..to (inclusive) */
+    int64_t to[4];
     double value;
     int head;                /* head: the head to show */
 } ls_lesson_action;
+
+/* The cells an edit action sets: 1, or the box index..to (at most
+ * LS_LESSON_MAX_EDIT_CELLS, checked at load); cell k of them, in row-major
+ * order, into idx (LS_MAX_DIMS numbers, the unused ones 0). */
+#define LS_LESSON_MAX_EDIT_CELLS (1 << 20)
+int64_t ls_lesson_edit_count(const ls_lesson_action *a);
+void ls_lesson_edit_cell(const ls_lesson_action *a, int64_t k, int64_t *idx);
 
 /* A step's "run": from this step on (until the next step with one) the
  * steps look at a new run.  Unset fields inherit from the run before:
@@ -114,6 +127,8 @@ typedef struct ls_lesson {
     char *in_wav;            /* input: a wav file under the data dir */
     char *in_dir;            /* input: an inputs/ directory of the model */
     char *mode;              /* build mode ("teacher"), or NULL */
+    char *user_wav;          /* `lesson N --wav F`: F, as given, replaces every "wav" input
+                              * (set by the caller after loading; freed with the lesson) */
     ls_lesson_step *steps;
     int n_steps;
 } ls_lesson;
@@ -153,7 +168,13 @@ typedef struct ls_lesson_run {
     ls_exec_opts eo;
     bool has_eo;
     bool borrowed;           /* m belongs to someone else (open_shared) */
+    /* a WAV input as the file had it: rate != 16000 was resampled,
+     * channels > 1 mixed down (0: no WAV input) */
+    int wav_rate, wav_channels;
+    char wav_path[700];
 } ls_lesson_run;
+/* Whether the lesson reads a WAV anywhere (its input or a step's run). */
+bool ls_lesson_takes_wav(const ls_lesson *L);
 /* The run of step 0 (the lesson's model and input, or step 0's "run"). */
 int ls_lesson_run_open(const ls_lesson *L, const char *data_dir, const ls_exec_opts *eo,
                        ls_lesson_run *run, ls_error *err);
@@ -197,16 +218,27 @@ int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
                             bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
                             void *ud, char *out, size_t n);
 
-/* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls"), read
- * from the live tensors; for LS_Q_DIRECTION `before` is the watched value
+/* ls_lesson_expand_hiding that also reads the live run: "{transcript}"
+ * becomes what ctc_greedy_search decoded (item 0, m's units), "?" until it
+ * is computed; hide(ud, "ctc_greedy_search", NULL, -2) true hides it ("?"
+ * too: the open question asks for it).  ex and m may be NULL ("?"). */
+int ls_lesson_expand_live(const char *text, const ls_graph *g, const ls_exec *ex,
+                          const ls_model *m,
+                          bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
+                          void *ud, char *out, size_t n);
+
+/* The right answer as text ("[2, 8, 6, 64]", "3 4 5", "b", "falls",
+ * "hello world", "17"), read from the live tensors; m (may be NULL: ids
+ * read "<N>") turns a text question's ids into units; for LS_Q_DIRECTION `before` is the watched value
  * before the edit (ex holds the value after).  The question's tensor must
  * be computed.  Returns LS_OK or an error. */
 int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                     const double *before, char *ans, size_t n, ls_error *err);
+                     const ls_model *m, const double *before, char *ans, size_t n, ls_error *err);
 /* Whether `typed` is right; if not, `reason` gets why (the live fact, then
  * the lesson's explanation in lang). */
 bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                     const double *before, const char *typed, int lang, char *reason, size_t n);
+                     const ls_model *m, const double *before, const char *typed, int lang,
+                     char *reason, size_t n);
 /* The choice typed: by its letter ("b", "b)") or by its value ("64",
  * or the choice's text in lang or English); -1 if none.  *more (may be
  * NULL) tells whether typed is also the start of another choice's value,
@@ -215,7 +247,8 @@ int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int l
 /* The live fact that decides the question ("the live shape of q is
  * [1, 8, 32, 64]"), for the reveal; never shown while it is open. */
 int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                   const double *before, int lang, char *fact, size_t n, ls_error *err);
+                   const ls_model *m, const double *before, int lang, char *fact, size_t n,
+                   ls_error *err);
 /* The watched value of a direction question (NaN if not computed). */
 double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex);
 
@@ -227,6 +260,15 @@ double ls_lesson_watch(const ls_lesson_question *q, const ls_graph *g, const ls_
  * For tests and --answers. */
 int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans, size_t n,
                     ls_error *err);
+
+/* A step's edit on a finished run: every cell of it set to its value (old
+ * values saved in *old, malloc'ed), then the run redone downstream; undo
+ * puts the old values back, frees old and reruns.  For tests and solving;
+ * the TUI edits through its own undo stack. */
+int ls_lesson_edit_apply(const ls_lesson_action *act, const ls_graph *g, ls_exec *ex, double **old,
+                         ls_error *err);
+int ls_lesson_edit_undo(const ls_lesson_action *act, const ls_graph *g, ls_exec *ex, double *old,
+                        ls_error *err);
 
 /* Progress (progress.c): {"lessons": {"02": {"step": 4, "done": false,
  * "answers": [1, 2, 0, 3]}}, "last": "02"} at

@@ -158,6 +158,7 @@ typedef struct ls_tui_opts {
     int lesson_step;          /* step to start at (resumed progress) */
     const char *progress;     /* progress file to record steps in, or NULL */
     const char *data_dir;     /* where a step's "run" finds its model (lesson) */
+    const char *notice;       /* said on the status line at the start (a resampled WAV), or NULL */
 } ls_tui_opts;
 
 /* Redraw flags returned by ls_tui_feed. */

@@ -6,11 +6,13 @@
 
 #include "../tui/screen_curses.h"
 #include "cli.h"
+#include "layerstep/audio.h"
 #include "layerstep/lesson.h"
 
 static const char *const lesson_usage =
     "usage: layerstep lesson N [--lang en|zh] [--classroom] [--restart] [--answers]\n"
-    "                          [--record FILE] [--replay FILE [--delay MS]] [--no-ahead]\n"
+    "                          [--wav FILE] [--record FILE] [--replay FILE [--delay MS]]\n"
+    "                          [--no-ahead]\n"
     "       layerstep lessons [--lang en|zh]\n"
     "\n"
     "A lesson steps through a real model run with narration and questions.\n"
@@ -23,6 +25,9 @@ static const char *const lesson_usage =
     "                 screen, the grid is reduced to the part the step is about\n"
     "  --restart      start at step 1 instead of the saved step\n"
     "  --answers      print each question's answer, worked out from the model\n"
+    "  --wav FILE     a speech lesson on your own recording instead of its clip\n"
+    "                 (16-bit PCM or float WAV; other rates are resampled to\n"
+    "                 16 kHz and stereo mixed down, said on the status line)\n"
     "  --no-ahead     compute only when a key asks (by default the nodes past the\n"
     "                 one shown are computed while you read, hidden until reached)\n";
 
@@ -161,6 +166,40 @@ int cmd_lessons(int argc, char **argv)
     return rc;
 }
 
+/* What was done to a WAV input before the model heard it ("" if nothing),
+ * in the lesson's language: the CLI's own notice, for the status line. */
+static void wav_notice(const ls_lesson_run *run, int lang, char *buf, size_t n)
+{
+    bool zh = lang == LS_LANG_ZH;
+    char p[600];
+    ls_printable(run->wav_path, p, sizeof p);
+    buf[0] = '\0';
+    if (run->wav_rate && run->wav_rate != LS_WAV_RATE && run->wav_channels > 1)
+        snprintf(buf, n, zh ? "%s：%d Hz 已重采样为 %d Hz，%d 个声道已混为单声道"
+                            : "%s: %d Hz resampled to %d Hz, %d channels mixed down to mono",
+                 p, run->wav_rate, LS_WAV_RATE, run->wav_channels);
+    else if (run->wav_rate && run->wav_rate != LS_WAV_RATE)
+        snprintf(buf, n, zh ? "%s：%d Hz 已重采样为 %d Hz" : "%s: %d Hz resampled to %d Hz", p,
+                 run->wav_rate, LS_WAV_RATE);
+    else if (run->wav_channels > 1)
+        snprintf(buf, n, zh ? "%s：%d 个声道已混为单声道" : "%s: %d channels mixed down to mono", p,
+                 run->wav_channels);
+}
+
+/* A lesson whose runs do not check: one line; a learner's clip (read
+ * fine, else the run would not have opened) too short for the frames a
+ * step edits or asks about is told so by name. */
+static void check_error(const ls_lesson *L, const ls_error *err)
+{
+    if (L->user_wav && (err->code == LS_ERR_RANGE || err->code == LS_ERR_SHAPE)) {
+        char p[600];
+        fprintf(stderr, "layerstep: %s: too short for lesson %s (%s); record a longer clip\n",
+                ls_printable(L->user_wav, p, sizeof p), L->id, err->msg);
+        return;
+    }
+    cli_error(err->msg);
+}
+
 static int answers(const ls_lesson *L, int lang)
 {
     ls_lesson_run run;
@@ -172,10 +211,14 @@ static int answers(const ls_lesson *L, int lang)
     /* the same checks a session makes: answers of a lesson that would be
      * refused are not printed as if it were fine */
     if (ls_lesson_check_all(L, &run, &err)) {
-        cli_error(err.msg);
+        check_error(L, &err);
         ls_lesson_run_close(&run);
         return 2;
     }
+    char note[1200];
+    wav_notice(&run, lang, note, sizeof note);
+    if (note[0])
+        fprintf(stderr, "layerstep: %s\n", note);
     int rc = 0;
     for (int i = 0; i < L->n_steps; i++) {
         if (!L->steps[i].q.kind)
@@ -187,7 +230,8 @@ static int answers(const ls_lesson *L, int lang)
             break;
         }
         char prompt[1024];
-        ls_lesson_expand(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, prompt, sizeof prompt);
+        ls_lesson_expand_live(ls_ltext_get(&L->steps[i].q.prompt, lang), run.g, run.ex, run.m, NULL, NULL,
+                              prompt, sizeof prompt);
         /* a fourth column: the text a screen must not show while the
          * question is open (a choice's text, else the answer itself) */
         const ls_lesson_question *q = &L->steps[i].q;
@@ -195,6 +239,11 @@ static int answers(const ls_lesson *L, int lang)
         snprintf(told, sizeof told, "%s", ans);
         if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
             ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
+        /* a unit ("l", "blank") or a count ("17") stands on any screen for
+         * other reasons (frame numbers, the narration's words): no text to
+         * look for; the quiz hides the tensor that tells it (see quiz.c) */
+        if (q->kind == LS_Q_COUNT || (q->kind == LS_Q_TEXT && q->n_index))
+            told[0] = '\0';
         char sa[256], sp[1024], st[256];
         printf("step %d\t%s\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
                ls_printable(prompt, sp, sizeof sp), ls_printable(told, st, sizeof st));
@@ -204,13 +253,13 @@ static int answers(const ls_lesson *L, int lang)
 }
 
 static int lesson_session(const char *path, int lang, bool classroom, bool restart,
-                          bool show_answers, const ls_screen_opts *so);
+                          bool show_answers, const char *wav, const ls_screen_opts *so);
 
 int cmd_lesson(int argc, char **argv)
 {
     int lang = ls_lesson_lang_default();
     bool classroom = false, restart = false, show_answers = false;
-    const char *num = NULL;
+    const char *num = NULL, *wav = NULL;
     ls_screen_opts so = {0};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -227,6 +276,8 @@ int cmd_lesson(int argc, char **argv)
             restart = true;
         } else if (!strcmp(a, "--answers")) {
             show_answers = true;
+        } else if (!strcmp(a, "--wav") && has) {
+            wav = argv[++i];
         } else if (!strcmp(a, "--record") && has) {
             so.record = argv[++i];
         } else if (!strcmp(a, "--replay") && has) {
@@ -252,18 +303,30 @@ int cmd_lesson(int argc, char **argv)
     char path[1024];
     if (find_lesson(num, path, sizeof path))
         return 2;
-    return lesson_session(path, lang, classroom, restart, show_answers, &so);
+    return lesson_session(path, lang, classroom, restart, show_answers, wav, &so);
 }
 
 /* One lesson in the TUI (or its answers printed); the process exit code. */
 static int lesson_session(const char *path, int lang, bool classroom, bool restart,
-                          bool show_answers, const ls_screen_opts *sop)
+                          bool show_answers, const char *wav, const ls_screen_opts *sop)
 {
     ls_screen_opts so = *sop;
     ls_lesson *L;
     ls_error err = {0};
     if (ls_lesson_load(path, &L, &err)) {
         cli_error(err.msg);
+        return 2;
+    }
+    if (wav && !ls_lesson_takes_wav(L)) {
+        char id[64];
+        fprintf(stderr, "layerstep: --wav %s: lesson %s takes no audio (its model reads text or tensors)\n",
+                wav, ls_printable(L->id, id, sizeof id));
+        ls_lesson_free(L);
+        return 2;
+    }
+    if (wav && !(L->user_wav = strdup(wav))) {
+        cli_error("out of memory");
+        ls_lesson_free(L);
         return 2;
     }
     if (show_answers) {
@@ -296,8 +359,12 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
                ls_printable(ls_ltext_get(&L->title, lang), title, sizeof title));
         fflush(stdout);
     }
-    if (ls_lesson_run_open(L, data_dir(), &eo, &run, &err) || ls_lesson_check_all(L, &run, &err)) {
-        cli_error(err.msg);
+    bool opened = !ls_lesson_run_open(L, data_dir(), &eo, &run, &err);
+    if (!opened || ls_lesson_check_all(L, &run, &err)) {
+        if (opened)
+            check_error(L, &err);
+        else
+            cli_error(err.msg);
         ls_lesson_free(L);
         if (run.g)
             ls_lesson_run_close(&run);
@@ -314,9 +381,11 @@ static int lesson_session(const char *path, int lang, bool classroom, bool resta
         if (done)
             step = 0;  /* a finished lesson starts over */
     }
+    char note[1200];
+    wav_notice(&run, lang, note, sizeof note);
     ls_tui_opts to = {.model = run.m, .inputs = run.in, .lesson = L, .lang = lang, .data_dir = data_dir(),
                       .classroom = classroom, .lesson_step = step, .progress = prog,
-                      .exec = eo};
+                      .exec = eo, .notice = note};
     if (ls_tui_new(run.g, run.ex, &to, &app, &err)) {
         cli_error(err.msg);
         rc = 2;
@@ -427,7 +496,7 @@ int cli_default(const char *argv0)
     if (!any) {
         if (find_lesson("1", path, sizeof path))
             return 2;
-        int rc = lesson_session(path, lang, false, false, false, &(ls_screen_opts){0});
+        int rc = lesson_session(path, lang, false, false, false, NULL, &(ls_screen_opts){0});
         if (rc)
             return rc;
     }
@@ -437,7 +506,7 @@ int cli_default(const char *argv0)
             return 0;
         if (rc)
             return rc;
-        rc = lesson_session(path, lang, false, false, false, &(ls_screen_opts){0});
+        rc = lesson_session(path, lang, false, false, false, NULL, &(ls_screen_opts){0});
         if (rc)
             return rc;
     }

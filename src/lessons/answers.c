@@ -42,11 +42,46 @@ int ls_lesson_expand_hiding(const char *text, const ls_graph *g,
                             bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
                             void *ud, char *out, size_t n)
 {
+    return ls_lesson_expand_live(text, g, NULL, NULL, hide, ud, out, n);
+}
+
+/* "{transcript}": what the run heard, or "?" (not computed, hidden, no units) */
+static bool transcript_text(const ls_graph *g, const ls_exec *ex, const ls_model *m,
+                            bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
+                            void *ud, char *buf, size_t n)
+{
+    int node = g ? ls_graph_find(g, "ctc_greedy_search") : -1;
+    snprintf(buf, n, "?");
+    if (node < 0 || !ex || !m || !ls_exec_out(ex, node))
+        return false;
+    if (hide && hide(ud, "ctc_greedy_search", NULL, -2))
+        return true;  /* the open question asks for it */
+    char t[256];
+    if (!ls_ctc_transcript(m, ex, 0, t, sizeof t))
+        return false;
+    snprintf(buf, n, "%s", t);
+    return true;
+}
+
+int ls_lesson_expand_live(const char *text, const ls_graph *g, const ls_exec *ex,
+                          const ls_model *m,
+                          bool (*hide)(void *ud, const char *point, const ls_tensor *shape, int dim),
+                          void *ud, char *out, size_t n)
+{
     size_t k = 0;
     int unresolved = 0;
     if (!n)
         return 0;
     while (*text && k + 1 < n) {
+        if (!strncmp(text, "{transcript}", 12)) {
+            char val[300];
+            unresolved += !transcript_text(g, ex, m, hide, ud, val, sizeof val);
+            k += (size_t)snprintf(out + k, n - k, "%s", val);
+            if (k >= n)
+                k = n - 1;
+            text += 12;
+            continue;
+        }
         const char *close = NULL;
         if (*text == '{' && (!strncmp(text, "{shape:", 7) || !strncmp(text, "{dim:", 5)))
             close = strchr(text, '}');
@@ -134,13 +169,62 @@ static void masked_cols(const ls_tensor *t, const ls_lesson_question *q, char *b
         snprintf(buf, n, "none");
 }
 
+/* The unit an id stands for, as the learner types it: the blank is
+ * "blank", the space unit "space", else its text ("<N>" without units). */
+static void unit_answer(const ls_model *m, int64_t id, char *buf, size_t n)
+{
+    if (m && id == ls_model_ctc_blank(m)) {
+        snprintf(buf, n, "blank");
+        return;
+    }
+    if (!m) {
+        snprintf(buf, n, "<%lld>", (long long)id);
+        return;
+    }
+    ls_model_unit_text(m, id, buf, n);
+    if (!strcmp(buf, " "))
+        snprintf(buf, n, "space");
+}
+
+/* Cells of the row at q->index (all dims but the last) equal to q->equal. */
+static int64_t count_row(const ls_tensor *t, const ls_lesson_question *q)
+{
+    int64_t idx[LS_MAX_DIMS] = {0}, c = 0;
+    memcpy(idx, q->index, sizeof q->index);
+    int last = t->ndim - 1;
+    for (int64_t j = 0; j < t->shape[last]; j++) {
+        idx[last] = j;
+        c += ls_tensor_get(t, idx) == q->equal;
+    }
+    return c;
+}
+
 int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                     const double *before, char *ans, size_t n, ls_error *err)
+                     const ls_model *m, const double *before, char *ans, size_t n, ls_error *err)
 {
     const ls_tensor *t = live(g, ex, q->of, err);
     if (!t)
         return err ? err->code : LS_ERR_ARG;
     switch (q->kind) {
+    case LS_Q_TEXT:
+        if (q->n_index) {
+            if (!ls_lesson_index_inside(t, q->n_index, q->index))
+                return ls_error_set(err, LS_ERR_RANGE, "the index is not a cell of '%s'", q->of);
+            unit_answer(m, (int64_t)ls_tensor_get(t, q->index), ans, n);
+            return LS_OK;
+        }
+        if (!m)
+            return ls_error_set(err, LS_ERR_ARG, "a transcript question needs the model's units");
+        if (!ls_ctc_transcript(m, ex, 0, ans, n))
+            return ls_error_set(err, LS_ERR_ARG, "'%s' holds no transcript", q->of);
+        if (!ans[0])
+            snprintf(ans, n, "none");  /* nothing heard: typed as "none" */
+        return LS_OK;
+    case LS_Q_COUNT:
+        if (q->n_index != t->ndim - 1)
+            return ls_error_set(err, LS_ERR_RANGE, "the index is not a row of '%s'", q->of);
+        snprintf(ans, n, "%lld", (long long)count_row(t, q));
+        return LS_OK;
     case LS_Q_SHAPE:
         shape_text(t, ans, n);
         return LS_OK;
@@ -188,6 +272,42 @@ static bool same_numbers(const char *a, const char *b)
     long long va[256], vb[256];
     int na = numbers(a, va, 256), nb = numbers(b, vb, 256);
     return na == nb && !memcmp(va, vb, (size_t)na * sizeof *va);
+}
+
+/* Words of s, lowercased, one space apart, none at the ends; the blank's
+ * and the space unit's other spellings as "blank" / "space", nothing
+ * heard as "none". */
+static void norm_text(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    bool gap = false;
+    for (; *s && k + 1 < n; s++) {
+        if (*s == ' ' || *s == '\t') {
+            gap = k > 0;
+            continue;
+        }
+        if (gap && k + 1 < n)
+            out[k++] = ' ';
+        gap = false;
+        if (k + 1 < n)
+            out[k++] = (char)tolower((unsigned char)*s);
+    }
+    out[k] = '\0';
+    static const char *const alias[][2] = {
+        {"\xc2\xb7", "blank"}, {"<blank>", "blank"}, {"_", "blank"}, {"-", "blank"}, {"空白", "blank"},
+        {"\xe2\x96\x81", "space"}, {"<space>", "space"}, {"空格", "space"},
+        {"nothing", "none"}, {"无", "none"}, {"(none)", "none"}};
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (!strcmp(out, alias[i][0]))
+            snprintf(out, n, "%s", alias[i][1]);
+}
+
+static bool same_text(const char *typed, const char *ans)
+{
+    char a[300], b[300];
+    norm_text(typed, a, sizeof a);
+    norm_text(ans, b, sizeof b);
+    return a[0] && !strcmp(a, b);
 }
 
 /* "64" for a value, as a choice's value is typed */
@@ -241,15 +361,38 @@ int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int l
     return found;
 }
 
+/* "[0, 31]" */
+static void index_text(const int64_t *idx, int ni, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < ni && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? ", " : "", (long long)idx[d]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
 int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                   const double *before, int lang, char *fact, size_t n, ls_error *err)
+                   const ls_model *m, const double *before, int lang, char *fact, size_t n,
+                   ls_error *err)
 {
     char ans[256];
-    int rc = ls_lesson_answer(q, g, ex, before, ans, sizeof ans, err);
+    int rc = ls_lesson_answer(q, g, ex, m, before, ans, sizeof ans, err);
     if (rc)
         return rc;
     bool zh = lang == LS_LANG_ZH;
+    char at[96];
+    index_text(q->index, q->n_index, at, sizeof at);
     switch (q->kind) {
+    case LS_Q_TEXT:
+        if (q->n_index)
+            snprintf(fact, n, zh ? "%s 在 %s 处是 %s" : "%s at %s is %s", q->of, at, ans);
+        else
+            snprintf(fact, n, zh ? "%s 解码出来是 \"%s\"" : "%s decodes to \"%s\"", q->of, ans);
+        break;
+    case LS_Q_COUNT:
+        snprintf(fact, n, zh ? "%s 的 %s 行有 %s 个值等于 %g" : "row %s of %s has %s cells equal to %g",
+                 zh ? q->of : at, zh ? at : q->of, ans, q->equal);
+        break;
     case LS_Q_SHAPE:
         if (zh)
             snprintf(fact, n, "%s 的实际形状: %s", q->of, ans);
@@ -285,12 +428,13 @@ int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec
 }
 
 bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
-                     const double *before, const char *typed, int lang, char *reason, size_t n)
+                     const ls_model *m, const double *before, const char *typed, int lang,
+                     char *reason, size_t n)
 {
     char ans[256];
     ls_error err = {0};
     reason[0] = '\0';
-    if (ls_lesson_answer(q, g, ex, before, ans, sizeof ans, &err)) {
+    if (ls_lesson_answer(q, g, ex, m, before, ans, sizeof ans, &err)) {
         snprintf(reason, n, "%s", err.msg);
         return false;
     }
@@ -320,11 +464,26 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
              (ans[0] == 's' && (c == 's' || c == '='));
         break;
     }
+    case LS_Q_TEXT:
+        ok = same_text(typed, ans);
+        if (!ok && q->n_index) {
+            /* a unit may be typed as its id: the column of the log-probs read */
+            const ls_tensor *t = live(g, ex, q->of, NULL);
+            long long v[2];
+            ok = t && numbers(typed, v, 2) == 1 && isdigit((unsigned char)typed[0]) &&
+                 strspn(typed, "0123456789 ") == strlen(typed) && v[0] == (long long)ls_tensor_get(t, q->index);
+        }
+        break;
+    case LS_Q_COUNT: {
+        long long v[2];
+        ok = numbers(typed, v, 2) == 1 && same_numbers(typed, ans);
+        break;
+    }
     case LS_Q_NONE: break;
     }
     if (!ok) {
         char fact[300] = "";
-        ls_lesson_fact(q, g, ex, before, lang, fact, sizeof fact, NULL);
+        ls_lesson_fact(q, g, ex, m, before, lang, fact, sizeof fact, NULL);
         snprintf(reason, n, "%s%s%s", fact, lang == LS_LANG_ZH ? "。" : ". ", ls_ltext_get(&q->why, lang));
     }
     return ok;
@@ -345,31 +504,70 @@ int ls_lesson_solve(const ls_lesson *L, int step, ls_lesson_run *run, char *ans,
      * does, any other is asked after it (the TUI applies it as the step
      * opens), so the answer is read with the edit in place */
     if (s->act.kind != LS_ACT_EDIT)
-        return ls_lesson_answer(&s->q, run->g, run->ex, NULL, ans, n, err);
-    int node = ls_graph_find(run->g, s->act.point);
+        return ls_lesson_answer(&s->q, run->g, run->ex, run->m, NULL, ans, n, err);
     double before = ls_lesson_watch(&s->q, run->g, run->ex);
-    ls_tensor *t = node >= 0 ? ls_exec_edit(run->ex, node, err) : NULL;
-    if (!t)
-        return ls_error_set(err, LS_ERR_ARG, "%s: step %d: cannot edit '%s'", L->path, step + 1,
-                            s->act.point);
-    if (!ls_lesson_index_inside(t, s->act.n_index, s->act.index))
-        return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: edit index (%d numbers) is not a cell of '%s' (%d dims)",
-                            L->path, step + 1, s->act.n_index, s->act.point, t->ndim);
-    double old = ls_tensor_get(t, s->act.index);
-    ls_error verr = {0};
-    if (ls_tensor_value_check(t->dtype, s->act.value, &verr)) {
-        ls_exec_unpin(run->ex, node);
-        return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: edit of '%s': %s", L->path, step + 1,
-                            s->act.point, verr.msg);
-    }
-    ls_tensor_set(t, s->act.index, s->act.value);
-    int rc = ls_exec_rerun(run->ex, node, err);
-    if (!rc)
-        rc = ls_lesson_answer(&s->q, run->g, run->ex, s->q.kind == LS_Q_DIRECTION ? &before : NULL,
-                              ans, n, err);
-    ls_tensor_set(t, s->act.index, old);
-    ls_exec_unpin(run->ex, node);
-    int rc2 = ls_exec_rerun(run->ex, node, rc ? NULL : err);
+    double *old = NULL;
+    int rc = ls_lesson_edit_apply(&s->act, run->g, run->ex, &old, err);
+    if (rc)
+        return ls_error_prefix(err, "%s: step %d", L->path, step + 1);
+    rc = ls_lesson_answer(&s->q, run->g, run->ex, run->m, s->q.kind == LS_Q_DIRECTION ? &before : NULL,
+                          ans, n, err);
+    int rc2 = ls_lesson_edit_undo(&s->act, run->g, run->ex, old, rc ? NULL : err);
     return rc ? rc : rc2;
+}
+
+int ls_lesson_edit_apply(const ls_lesson_action *act, const ls_graph *g, ls_exec *ex, double **old,
+                         ls_error *err)
+{
+    *old = NULL;
+    int node = ls_graph_find(g, act->point);
+    ls_tensor *t = node >= 0 ? ls_exec_edit(ex, node, err) : NULL;
+    if (!t)
+        return ls_error_set(err, LS_ERR_ARG, "cannot edit '%s'", act->point);
+    int64_t cells = ls_lesson_edit_count(act), idx[LS_MAX_DIMS];
+    bool inside = ls_lesson_index_inside(t, act->n_index, act->index) &&
+                  (!act->has_to || ls_lesson_index_inside(t, act->n_index, act->to));
+    ls_error verr = {0};
+    int rc = LS_OK;
+    if (!inside)
+        rc = ls_error_set(err, LS_ERR_SHAPE, "edit index (%d numbers) is not a cell of '%s' (%d dims)",
+                          act->n_index, act->point, t->ndim);
+    else if (ls_tensor_value_check(t->dtype, act->value, &verr))
+        rc = ls_error_set(err, LS_ERR_RANGE, "edit of '%s': %s", act->point, verr.msg);
+    else if (!(*old = malloc((size_t)cells * sizeof **old)))
+        rc = ls_error_set(err, LS_ERR_NOMEM, "edit of '%s': out of memory", act->point);
+    if (rc) {
+        ls_exec_unpin(ex, node);
+        return rc;
+    }
+    for (int64_t k = 0; k < cells; k++) {
+        ls_lesson_edit_cell(act, k, idx);
+        (*old)[k] = ls_tensor_get(t, idx);
+        ls_tensor_set(t, idx, act->value);
+    }
+    rc = ls_exec_rerun(ex, node, err);
+    if (rc) {
+        ls_lesson_edit_undo(act, g, ex, *old, NULL);
+        *old = NULL;
+    }
+    return rc;
+}
+
+int ls_lesson_edit_undo(const ls_lesson_action *act, const ls_graph *g, ls_exec *ex, double *old,
+                        ls_error *err)
+{
+    int node = ls_graph_find(g, act->point);
+    /* the cells were pinned by ls_lesson_edit_apply: no recompute in between */
+    ls_tensor *t = node >= 0 && old ? ls_exec_edit(ex, node, NULL) : NULL;
+    int64_t idx[LS_MAX_DIMS];
+    for (int64_t k = 0; t && k < ls_lesson_edit_count(act); k++) {
+        ls_lesson_edit_cell(act, k, idx);
+        ls_tensor_set(t, idx, old[k]);
+    }
+    free(old);
+    if (node < 0)
+        return LS_OK;
+    ls_exec_unpin(ex, node);
+    return ls_exec_rerun(ex, node, err);
 }
 

@@ -141,14 +141,14 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
     if (!cJSON_IsObject(qj))
         return perr(c, "\"question\" must be an object");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(qj, "kind");
-    static const char *const kinds[] = {"", "shape", "choice", "masked", "direction"};
+    static const char *const kinds[] = {"", "shape", "choice", "masked", "direction", "text", "count"};
     if (!cJSON_IsString(k))
-        return perr(c, "question: missing \"kind\" (shape, choice, masked or direction)");
-    for (int i = 1; i < 5; i++)
+        return perr(c, "question: missing \"kind\" (shape, choice, masked, direction, text or count)");
+    for (int i = 1; i < 7; i++)
         if (!strcmp(k->valuestring, kinds[i]))
             q->kind = (ls_lesson_qkind)i;
     if (!q->kind)
-        return perr(c, "question: unknown kind '%s' (shape, choice, masked or direction)",
+        return perr(c, "question: unknown kind '%s' (shape, choice, masked, direction, text or count)",
                     k->valuestring);
     int rc;
     if ((rc = get_text(c, qj, "prompt", true, &q->prompt)) || (rc = get_text(c, qj, "why", true, &q->why)) ||
@@ -157,9 +157,15 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
     if (!q->of && !(q->of = dup_str(point)))
         return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
     q->dim = -1;
-    bool need_index = q->kind == LS_Q_MASKED || q->kind == LS_Q_DIRECTION;
+    bool need_index = q->kind == LS_Q_MASKED || q->kind == LS_Q_DIRECTION || q->kind == LS_Q_COUNT;
     if ((rc = get_index(c, qj, "index", need_index, &q->n_index, q->index)))
         return rc;
+    if (q->kind == LS_Q_COUNT) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(qj, "equal");
+        if (!cJSON_IsNumber(e))
+            return perr(c, "count question: missing \"equal\" (the value whose cells are counted)");
+        q->equal = e->valuedouble;
+    }
     if (q->kind == LS_Q_CHOICE) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(qj, "dim");
         if (d) {
@@ -215,6 +221,24 @@ static int parse_action(const pctx *c, const cJSON *aj, const char *point, ls_le
             return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
         if ((rc = get_index(c, aj, "index", true, &a->n_index, a->index)))
             return rc;
+        int n_to = 0;
+        if ((rc = get_index(c, aj, "to", false, &n_to, a->to)))
+            return rc;
+        if (n_to) {
+            /* a box of cells: silence frames 40..59 of every mel bin */
+            if (n_to != a->n_index)
+                return perr(c, "edit action: \"to\" must have as many numbers as \"index\"");
+            double cells = 1;
+            for (int d = 0; d < n_to; d++) {
+                if (a->to[d] < a->index[d])
+                    return perr(c, "edit action: \"to\" must not be before \"index\" (dim %d)", d);
+                cells *= (double)(a->to[d] - a->index[d] + 1);
+            }
+            if (cells > LS_LESSON_MAX_EDIT_CELLS)
+                return perr(c, "edit action: the box index..to has %.0f cells, at most %d", cells,
+                            LS_LESSON_MAX_EDIT_CELLS);
+            a->has_to = true;
+        }
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(aj, "value");
         if (!cJSON_IsNumber(v) && !cJSON_IsBool(v))
             return perr(c, "edit action: missing \"value\" (a number or true/false)");
@@ -475,8 +499,41 @@ void ls_lesson_free(ls_lesson *L)
     free(L->in_wav);
     free(L->in_dir);
     free(L->mode);
+    free(L->user_wav);
     free(L->path);
     free(L);
+}
+
+bool ls_lesson_takes_wav(const ls_lesson *L)
+{
+    if (L->in_wav)
+        return true;
+    for (int i = 0; i < L->n_steps; i++)
+        if (L->steps[i].run && L->steps[i].run->in_wav)
+            return true;
+    return false;
+}
+
+int64_t ls_lesson_edit_count(const ls_lesson_action *a)
+{
+    if (a->kind != LS_ACT_EDIT)
+        return 0;
+    int64_t n = 1;
+    for (int d = 0; a->has_to && d < a->n_index; d++)
+        n *= a->to[d] - a->index[d] + 1;
+    return n;
+}
+
+void ls_lesson_edit_cell(const ls_lesson_action *a, int64_t k, int64_t *idx)
+{
+    for (int d = 0; d < LS_MAX_DIMS; d++)
+        idx[d] = d < a->n_index ? a->index[d] : 0;
+    /* row-major: the last dim counts fastest */
+    for (int d = a->n_index - 1; a->has_to && d >= 0; d--) {
+        int64_t len = a->to[d] - a->index[d] + 1;
+        idx[d] = a->index[d] + k % len;
+        k /= len;
+    }
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -196,12 +196,20 @@ static int open_run(const ls_lesson *L, int step, const char *data_dir, const ls
         snprintf(path, sizeof path, "%s/%s", r->model_dir, sp.dir);
         rc = ls_npy_load_dir(path, &r->in, err);
     } else {
-        r->in = ls_tmap_new(sp.wav ? sp.wav : sp.src ? "lesson text" : "example inputs");
+        r->in = ls_tmap_new(sp.wav ? (L->user_wav ? L->user_wav : sp.wav) : sp.src ? "lesson text" : "example inputs");
         if (!r->in)
             rc = ls_error_set(err, LS_ERR_NOMEM, "out of memory");
         else if (sp.wav) {
-            snprintf(path, sizeof path, "%s/%s", data_dir, sp.wav);
-            rc = ls_audio_model_inputs(r->m, path, r->in, err);
+            /* the learner's own recording stands in for the lesson's clip */
+            if (L->user_wav)
+                snprintf(path, sizeof path, "%s", L->user_wav);
+            else
+                snprintf(path, sizeof path, "%s/%s", data_dir, sp.wav);
+            ls_wav_info wi = {0};
+            rc = ls_audio_model_inputs_info(r->m, path, r->in, &wi, err);
+            r->wav_rate = wi.sample_rate;
+            r->wav_channels = wi.channels;
+            snprintf(r->wav_path, sizeof r->wav_path, "%s", path);
         } else if (sp.src) {
             rc = ls_transformer_text_inputs(r->m, sp.src, sp.tgt, r->in, err);
         } else if (ls_model_arch(r->m)->example_inputs) {
@@ -323,9 +331,17 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
                 return ls_error_set(err, LS_ERR_MISSING, "%s: step %d: no point '%s' in the model",
                                     L->path, i + 1, names[k]);
         int node = s->q.kind ? ls_graph_find(g, s->q.of) : -1;
-        if (node >= 0 && (s->q.n_index || s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_DIRECTION)) {
+        if (node >= 0 && s->q.kind == LS_Q_TEXT && !s->q.n_index && strcmp(s->q.of, "ctc_greedy_search"))
+            return ls_error_set(err, LS_ERR_ARG, "%s: step %d: a text question without \"index\" asks "
+                                "for the transcript: \"of\" must be ctc_greedy_search, not '%s'",
+                                L->path, i + 1, s->q.of);
+        if (node >= 0 && (s->q.kind == LS_Q_TEXT || s->q.kind == LS_Q_COUNT) &&
+            ls_graph_node(g, node)->out.ndim < 1)
+            return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: '%s' is a scalar", L->path, i + 1, s->q.of);
+        if (node >= 0 && (s->q.n_index || s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_DIRECTION ||
+                          s->q.kind == LS_Q_COUNT)) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
-            int need = s->q.kind == LS_Q_MASKED ? t->ndim - 1 : t->ndim;
+            int need = s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_COUNT ? t->ndim - 1 : t->ndim;
             if (s->q.n_index != need)
                 return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: index of '%s' has %d numbers, expected %d",
                                     L->path, i + 1, s->q.of, s->q.n_index, need);
@@ -345,6 +361,11 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
         if (en >= 0 && !ls_lesson_index_inside(&ls_graph_node(g, en)->out, s->act.n_index, s->act.index))
             return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: edit index is not a cell of '%s' (%d dims)",
                                 L->path, i + 1, s->act.point, ls_graph_node(g, en)->out.ndim);
+        if (en >= 0 && s->act.has_to &&
+            !ls_lesson_index_inside(&ls_graph_node(g, en)->out, s->act.n_index, s->act.to))
+            return ls_error_set(err, LS_ERR_RANGE, "%s: step %d: edit \"to\" is not a cell of '%s' (shape %s)",
+                                L->path, i + 1, s->act.point,
+                                ls_shape_str(&ls_graph_node(g, en)->out, (char[96]){0}, 96));
     }
     return LS_OK;
 }

@@ -332,6 +332,9 @@ int ls_tui_new(ls_graph *g, ls_exec *ex, const ls_tui_opts *o, ls_tui **out, ls_
         if (a->les.progress_err[0] && !a->msg_err)
             tui_say(a, true, tui_s(a, S_L_PROGRESS), a->les.progress_err);
     }
+    /* converted input is not what the user handed over: said, as the CLI does */
+    if (o && o->notice && o->notice[0] && !a->msg_err)
+        tui_say(a, false, "%s", o->notice);
     *out = a;
     return LS_OK;
 }
@@ -524,10 +527,11 @@ void ls_tui_draw(ls_tui *a, ls_canvas *c)
      * stepped past the decoding (not when only computed ahead); before the
      * long title, so 80 columns keep it */
     char text[256], heard[300] = "";
-    if (a->cur == 0 && a->model && ls_graph_find(r->g, "ctc_greedy_search") >= 0 &&
+    if (tui_whole_run(a) && a->model && ls_graph_find(r->g, "ctc_greedy_search") >= 0 &&
         ls_graph_find(r->g, "ctc_greedy_search") < r->front &&
+        !tui_quiz_hides_point(a, "ctc_greedy_search") &&  /* the open question asks for it */
         ls_ctc_transcript(a->model, r->ex, a->batch, text, sizeof text))
-        snprintf(heard, sizeof heard, "[heard: \"%s\"] ", text);
+        snprintf(heard, sizeof heard, tui_s(a, S_TITLE_HEARD), text);
     ls_canvas_printf(c, 0, 0, c->w, LS_STY_TITLE, " layerstep  %s%s%s", which, heard, a->title);
     int top = 1, bottom = c->h - 2, ph = bottom - top;
     if (a->les.lesson && !a->help && a->les.cover) {

@@ -194,6 +194,11 @@ void tui_lesson_enter(ls_tui *a, int i)
     } else if (s->q.kind && s->q.n_index > 0 && s->q.of && !strcmp(s->q.of, s->point)) {
         idx = s->q.index;
         ni = s->q.n_index;
+    } else if (s->q.kind == LS_Q_TEXT && s->q.n_index > 0 &&
+               s->q.n_index == ls_graph_node(r->g, node)->out.ndim - 1) {
+        /* a unit of topk_index asked while its log-probs are shown: their row */
+        idx = s->q.index;
+        ni = s->q.n_index;
     }
     if (idx)
         lesson_focus(a, node, idx, ni);

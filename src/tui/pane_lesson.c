@@ -25,13 +25,14 @@ static int paras(ls_tui *a, char *narr, size_t nn, char *prompt, size_t pn, char
     snprintf(head, hn, tui_s(a, S_L_HEAD), L->id,
              a->les.step + 1, L->n_steps, s->point);
     /* live shapes, except what the open question asks for */
-    ls_lesson_expand_hiding(ls_ltext_get(&s->text, lang), tui_ccur(a)->g, tui_quiz_hide_cb, a, narr, nn);
+    ls_lesson_expand_live(ls_ltext_get(&s->text, lang), tui_ccur(a)->g, tui_ccur(a)->ex, a->model,
+                          tui_quiz_hide_cb, a, narr, nn);
     int n = 0;
     p[n++] = (para){narr, LS_STY_NORMAL};
     bool open = tui_quiz_open(a);
     if (s->q.kind) {
-        ls_lesson_expand_hiding(ls_ltext_get(&s->q.prompt, lang), tui_ccur(a)->g, tui_quiz_hide_cb, a,
-                                prompt, pn);
+        ls_lesson_expand_live(ls_ltext_get(&s->q.prompt, lang), tui_ccur(a)->g, tui_ccur(a)->ex, a->model,
+                              tui_quiz_hide_cb, a, prompt, pn);
         p[n++] = (para){prompt, LS_STY_CURRENT};
     }
     if (a->les.answer == 1)

@@ -229,8 +229,20 @@ static void draw_grid(ls_tui *a, ls_canvas *c, int node, const tui_slice *s, int
         const char *l = tui_axis_label(a, node, s, 1, cj, buf, sizeof buf);
         char num[16];
         snprintf(num, sizeof num, "%d", cj);
-        ls_canvas_printf(c, y, x + lw + 1 + j * CELL_W, CELL_W, LS_STY_TITLE, "%*.*s", CELL_W - 1,
-                         CELL_W - 1, l ? l : num);
+        /* cut by display width, never inside a character ("0:0ms ·"
+         * is 7 columns but 8 bytes) */
+        const char *t = l ? l : num;
+        int n = (int)strlen(t), k = 0, wd = 0;
+        while (k < n) {
+            uint32_t cp;
+            int step = ls_utf8_decode(t + k, n - k, &cp), cw = ls_char_width(cp);
+            if (step <= 0 || wd + cw > CELL_W - 1)
+                break;
+            k += step;
+            wd += cw;
+        }
+        ls_canvas_printf(c, y, x + lw + 1 + j * CELL_W, CELL_W, LS_STY_TITLE, "%*s%.*s", CELL_W - 1 - wd, "",
+                         k, t);
     }
     for (int i = 0; i < vis_rows && a->grid_top + i < s->rows; i++) {
         int ri = a->grid_top + i;

@@ -9,9 +9,15 @@
  *   a masked-positions question - the mask, the masks it repeats
  *     (expand/unsqueeze views), and what the mask already shaped (masked
  *     scores, attn); no cell is drawn as masked from it;
- *   a choice about a value - that tensor's values.
+ *   a choice about a value - that tensor's values;
+ *   a text or count question (CTC) - that tensor's values, and what
+ *     shows them elsewhere: the transcript on the title line and in the
+ *     narration for ctc_greedy_search, the frames' best-unit labels for
+ *     topk_index.
  * A direction question hides nothing: its answer does not exist before
- * the edit that answering makes.
+ * the edit that answering makes.  A count question hides nothing either:
+ * it asks to count cells that are shown (the blanks of a path), and the
+ * count is written nowhere.
  *
  * Keys: a choice is answered by its letter or its value, without Enter;
  * everything else printable goes to the answer line (line.c edits it);
@@ -63,7 +69,9 @@ void tui_quiz_arm(ls_tui *a)
     const ls_lesson_question *q = question(a);
     const ls_graph *g = tui_cur(a)->g;
     int node = q && q->of ? ls_graph_find(g, q->of) : -1;
-    if (node < 0 || q->kind == LS_Q_DIRECTION)
+    /* a count question is answered by counting what is shown (the cells
+     * of a path): the number itself stands nowhere */
+    if (node < 0 || q->kind == LS_Q_DIRECTION || q->kind == LS_Q_COUNT)
         return;
     const ls_node *nd = ls_graph_node(g, node);
     secret_add(a, nd->name);
@@ -78,7 +86,7 @@ void tui_quiz_arm(ls_tui *a)
          * with that many frames: the answer's value, read live */
         char ans[16];
         const ls_tensor *t = tui_out(tui_cur(a), node);
-        if (t && !ls_lesson_answer(q, g, tui_cur(a)->ex, NULL, ans, sizeof ans, NULL)) {
+        if (t && !ls_lesson_answer(q, g, tui_cur(a)->ex, a->model, NULL, ans, sizeof ans, NULL)) {
             double v = q->values[ans[0] - 'a'];
             if (v >= 2 && v == (double)(int64_t)v)
                 a->les.secret.value = (int64_t)v;
@@ -162,10 +170,17 @@ bool tui_quiz_hides_values(ls_tui *a, int node)
     return strcmp(nd->point, "scores") && strcmp(nd->point, "matrix_ac") && strcmp(nd->point, "matrix_bd");
 }
 
+bool tui_quiz_hides_point(const ls_tui *a, const char *name)
+{
+    return tui_quiz_open(a) && named_secret(a, name);
+}
+
 bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int dim)
 {
     const ls_tui *a = ud;
-    (void)point;  /* a shape gives an answer away by its dims, whatever its name */
+    if (dim == -2)  /* a value read from point ({transcript}) */
+        return tui_quiz_hides_point(a, point);
+    /* a shape gives an answer away by its dims, whatever its name */
     if (!tui_quiz_hides_shape(a, shape))
         return false;
     /* a choice about one dimension hides that one: "8 heads" may stay */
@@ -185,9 +200,17 @@ static void apply_edit(ls_tui *a, const ls_lesson_action *act)
         tui_say(a, true, tui_s(a, S_L_NO_POINT_HERE), act->point);
         return;
     }
-    int64_t idx[1][LS_MAX_DIMS] = {{0}};
-    memcpy(idx[0], act->index, sizeof act->index);
-    tui_edit_cells(a, node, idx, 1, act->value);
+    /* one cell, or a box of them (frames silenced): one undoable edit */
+    int64_t n = ls_lesson_edit_count(act);
+    int64_t (*idx)[LS_MAX_DIMS] = calloc((size_t)n, sizeof *idx);
+    if (!idx) {
+        tui_say(a, true, "%s", tui_s(a, S_NO_MEMORY));
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        ls_lesson_edit_cell(act, k, idx[k]);
+    tui_edit_cells(a, node, idx, (int)n, act->value);
+    free(idx);
 }
 
 /* A direction question's prediction is made: now do the edit and look. */
@@ -219,7 +242,7 @@ static void reveal(ls_tui *a, const char *lead)
     a->les.answer = 3;
     a->les.typing = false;
     a->les.result[a->les.step] = LS_RESULT_SHOWN;
-    if (ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, &err)) {
+    if (ls_lesson_fact(&s->q, r->g, r->ex, a->model, before, a->les.lang, fact, sizeof fact, &err)) {
         snprintf(a->les.reason, sizeof a->les.reason, "%s", err.msg);
         return;
     }
@@ -241,13 +264,13 @@ static void submit(ls_tui *a, const char *typed)
         return;
     }
     char reason[sizeof a->les.reason];
-    if (ls_lesson_check(&s->q, r->g, r->ex, before, typed, a->les.lang, reason, sizeof reason)) {
+    if (ls_lesson_check(&s->q, r->g, r->ex, a->model, before, typed, a->les.lang, reason, sizeof reason)) {
         a->les.answer = 1;
         a->les.typing = false;
         a->les.result[a->les.step] = a->les.tries ? LS_RESULT_RETRY : LS_RESULT_FIRST;
         /* the live fact too: what the screen now shows, said once */
         char fact[400] = "";
-        ls_lesson_fact(&s->q, r->g, r->ex, before, a->les.lang, fact, sizeof fact, NULL);
+        ls_lesson_fact(&s->q, r->g, r->ex, a->model, before, a->les.lang, fact, sizeof fact, NULL);
         snprintf(a->les.reason, sizeof a->les.reason, "%s%s%s%s", tui_s(a, S_Q_RIGHT), fact,
                  tui_s(a, S_Q_FULL_STOP), ls_ltext_get(&s->q.why, a->les.lang));
         return;
@@ -262,7 +285,7 @@ static void submit(ls_tui *a, const char *typed)
      * "why" that names the answer waits for the reveal too */
     a->les.answer = 2;
     char ans[256] = "";
-    ls_lesson_answer(&s->q, r->g, r->ex, before, ans, sizeof ans, NULL);
+    ls_lesson_answer(&s->q, r->g, r->ex, a->model, before, ans, sizeof ans, NULL);
     if (s->q.kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < s->q.n_choices)
         ls_lesson_expand(ls_ltext_get(&s->q.choices[ans[0] - 'a'], a->les.lang), r->g, ans, sizeof ans);
     const char *why = ls_ltext_get(&s->q.why, a->les.lang);

@@ -27,6 +27,7 @@ static const struct {
     [S_TOO_SMALL_NEED] = {"%dx%d, need %dx%d", "%dx%d，至少要 %dx%d"},
     [S_TOO_SMALL_QUIT] = {"resize or q to quit", "请放大窗口，或按 q 退出"},
     [S_TITLE_RUN] = {"[run: %s] ", "[运行：%s] "},
+    [S_TITLE_HEARD] = {"[heard: \"%s\"] ", "[听到：\"%s\"] "},
     [S_TITLE_MODRUN_RANDOM] = {"[module run: %s, random inputs, seed %llu] ",
                                "[单独运行模块：%s，随机输入，种子 %llu] "},
     [S_TITLE_MODRUN_OWN] = {"[module run: %s, the model's own inputs] ",

@@ -237,6 +237,12 @@ bool tui_quiz_hides_shape(const ls_tui *a, const ls_tensor *t);
 bool tui_quiz_hides_values(ls_tui *a, int node);
 /* "[1, 8, 32, 64]", or "[?, ?, ?, ?]" while the quiz hides that shape. */
 const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
+/* Whether the run shown is a whole model's (the main run, or a lesson's
+ * switched whole-model run): its transcript and frame labels are shown. */
+bool tui_whole_run(const ls_tui *a);
+/* Whether the open question hides the values of the point named (the
+ * tensor it asks about): the CTC transcript and frame labels read it. */
+bool tui_quiz_hides_point(const ls_tui *a, const char *name);
 /* The narration's hide callback (ls_lesson_expand_hiding), ud = the app. */
 bool tui_quiz_hide_cb(void *ud, const char *point, const ls_tensor *shape, int dim);
 /* How the lesson's questions went so far (LS_RESULT_* counts). */

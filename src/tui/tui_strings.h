@@ -26,6 +26,7 @@ typedef enum tui_str {
     S_TOO_SMALL_NEED,
     S_TOO_SMALL_QUIT,
     S_TITLE_RUN,
+    S_TITLE_HEARD,
     S_TITLE_MODRUN_RANDOM,
     S_TITLE_MODRUN_OWN,
     S_TITLE_MODRUN,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layerstep/lesson.h"
 #include "app_internal.h"
 
 void tui_slice_of(const ls_tui *a, const ls_tensor *t, tui_slice *s)
@@ -211,6 +212,13 @@ static double audio_ms(const ls_tui *a)
     return 0;
 }
 
+bool tui_whole_run(const ls_tui *a)
+{
+    /* the main run, or a lesson's switched run of a whole model (its own
+     * model and inputs are a->model, a->inputs then) */
+    return a->cur == 0 || (a->les.run && tui_ccur(a)->g == a->les.run->g && !a->les.run->module[0]);
+}
+
 /* A speech model with a CTC head labels a frame at the CTC rate with its
  * best unit (topk_index: "12:480ms h", the blank "·"), once the user has
  * stepped past topk_index, so attention and what was heard line up. */
@@ -218,7 +226,9 @@ static void add_best_unit(const ls_tui *a, int64_t batch, int64_t len, int64_t i
                           size_t n)
 {
     const tui_run *r = tui_ccur(a);
-    int top = a->cur == 0 ? ls_graph_find(r->g, "topk_index") : -1;
+    /* the open question asks which unit wins, or how many blanks */
+    int top = tui_whole_run(a) && !tui_quiz_hides_point(a, "topk_index") ? ls_graph_find(r->g, "topk_index")
+                                                                          : -1;
     const ls_tensor *t = top >= 0 && top < r->front ? ls_exec_out(r->ex, top) : NULL;
     if (!t || t->ndim != 2 || t->shape[1] != len || batch < 0 || batch >= t->shape[0])
         return;

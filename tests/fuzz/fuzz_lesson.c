@@ -66,8 +66,8 @@ static void walk(const ls_lesson *L, ls_lesson_run *run)
         /* solve restored the edit: the watched value is the "before" */
         double before = ls_lesson_watch(&s->q, run->g, run->ex);
         for (int lang = 0; lang < LS_LANG_COUNT; lang++) {
-            ls_lesson_check(&s->q, run->g, run->ex, &before, ans, lang, reason, sizeof reason);
-            ls_lesson_check(&s->q, run->g, run->ex, &before, "[9, 9] z", lang, reason, sizeof reason);
+            ls_lesson_check(&s->q, run->g, run->ex, run->m, &before, ans, lang, reason, sizeof reason);
+            ls_lesson_check(&s->q, run->g, run->ex, run->m, &before, "[9, 9] z", lang, reason, sizeof reason);
         }
     }
 }

@@ -94,8 +94,10 @@ quiz_walk() {
         line=$(awk -F'\t' -v s="step $s" '$1 == s' "$TMP/answers$n$lang")
         if [ -z "$line" ]; then keys Enter; continue; fi
         ans=$(cut -f2 <<< "$line"); prompt=$(cut -f3 <<< "$line"); told=$(cut -f4 <<< "$line")
+        # a choice's letter answers without Enter; a one-letter unit (a
+        # text question, lesson 06) is typed and entered
         local choice=0
-        [[ "$ans" =~ ^[a-f]$ ]] && choice=1
+        [[ "$ans" =~ ^[a-f]$ ]] && [[ "$prompt" == *"$ans)"* ]] && choice=1
         wait_for "$lead" 10 || fail "lesson $n $lang step $s: the question does not open the answer line"
         sleep 0.3
         # the answer nowhere on screen

@@ -31,6 +31,8 @@ static void wrong_of(const ls_lesson_question *q, const char *right, char *buf, 
     case LS_Q_MASKED: snprintf(buf, n, "%s", strcmp(right, "none") ? "none" : "0"); break;
     case LS_Q_CHOICE: snprintf(buf, n, "%c", right[0] == 'a' ? 'b' : 'a'); break;
     case LS_Q_DIRECTION: snprintf(buf, n, "%s", right[0] == 'r' ? "falls" : "rises"); break;
+    case LS_Q_TEXT: snprintf(buf, n, "%s x", right); break;
+    case LS_Q_COUNT: snprintf(buf, n, "%lld", atoll(right) + 1); break;
     default: buf[0] = '\0';
     }
 }
@@ -54,15 +56,23 @@ static void check_lesson(const char *path)
         /* a step's "run" switch: its text and question are about that run */
         if (ls_lesson_run_switch(L, i, &run, &err))
             fail_msg("%s", err.msg);
-        /* every live fact the narration quotes resolves */
+        /* every live fact the narration quotes resolves ({transcript}
+         * needs the run done) */
+        if (!ls_exec_done(run.ex) && ls_exec_run(run.ex, &err))
+            fail_msg("%s: step %d: %s", path, i + 1, err.msg);
         for (int lang = 0; lang < LS_LANG_COUNT; lang++) {
             char text[4096];
-            if (ls_lesson_expand(ls_ltext_get(&s->text, lang), run.g, text, sizeof text) ||
+            if (ls_lesson_expand_live(ls_ltext_get(&s->text, lang), run.g, run.ex, run.m, NULL, NULL, text,
+                                      sizeof text) ||
                 strstr(text, "{shape:") || strstr(text, "{dim:"))
                 fail_msg("%s: step %d: unresolved live fact in '%s'", path, i + 1, text);
             if (s->q.kind &&
                 ls_lesson_expand(ls_ltext_get(&s->q.prompt, lang), run.g, text, sizeof text))
                 fail_msg("%s: step %d: unresolved live fact in the prompt '%s'", path, i + 1, text);
+            /* the reason is shown as written: no live fact may hide in it */
+            const char *why = s->q.kind ? ls_ltext_get(&s->q.why, lang) : "";
+            if (strstr(why, "{shape:") || strstr(why, "{dim:") || strstr(why, "{transcript}"))
+                fail_msg("%s: step %d: the \"why\" is shown unexpanded: '%s'", path, i + 1, why);
         }
         if (!s->q.kind)
             continue;
@@ -73,24 +83,19 @@ static void check_lesson(const char *path)
         if (s->act.kind == LS_ACT_EDIT) {
             /* redo the edit by hand: check wants the state after it (for
              * any question: the TUI asks with the step's edit applied) */
-            int node = ls_graph_find(run.g, s->act.point);
             double before = ls_lesson_watch(&s->q, run.g, run.ex);
-            ls_tensor *t = ls_exec_edit(run.ex, node, &err);
-            assert_non_null(t);
-            double old = ls_tensor_get(t, s->act.index);
-            ls_tensor_set(t, s->act.index, s->act.value);
-            assert_int_equal(ls_exec_rerun(run.ex, node, &err), LS_OK);
-            assert_true(ls_lesson_check(&s->q, run.g, run.ex, &before, ans, LS_LANG_EN, why, sizeof why));
-            assert_false(ls_lesson_check(&s->q, run.g, run.ex, &before, wrong, LS_LANG_ZH, why, sizeof why));
+            double *old = NULL;
+            if (ls_lesson_edit_apply(&s->act, run.g, run.ex, &old, &err))
+                fail_msg("%s: step %d: %s", path, i + 1, err.msg);
+            assert_true(ls_lesson_check(&s->q, run.g, run.ex, run.m, &before, ans, LS_LANG_EN, why, sizeof why));
+            assert_false(ls_lesson_check(&s->q, run.g, run.ex, run.m, &before, wrong, LS_LANG_ZH, why, sizeof why));
             assert_non_null(strstr(why, ls_ltext_get(&s->q.why, LS_LANG_ZH)));
-            ls_tensor_set(t, s->act.index, old);
-            ls_exec_unpin(run.ex, node);
-            assert_int_equal(ls_exec_rerun(run.ex, node, &err), LS_OK);
+            assert_int_equal(ls_lesson_edit_undo(&s->act, run.g, run.ex, old, &err), LS_OK);
             continue;
         }
-        if (!ls_lesson_check(&s->q, run.g, run.ex, NULL, ans, LS_LANG_EN, why, sizeof why))
+        if (!ls_lesson_check(&s->q, run.g, run.ex, run.m, NULL, ans, LS_LANG_EN, why, sizeof why))
             fail_msg("%s: step %d: the live answer '%s' is refused: %s", path, i + 1, ans, why);
-        if (ls_lesson_check(&s->q, run.g, run.ex, NULL, wrong, LS_LANG_EN, why, sizeof why))
+        if (ls_lesson_check(&s->q, run.g, run.ex, run.m, NULL, wrong, LS_LANG_EN, why, sizeof why))
             fail_msg("%s: step %d: the wrong answer '%s' is accepted", path, i + 1, wrong);
         /* the reason states the live fact and the lesson's explanation */
         assert_non_null(strstr(why, ls_ltext_get(&s->q.why, LS_LANG_EN)));
@@ -887,6 +892,7 @@ static void test_step_focuses_its_cell(void **state)
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
 }
+
 
 int main(void)
 {

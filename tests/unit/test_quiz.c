@@ -378,6 +378,70 @@ static void test_hostile_edits(void **state)
     fx_close(&f);
 }
 
+/* Lesson 06's questions on the hand-set CTC model: while "which unit wins
+ * frame 14" is open no frame label names its best unit; while the
+ * transcript is asked neither the title line nor the narration's
+ * {transcript} says it; both come back with the answer.  A notice given
+ * at the start (a resampled --wav) is on the status line. */
+static const char ctc_text[] =
+    "{\"title\":" T2 ",\"model\":\"ctc_hello\",\"input\":{\"wav\":\"ctc_hello/hello.wav\"},\"steps\":["
+    "{\"point\":\"ctc.log_softmax\",\"text\":" T2 ","
+    "\"question\":{\"kind\":\"text\",\"of\":\"topk_index\",\"index\":[0,14],\"prompt\":" TXT("unit?") ",\"why\":" T2 "}},"
+    "{\"point\":\"ctc_greedy_search\",\"text\":" TXT("it said <{transcript}>") ","
+    "\"question\":{\"kind\":\"text\",\"prompt\":" TXT("text?") ",\"why\":" T2 "}},"
+    "{\"point\":\"ctc.log_softmax\",\"action\":{\"kind\":\"edit\",\"index\":[0,25,0],\"value\":0},\"text\":" TXT("now <{transcript}>") ","
+    "\"question\":{\"kind\":\"text\",\"of\":\"ctc_greedy_search\",\"prompt\":" TXT("now?") ",\"why\":" T2 "}}]}";
+
+static void test_ctc_questions_hide(void **state)
+{
+    (void)state;
+    fx f;
+    memset(&f, 0, sizeof f);
+    ls_error err = {0};
+    if (ls_lesson_parse(ctc_text, sizeof ctc_text - 1, "mem/06_ctc.json", &f.L, &err))
+        fail_msg("%s", err.msg);
+    const char *d = getenv("LS_TEST_DATA");
+    char data[700];
+    snprintf(data, sizeof data, "%s", d ? d : "tests/data");
+    assert_int_equal(ls_lesson_run_open(f.L, data, &(ls_exec_opts){.threads = 1}, &f.run, &err), LS_OK);
+    ls_tui_opts to = {.model = f.run.m, .inputs = f.run.in, .lesson = f.L, .data_dir = data,
+                      .exec = {.threads = 1}, .notice = "mine.wav: 44100 Hz resampled to 16000 Hz"};
+    assert_int_equal(ls_tui_new(f.run.g, f.run.ex, &to, &f.app, &err), LS_OK);
+    assert_int_equal(ls_textcanvas_init(&f.tc, 80, 24), LS_OK);
+    ls_tui_set_size(f.app, 80, 24);
+    char *scr = screen(&f);
+    assert_non_null(strstr(scr, "mine.wav: 44100 Hz resampled to 16000 Hz"));
+    /* step 1: rows of ctc.log_softmax carry their time, not their winner */
+    assert_non_null(strstr(scr, "14:140ms"));
+    assert_null(strstr(scr, "14:140ms e"));
+    assert_null(strstr(scr, "ms \xc2\xb7"));
+    feed(&f, "e\r");
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "14:140ms e"));
+    /* step 2: the transcript is asked */
+    feed(&f, "\r");
+    assert_int_equal(st(&f).lesson_step, 1);
+    scr = screen(&f);
+    assert_null(strstr(scr, "hello world"));
+    assert_null(strstr(scr, "heard:"));
+    assert_non_null(strstr(scr, "it said <?>"));
+    feed(&f, "hello world\r");
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "[heard: \"hello world\"]"));
+    assert_non_null(strstr(scr, "it said <hello world>"));
+    /* step 3: the edit is made as the step opens; the new text hidden */
+    feed(&f, "\r");
+    scr = screen(&f);
+    assert_null(strstr(scr, "helllo"));
+    assert_null(strstr(scr, "heard:"));
+    assert_non_null(strstr(scr, "now <?>"));
+    feed(&f, "helllo world\r");
+    scr = screen(&f);
+    assert_non_null(strstr(scr, "[heard: \"helllo world\"]"));
+    assert_non_null(strstr(scr, "now <helllo world>"));
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_masked_question_hides_the_mask),
         cmocka_unit_test(test_command_line_utf8),
         cmocka_unit_test(test_hostile_edits),
+        cmocka_unit_test(test_ctc_questions_hide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
