@@ -195,6 +195,10 @@ static int answers(const ls_lesson *L, int lang)
         snprintf(told, sizeof told, "%s", ans);
         if (q->kind == LS_Q_CHOICE && ans[0] >= 'a' && ans[0] - 'a' < q->n_choices)
             ls_lesson_expand(ls_ltext_get(&q->choices[ans[0] - 'a'], lang), run.g, told, sizeof told);
+        /* a column number stands on screen anyway (the axis labels): the
+         * reveal's words are what must wait */
+        if (q->kind == LS_Q_ARGMAX)
+            snprintf(told, sizeof told, lang == LS_LANG_ZH ? "第 %s 列" : "column %s", ans);
         char sa[256], sp[1024], st[256];
         printf("step %d\t%s\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
                ls_printable(prompt, sp, sizeof sp), ls_printable(told, st, sizeof st));

@@ -9,7 +9,10 @@
  *   a masked-positions question - the mask, the masks it repeats
  *     (expand/unsqueeze views), and what the mask already shaped (masked
  *     scores, attn); no cell is drawn as masked from it;
- *   a choice about a value - that tensor's values.
+ *   a choice about a value - that tensor's values;
+ *   an argmax question ("which key does query 3 attend to most?") - the
+ *     values of every float tensor with exactly the shape of the one asked
+ *     about (scores, masked scores and weights rank the keys alike).
  * A direction question hides nothing: its answer does not exist before
  * the edit that answering makes.
  *
@@ -84,6 +87,11 @@ void tui_quiz_arm(ls_tui *a)
                 a->les.secret.value = (int64_t)v;
         }
     }
+    if (q->kind == LS_Q_ARGMAX) {
+        a->les.secret.by_row = true;
+        a->les.secret.row_ndim = nd->out.ndim;
+        memcpy(a->les.secret.row_shape, nd->out.shape, (size_t)nd->out.ndim * sizeof nd->out.shape[0]);
+    }
     if (q->kind == LS_Q_MASKED) {
         a->les.secret.by_mask = true;
         /* the views the mask repeats ([B,1,1,T] behind [B,H,T,T]) show it too */
@@ -153,6 +161,9 @@ bool tui_quiz_hides_values(ls_tui *a, int node)
         return false;
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
     if (named_secret(a, nd->name) || tui_quiz_hides_shape(a, &nd->out))
+        return true;
+    if (a->les.secret.by_row && nd->out.dtype == LS_F32 && nd->out.ndim == a->les.secret.row_ndim &&
+        !memcmp(nd->out.shape, a->les.secret.row_shape, (size_t)nd->out.ndim * sizeof nd->out.shape[0]))
         return true;
     if (!a->les.secret.by_mask || nd->out.dtype == LS_BOOL)
         return false;

@@ -173,6 +173,12 @@ struct ls_tui {
             int64_t value;       /* a choice's answer as a whole number >= 2, else 0:
                                   * a shape with that dim gives it away */
             int64_t dims[LS_MAX_DIMS];
+            /* an argmax question: every float tensor of exactly this shape
+             * (the scores, masked scores, weights and their aliases rank
+             * the keys alike) keeps its values hidden */
+            bool by_row;
+            int row_ndim;
+            int64_t row_shape[LS_MAX_DIMS];
         } secret;
         char progress_err[LS_ERROR_MSG_MAX];  /* the last failure to read or save progress */
         bool classroom, cover;   /* cover: classroom narration hides the panes */

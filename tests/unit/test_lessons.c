@@ -31,6 +31,7 @@ static void wrong_of(const ls_lesson_question *q, const char *right, char *buf, 
     case LS_Q_MASKED: snprintf(buf, n, "%s", strcmp(right, "none") ? "none" : "0"); break;
     case LS_Q_CHOICE: snprintf(buf, n, "%c", right[0] == 'a' ? 'b' : 'a'); break;
     case LS_Q_DIRECTION: snprintf(buf, n, "%s", right[0] == 'r' ? "falls" : "rises"); break;
+    case LS_Q_ARGMAX: snprintf(buf, n, "%d", atoi(right) ? 0 : 1); break;
     default: buf[0] = '\0';
     }
 }
@@ -477,6 +478,73 @@ static void assert_same_values(const ls_tensor *a, const ls_tensor *b, double to
                      ls_tensor_get_flat(b, i));
 }
 
+/* "Which key does query 2 attend to most?" is read from the live weights:
+ * a score edited to tower over the row moves the answer to its key, and
+ * the old answer is then refused; a typed key tied with the maximum
+ * counts too. */
+static void test_argmax_question_is_live(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"title\":" T2 ",\"model\":\"mha_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"kpm.attn\",\"text\":" T2 ",\"question\":{\"kind\":\"argmax\",\"index\":[0,1,2],"
+        "\"prompt\":" T2 ",\"why\":{\"en\":\"because\",\"zh\":\"x\"}}}]}";
+    ls_lesson *L;
+    ls_error err = {0};
+    if (ls_lesson_parse(text, sizeof text - 1, "mem/09_argmax.json", &L, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(L->steps[0].q.kind, LS_Q_ARGMAX);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    if (ls_lesson_check_all(L, &run, &err))
+        fail_msg("%s", err.msg);
+    char ans[64], why[512];
+    assert_int_equal(ls_lesson_solve(L, 0, &run, ans, sizeof ans, &err), LS_OK);
+    const ls_lesson_question *q = &L->steps[0].q;
+    /* the answer is the row's largest weight, counted here by hand */
+    const ls_tensor *attn = ls_exec_out(run.ex, ls_graph_find(run.g, "kpm.attn"));
+    int64_t best = 0;
+    for (int64_t j = 1; j < attn->shape[3]; j++)
+        if (ls_tensor_get(attn, (int64_t[]){0, 1, 2, j}) > ls_tensor_get(attn, (int64_t[]){0, 1, 2, best}))
+            best = j;
+    assert_int_equal(atoll(ans), best);
+    assert_true(ls_lesson_check(q, run.g, run.ex, NULL, ans, LS_LANG_EN, why, sizeof why));
+    char other[16];
+    int64_t k = best == 0 ? 1 : 0;
+    snprintf(other, sizeof other, "%lld", (long long)k);
+    assert_false(ls_lesson_check(q, run.g, run.ex, NULL, other, LS_LANG_EN, why, sizeof why));
+    assert_non_null(strstr(why, "column"));
+    assert_non_null(strstr(why, "because"));
+    assert_false(ls_lesson_check(q, run.g, run.ex, NULL, "none", LS_LANG_EN, why, sizeof why));
+    /* edit: key k's score in that row towers over the rest */
+    int sn = ls_graph_find(run.g, "kpm.scores");
+    ls_tensor *sc = ls_exec_edit(run.ex, sn, &err);
+    assert_non_null(sc);
+    ls_tensor_set(sc, (int64_t[]){0, 1, 2, k}, 1e4);
+    assert_int_equal(ls_exec_rerun(run.ex, sn, &err), LS_OK);
+    assert_int_equal(ls_lesson_answer(q, run.g, run.ex, NULL, ans, sizeof ans, &err), LS_OK);
+    assert_int_equal(atoll(ans), k);
+    assert_true(ls_lesson_check(q, run.g, run.ex, NULL, other, LS_LANG_EN, why, sizeof why));
+    snprintf(other, sizeof other, "%lld", (long long)best);
+    assert_false(ls_lesson_check(q, run.g, run.ex, NULL, other, LS_LANG_EN, why, sizeof why));
+    ls_exec_unpin(run.ex, sn);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+    /* the index names a row: all dims but the last */
+    static const char bad[] =
+        "{\"title\":" T2 ",\"model\":\"mha_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"kpm.attn\",\"text\":" T2 ",\"question\":{\"kind\":\"argmax\",\"index\":[0,1,2,3],"
+        "\"prompt\":" T2 ",\"why\":" T2 "}}]}";
+    assert_int_equal(ls_lesson_parse(bad, sizeof bad - 1, "mem/09_argmax.json", &L, &err), LS_OK);
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    assert_int_not_equal(ls_lesson_check_all(L, &run, &err), LS_OK);
+    assert_non_null(strstr(err.msg, "expected 3"));
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
 static void test_run_switch_stretches(void **state)
 {
     (void)state;
@@ -900,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_compute_ahead_in_lessons),
         cmocka_unit_test(test_question_past_the_step),
         cmocka_unit_test(test_run_switch_stretches),
+        cmocka_unit_test(test_argmax_question_is_live),
         cmocka_unit_test(test_run_switch_errors),
         cmocka_unit_test(test_run_switch_tui),
         cmocka_unit_test(test_parse_and_hostile_edit),

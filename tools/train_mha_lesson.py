@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""Train lesson 01's model: one nn.MultiheadAttention that reverses a sequence.
+
+    /usr/bin/python3 tools/train_mha_lesson.py [--out data/mha_trained] [--seed 1]
+    ./build/layerstep run --model data/mha_trained
+
+The model (module names are the point names layerstep gives its outputs):
+
+    embed    nn.Embedding(27, 512)              token ids [B, 32] -> [B, 32, 512]
+    pos_enc  + the sinusoid table of 'Attention is all you need' (a buffer,
+             pe[pos, 2i] = sin(pos / 10000^(2i/512)), pe[pos, 2i+1] = cos(...);
+             no sqrt(d_model) scale on the embedding, no dropout)
+    mha      nn.MultiheadAttention(512, 8, batch_first=True), self-attention
+             with key_padding_mask, need_weights=True,
+             average_attn_weights=False (mha.1 = the per-head weights)
+    out      nn.Linear(512, 27): logits over the vocabulary
+    (predicted = logits.argmax(-1), not a module)
+
+The vocabulary is "_" (id 0, the padding token) and the letters a-z (1-26).
+The task: 28 random letters, then 4 padding positions (key_padding_mask True);
+the output at position i (i < 28) must be the letter at position 27 - i.
+There is no residual connection around the attention, so the only way a
+position can learn the letter it must print is to attend to its mirror
+position: the heads can be named.  One layer cannot know a sequence's length,
+so every sequence has 28 letters (the padding is still real: without the mask
+the 4 padded keys would take part in every softmax).
+
+Trained with Adam on fresh random batches, seeded, on one CPU thread, until 256
+held-out sequences are reversed exactly; the accuracy recorded is on 2048
+other sequences.  Writes, atomically:
+
+    OUT/config.json          arch "mha" with the embedding, pos_enc, out and vocab
+    OUT/weights.safetensors  the state_dict (pe left out: layerstep computes it)
+    OUT/inputs/{tokens,key_padding_mask}.npy    the lesson's example sequence
+    OUT/acts/*.npy           torch's activations on it (tools/torch_dump.py
+                             layout, + predicted and mha.scores_masked...):
+                             the golden the engine is checked against
+
+Also usable as a tools/torch_dump.py model file:
+    /usr/bin/python3 tools/torch_dump.py tools/train_mha_lesson.py \\
+        --inputs data/mha_trained/inputs --out /tmp/ref
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+import safetensors_np  # noqa: E402
+
+DEFAULT_OUT = os.path.join(ROOT, "data", "mha_trained")
+VOCAB = ["_"] + [chr(ord("a") + i) for i in range(26)]
+D_MODEL, HEADS, T, LENGTH = 512, 8, 32, 28
+# the lesson's example: 28 letters, then 4 padding tokens
+EXAMPLE = "attentionisallyouneedreverse"
+assert len(EXAMPLE) == LENGTH
+
+
+class PositionalEncoding(nn.Module):
+    """x + pe[:T]: the sinusoid table of 'Attention is all you need'."""
+
+    def __init__(self, d_model, max_len=T):
+        super().__init__()
+        pe = torch.zeros(max_len, d_model)
+        pos = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x):  # [B, T, D]
+        return x + self.pe[:x.size(1)]
+
+
+class Reverser(nn.Module):
+    def __init__(self, vocab=len(VOCAB), d_model=D_MODEL, heads=HEADS):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d_model)
+        self.pos_enc = PositionalEncoding(d_model)
+        self.mha = nn.MultiheadAttention(d_model, heads, dropout=0.0, batch_first=True)
+        self.out = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens, key_padding_mask, need_weights=True):
+        x = self.pos_enc(self.embed(tokens))
+        y, _ = self.mha(x, x, x, key_padding_mask=key_padding_mask, need_weights=need_weights,
+                        average_attn_weights=False)
+        return self.out(y)
+
+
+def batch(n, gen):
+    """n sequences of LENGTH random letters + padding; targets reversed."""
+    letters = torch.randint(1, len(VOCAB), (n, LENGTH), generator=gen)
+    tokens = torch.zeros(n, T, dtype=torch.int64)
+    tokens[:, :LENGTH] = letters
+    target = letters.flip(1)
+    kpm = torch.arange(T)[None].expand(n, T) >= LENGTH
+    return tokens, kpm, target
+
+
+def accuracy(model, tokens, kpm, target):
+    model.eval()
+    with torch.no_grad():
+        pred = model(tokens, kpm, need_weights=False)[:, :LENGTH].argmax(-1)
+    tok = float((pred == target).float().mean())
+    seq = float((pred == target).all(1).float().mean())
+    return tok, seq
+
+
+def train(seed, max_steps, lr, bs, log):
+    torch.manual_seed(seed)
+    model = Reverser()
+    gen = torch.Generator().manual_seed(seed + 1000)
+    # a small held-out set while training (a forward on 2048 sequences costs
+    # as much as 30 steps on this machine's one thread), the full one after
+    held = batch(256, torch.Generator().manual_seed(seed + 2000))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    crit = nn.CrossEntropyLoss()
+    t0 = time.process_time()
+    step, tok, seq = 0, 0.0, 0.0
+    for step in range(1, max_steps + 1):
+        model.train()
+        tokens, kpm, target = batch(bs, gen)
+        logits = model(tokens, kpm, need_weights=False)[:, :LENGTH]
+        loss = crit(logits.reshape(-1, len(VOCAB)), target.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 50 == 0:
+            tok, seq = accuracy(model, *held)
+            log(f"step {step:5d}  loss {float(loss):.5f}  held-out token acc {tok:.4f}  "
+                f"sequence acc {seq:.4f}  cpu {time.process_time() - t0:.0f}s")
+            if seq == 1.0 and float(loss) < 0.01:
+                break
+    secs = time.process_time() - t0
+    tok, seq = accuracy(model, *batch(2048, torch.Generator().manual_seed(seed + 3000)))
+    return model, step, tok, seq, secs
+
+
+def example_inputs():
+    tokens = torch.zeros(1, T, dtype=torch.int64)
+    tokens[0, :LENGTH] = torch.tensor([VOCAB.index(c) for c in EXAMPLE])
+    kpm = torch.arange(T)[None] >= LENGTH
+    return tokens, kpm
+
+
+def head_report(model, log):
+    """Per head: the mean share of each query's weight on its mirror key."""
+    tokens, kpm, _ = batch(256, torch.Generator().manual_seed(99))
+    model.eval()
+    with torch.no_grad():
+        x = model.pos_enc(model.embed(tokens))
+        _, w = model.mha(x, x, x, key_padding_mask=kpm, need_weights=True,
+                         average_attn_weights=False)  # [B, H, T, T]
+    i = torch.arange(LENGTH)
+    mirror = w[:, :, i, LENGTH - 1 - i]  # [B, H, 28]
+    top = w[:, :, :LENGTH].argmax(-1)  # [B, H, 28]
+    shares = []
+    for h in range(w.size(1)):
+        share = float(mirror[:, h].mean())
+        hit = float((top[:, h] == LENGTH - 1 - i).float().mean())
+        shares.append({"head": h, "mirror_weight": round(share, 4), "argmax_is_mirror": round(hit, 4)})
+        log(f"head {h}: mean weight on the mirror key {share:.3f}; "
+            f"the mirror key is the row's largest in {hit:.1%} of rows")
+    return shares
+
+
+def config(seed, steps, tok, seq, secs, shares, lr, bs):
+    return {
+        "arch": "mha",
+        "name": "mha_trained",
+        "note": "Lesson 01's model: Embedding(27, 512) + the sinusoid positional encoding + "
+                "one nn.MultiheadAttention(512, 8, batch_first=True) + Linear(512, 27), trained "
+                "by tools/train_mha_lesson.py to reverse 28 letters (then 4 padding positions, "
+                "key_padding_mask True): the output at position i is the letter at 27 - i.",
+        "class": "torch.nn.MultiheadAttention",
+        "root_class": "Reverser",
+        "kwargs": {"embed_dim": D_MODEL, "num_heads": HEADS, "dropout": 0.0, "bias": True,
+                   "batch_first": True},
+        "embedding": {"name": "embed", "num_embeddings": len(VOCAB)},
+        "positional_encoding": {"name": "pos_enc", "kind": "sinusoid"},
+        "output": {"name": "out", "out_features": len(VOCAB)},
+        "vocab": VOCAB,
+        "example_inputs": {"batch": 1, "length": T, "tokens": EXAMPLE, "causal": False,
+                           "key_lengths": [LENGTH]},
+        "training": {"tool": "tools/train_mha_lesson.py", "seed": seed, "steps": steps,
+                     "batch": bs, "lr": lr, "optimizer": "Adam",
+                     "cpu_seconds": round(secs, 1), "threads": 1,
+                     "torch": torch.__version__,
+                     "held_out_token_accuracy": tok, "held_out_sequence_accuracy": seq,
+                     "held_out_sequences": 2048, "heads": shares},
+        "forward": {"call": "out(mha(pos_enc(embed(tokens)), ..., key_padding_mask, "
+                            "need_weights=True, average_attn_weights=False)[0])"},
+    }
+
+
+def write_acts(model, tokens, kpm, acts_dir):
+    """torch's activations on the example: every module output (torch_dump),
+    the per-head scores layerstep names, and the argmax."""
+    from torch_dump import dump
+    dump(model, (tokens, kpm), acts_dir)
+    model.eval()
+    E, H, hd = D_MODEL, HEADS, D_MODEL // HEADS
+    with torch.no_grad():
+        x = model.pos_enc(model.embed(tokens))
+        m = model.mha
+        qkv = nn.functional.linear(x, m.in_proj_weight, m.in_proj_bias)
+        q, k, v = (qkv[..., i * E:(i + 1) * E].reshape(1, T, H, hd).transpose(1, 2)
+                   for i in range(3))
+        scores = (q / math.sqrt(hd)) @ k.transpose(-1, -2)
+        mask = kpm[:, None, None, :].expand(1, H, T, T)
+        mask_add = torch.zeros(1, H, T, T).masked_fill(mask, float("-inf"))
+        attn = torch.softmax(scores + mask_add, dim=-1)
+        context = (attn @ v).transpose(1, 2).reshape(1, T, E)
+        extra = {"mha.q": q, "mha.k": k, "mha.v": v, "mha.scores": scores, "mha.mask": mask,
+                 "mha.mask_add": mask_add, "mha.scores_masked": scores + mask_add,
+                 "mha.attn": attn, "mha.context": context,
+                 "mha.out_proj": nn.functional.linear(context, m.out_proj.weight, m.out_proj.bias),
+                 "predicted": model(tokens, kpm).argmax(-1)}
+    for n, t in extra.items():
+        np.save(os.path.join(acts_dir, n + ".npy"), t.contiguous().numpy())
+    # the root's output is "output" in torch_dump's layout; layerstep's is
+    # the out layer itself (the same tensor)
+    os.remove(os.path.join(acts_dir, "output.npy"))
+    os.remove(os.path.join(acts_dir, "manifest.json"))
+
+
+def load_trained(d):
+    model = Reverser()
+    w, _ = safetensors_np.read(os.path.join(d, "weights.safetensors"))
+    missing = model.load_state_dict({k: torch.from_numpy(v) for k, v in w.items()}, strict=False)
+    assert not missing.unexpected_keys and missing.missing_keys == ["pos_enc.pe"], missing
+    return model
+
+
+def build(inputs=None):
+    """tools/torch_dump.py entry: the trained model from data/mha_trained."""
+    model = load_trained(DEFAULT_OUT)
+    if inputs is None:
+        return model, example_inputs()
+    return model, (inputs["tokens"], inputs["key_padding_mask"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-steps", type=int, default=3000)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--rewrite", action="store_true",
+                    help="no training: rewrite OUT's config, inputs and acts from its weights "
+                         "(keeping the training record of its config.json)")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+
+    def log(s):
+        print(s, flush=True)
+
+    if a.rewrite:
+        model = load_trained(a.out)
+        tr = json.load(open(os.path.join(a.out, "config.json")))["training"]
+        a.seed, a.lr, a.batch = tr["seed"], tr["lr"], tr["batch"]
+        steps, tok, secs = tr["steps"], tr["held_out_token_accuracy"], tr["cpu_seconds"]
+        seq = tr["held_out_sequence_accuracy"]
+    else:
+        model, steps, tok, seq, secs = train(a.seed, a.max_steps, a.lr, a.batch, log)
+    log(f"trained {steps} steps in {secs:.0f} s of CPU (1 thread): held-out token accuracy "
+        f"{tok:.4f}, sequence accuracy {seq:.4f}")
+    shares = head_report(model, log)
+    tokens, kpm = example_inputs()
+    model.eval()
+    with torch.no_grad():
+        pred = model(tokens, kpm)[0, :LENGTH].argmax(-1).tolist()
+    log(f"example {EXAMPLE!r} -> {''.join(VOCAB[i] for i in pred)!r}")
+
+    parent = os.path.dirname(os.path.abspath(a.out))
+    tmp = tempfile.mkdtemp(prefix=".mha_trained.", dir=parent)
+    try:
+        os.makedirs(os.path.join(tmp, "inputs"))
+        os.makedirs(os.path.join(tmp, "acts"))
+        sd = {k: v.detach().float().contiguous().numpy() for k, v in model.state_dict().items()
+              if k != "pos_enc.pe"}
+        safetensors_np.write(os.path.join(tmp, "weights.safetensors"), sd)
+        with open(os.path.join(tmp, "config.json"), "w") as f:
+            json.dump(config(a.seed, steps, tok, seq, secs, shares, a.lr, a.batch), f, indent=1)
+            f.write("\n")
+        np.save(os.path.join(tmp, "inputs", "tokens.npy"), tokens.numpy())
+        np.save(os.path.join(tmp, "inputs", "key_padding_mask.npy"), kpm.numpy())
+        write_acts(model, tokens, kpm, os.path.join(tmp, "acts"))
+        if os.path.exists(a.out):
+            shutil.rmtree(a.out)
+        os.replace(tmp, a.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
