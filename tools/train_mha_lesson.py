@@ -25,8 +25,9 @@ position: the heads can be named.  One layer cannot know a sequence's length,
 so every sequence has 28 letters (the padding is still real: without the mask
 the 4 padded keys would take part in every softmax).
 
-Trained with Adam on fresh random batches, seeded, on one CPU thread, until 256
-held-out sequences are reversed exactly; the accuracy recorded is on 2048
+Trained with Adam (cosine decay over --max-steps) on fresh random batches,
+seeded, on one CPU thread, until 256 held-out sequences are reversed exactly
+(or the steps or --cpu-minutes run out); the accuracy recorded is on 2048
 other sequences.  Writes, atomically:
 
     OUT/config.json          arch "mha" with the embedding, pos_enc, out and vocab
@@ -35,6 +36,12 @@ other sequences.  Writes, atomically:
     OUT/acts/*.npy           torch's activations on it (tools/torch_dump.py
                              layout, + predicted and mha.scores_masked...):
                              the golden the engine is checked against
+
+--check LAYERSTEP (no training; meson's mha_trained_torch test): torch's
+activations of OUT's weights on OUT's example, made afresh, against
+`layerstep dump` (`layerstep compare`: atol 1e-5 + rtol 1e-4), against the
+committed OUT/acts, and the held-out accuracy through torch.  Exits 77
+without torch.
 
 Also usable as a tools/torch_dump.py model file:
     /usr/bin/python3 tools/torch_dump.py tools/train_mha_lesson.py \\
@@ -49,9 +56,15 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
+import subprocess
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+except ImportError as e:  # meson's skip
+    print(f"python3-torch not installed ({e}): skip")
+    sys.exit(77)
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
@@ -116,7 +129,7 @@ def accuracy(model, tokens, kpm, target):
     return tok, seq
 
 
-def train(seed, max_steps, lr, bs, log):
+def train(seed, max_steps, lr, bs, log, cpu_budget=float("inf")):
     torch.manual_seed(seed)
     model = Reverser()
     gen = torch.Generator().manual_seed(seed + 1000)
@@ -124,6 +137,10 @@ def train(seed, max_steps, lr, bs, log):
     # as much as 30 steps on this machine's one thread), the full one after
     held = batch(256, torch.Generator().manual_seed(seed + 2000))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # cosine decay to lr/100 over max_steps: at a constant rate the last
+    # few letters in a thousand stay wrong
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, max_steps) / max_steps)))
     crit = nn.CrossEntropyLoss()
     t0 = time.process_time()
     step, tok, seq = 0, 0.0, 0.0
@@ -135,11 +152,15 @@ def train(seed, max_steps, lr, bs, log):
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         if step % 50 == 0:
             tok, seq = accuracy(model, *held)
             log(f"step {step:5d}  loss {float(loss):.5f}  held-out token acc {tok:.4f}  "
                 f"sequence acc {seq:.4f}  cpu {time.process_time() - t0:.0f}s")
             if seq == 1.0 and float(loss) < 0.01:
+                break
+            if time.process_time() - t0 > cpu_budget:
+                log(f"stopped at the CPU budget ({cpu_budget:.0f} s)")
                 break
     secs = time.process_time() - t0
     tok, seq = accuracy(model, *batch(2048, torch.Generator().manual_seed(seed + 3000)))
@@ -193,7 +214,7 @@ def config(seed, steps, tok, seq, secs, shares, lr, bs):
         "example_inputs": {"batch": 1, "length": T, "tokens": EXAMPLE, "causal": False,
                            "key_lengths": [LENGTH]},
         "training": {"tool": "tools/train_mha_lesson.py", "seed": seed, "steps": steps,
-                     "batch": bs, "lr": lr, "optimizer": "Adam",
+                     "batch": bs, "lr": lr, "optimizer": "Adam", "schedule": "cosine to lr/100",
                      "cpu_seconds": round(secs, 1), "threads": 1,
                      "torch": torch.__version__,
                      "held_out_token_accuracy": tok, "held_out_sequence_accuracy": seq,
@@ -250,18 +271,69 @@ def build(inputs=None):
     return model, (inputs["tokens"], inputs["key_padding_mask"])
 
 
+def check(exe, d):
+    """torch afresh vs layerstep dump, vs the committed acts; accuracy."""
+    model = load_trained(d)
+    tokens = torch.from_numpy(np.load(os.path.join(d, "inputs", "tokens.npy")))
+    kpm = torch.from_numpy(np.load(os.path.join(d, "inputs", "key_padding_mask.npy")))
+    fails = 0
+    with tempfile.TemporaryDirectory(prefix="ls_mha_trained.") as tmp:
+        ref, ours = os.path.join(tmp, "torch"), os.path.join(tmp, "ours")
+        os.makedirs(ref)
+        write_acts(model, tokens, kpm, ref)
+        r = subprocess.run([exe, "dump", "--model", d, "--inputs", os.path.join(d, "inputs"),
+                            "--out", ours], capture_output=True, text=True)
+        if r.returncode:
+            print(f"FAIL layerstep dump: {r.stderr.strip()}")
+            return 1
+        r = subprocess.run([exe, "compare", ours, ref], capture_output=True, text=True)
+        passed = [ln for ln in r.stdout.splitlines() if ln.endswith(" pass")]
+        n_ref = len([f for f in os.listdir(ref) if f.endswith(".npy")])
+        ok = r.returncode == 0 and len(passed) == n_ref
+        worst = max((float(ln.split()[-3]) for ln in passed), default=0.0)
+        print(f"{'ok  ' if ok else 'FAIL'} layerstep dump vs torch: {len(passed)} of {n_ref} points "
+              f"pass (atol 1e-5 + rtol 1e-4; worst max abs {worst:.3g})")
+        if not ok:
+            print("\n".join(ln for ln in r.stdout.splitlines() if " only in " not in ln)[:3000])
+        fails += not ok
+        worst = 0.0
+        for f in sorted(os.listdir(ref)):
+            a, b = np.load(os.path.join(ref, f)), np.load(os.path.join(d, "acts", f))
+            fin = np.isfinite(a)
+            same = a.shape == b.shape and (fin == np.isfinite(b)).all() and \
+                (a[~fin] == b[~fin]).all()
+            err = float(np.max(np.abs(a[fin].astype(np.float64) - b[fin]), initial=0)) if same else 1e9
+            worst = max(worst, err)
+        ok = worst <= 1e-5
+        print(f"{'ok  ' if ok else 'FAIL'} the committed acts/ are torch's: worst max abs {worst:.3g}")
+        fails += not ok
+    tok, seq = accuracy(model, *batch(512, torch.Generator().manual_seed(4242)))
+    ok = seq == 1.0
+    print(f"{'ok  ' if ok else 'FAIL'} torch reverses 512 new sequences: token accuracy {tok:.4f}, "
+          f"sequence accuracy {seq:.4f}")
+    fails += not ok
+    return 1 if fails else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--max-steps", type=int, default=3000)
+    ap.add_argument("--max-steps", type=int, default=500,
+                    help="the length of the cosine schedule, and the most steps")
+    ap.add_argument("--cpu-minutes", type=float, default=30,
+                    help="stop (and write the model as it is) after this much CPU time")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--rewrite", action="store_true",
                     help="no training: rewrite OUT's config, inputs and acts from its weights "
                          "(keeping the training record of its config.json)")
+    ap.add_argument("--check", metavar="LAYERSTEP",
+                    help="no training: compare OUT with torch through this layerstep binary")
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.check:
+        return check(os.path.abspath(a.check), a.out)
 
     def log(s):
         print(s, flush=True)
@@ -273,7 +345,8 @@ def main():
         steps, tok, secs = tr["steps"], tr["held_out_token_accuracy"], tr["cpu_seconds"]
         seq = tr["held_out_sequence_accuracy"]
     else:
-        model, steps, tok, seq, secs = train(a.seed, a.max_steps, a.lr, a.batch, log)
+        model, steps, tok, seq, secs = train(a.seed, a.max_steps, a.lr, a.batch, log,
+                                             a.cpu_minutes * 60)
     log(f"trained {steps} steps in {secs:.0f} s of CPU (1 thread): held-out token accuracy "
         f"{tok:.4f}, sequence accuracy {seq:.4f}")
     shares = head_report(model, log)

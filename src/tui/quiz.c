@@ -155,6 +155,20 @@ bool tui_quiz_mask_hidden(ls_tui *a, int mask_node)
            named_secret(a, ls_graph_node(tui_ccur(a)->g, mask_node)->name);
 }
 
+static bool row_secret(const ls_tui *a, const ls_tensor *t)
+{
+    return a->les.secret.by_row && t->dtype == LS_F32 && t->ndim == a->les.secret.row_ndim &&
+           !memcmp(t->shape, a->les.secret.row_shape, (size_t)t->ndim * sizeof t->shape[0]);
+}
+
+bool tui_quiz_hides_ranking_only(ls_tui *a, int node)
+{
+    if (!tui_quiz_open(a) || node < 0)
+        return false;
+    const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
+    return row_secret(a, &nd->out) && !named_secret(a, nd->name) && !tui_quiz_hides_shape(a, &nd->out);
+}
+
 bool tui_quiz_hides_values(ls_tui *a, int node)
 {
     if (!tui_quiz_open(a) || node < 0)
@@ -162,8 +176,7 @@ bool tui_quiz_hides_values(ls_tui *a, int node)
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
     if (named_secret(a, nd->name) || tui_quiz_hides_shape(a, &nd->out))
         return true;
-    if (a->les.secret.by_row && nd->out.dtype == LS_F32 && nd->out.ndim == a->les.secret.row_ndim &&
-        !memcmp(nd->out.shape, a->les.secret.row_shape, (size_t)nd->out.ndim * sizeof nd->out.shape[0]))
+    if (row_secret(a, &nd->out))
         return true;
     if (!a->les.secret.by_mask || nd->out.dtype == LS_BOOL)
         return false;

@@ -241,6 +241,9 @@ bool tui_quiz_open(const ls_tui *a);
 bool tui_quiz_hides_shape(const ls_tui *a, const ls_tensor *t);
 /* The node's values (grid, heat, stats, attention panels) must not be shown. */
 bool tui_quiz_hides_values(ls_tui *a, int node);
+/* Its values are hidden by an argmax question alone: where the mask hides
+ * keys may still show (a masked key is never the answer). */
+bool tui_quiz_hides_ranking_only(ls_tui *a, int node);
 /* "[1, 8, 32, 64]", or "[?, ?, ?, ?]" while the quiz hides that shape. */
 const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
 /* The narration's hide callback (ls_lesson_expand_hiding), ud = the app. */
