@@ -174,9 +174,9 @@ def example_inputs():
     return tokens, kpm
 
 
-def head_report(model, log):
+def head_report(model, log, n=256):
     """Per head: the mean share of each query's weight on its mirror key."""
-    tokens, kpm, _ = batch(256, torch.Generator().manual_seed(99))
+    tokens, kpm, _ = batch(n, torch.Generator().manual_seed(99))
     model.eval()
     with torch.no_grad():
         x = model.pos_enc(model.embed(tokens))
@@ -195,7 +195,7 @@ def head_report(model, log):
     return shares
 
 
-def config(seed, steps, tok, seq, secs, shares, lr, bs):
+def config(seed, steps, tok, seq, secs, shares, lr, bs, eval_n=2048):
     return {
         "arch": "mha",
         "name": "mha_trained",
@@ -218,7 +218,7 @@ def config(seed, steps, tok, seq, secs, shares, lr, bs):
                      "cpu_seconds": round(secs, 1), "threads": 1,
                      "torch": torch.__version__,
                      "held_out_token_accuracy": tok, "held_out_sequence_accuracy": seq,
-                     "held_out_sequences": 2048, "heads": shares},
+                     "held_out_sequences": eval_n, "heads": shares},
         "forward": {"call": "out(mha(pos_enc(embed(tokens)), ..., key_padding_mask, "
                             "need_weights=True, average_attn_weights=False)[0])"},
     }
@@ -328,6 +328,8 @@ def main():
     ap.add_argument("--rewrite", action="store_true",
                     help="no training: rewrite OUT's config, inputs and acts from its weights "
                          "(keeping the training record of its config.json)")
+    ap.add_argument("--eval-n", type=int, default=2048,
+                    help="with --rewrite: held-out sequences to measure the accuracy on")
     ap.add_argument("--check", metavar="LAYERSTEP",
                     help="no training: compare OUT with torch through this layerstep binary")
     a = ap.parse_args()
@@ -338,18 +340,20 @@ def main():
     def log(s):
         print(s, flush=True)
 
+    tr = {}
     if a.rewrite:
         model = load_trained(a.out)
         tr = json.load(open(os.path.join(a.out, "config.json")))["training"]
         a.seed, a.lr, a.batch = tr["seed"], tr["lr"], tr["batch"]
-        steps, tok, secs = tr["steps"], tr["held_out_token_accuracy"], tr["cpu_seconds"]
-        seq = tr["held_out_sequence_accuracy"]
+        steps, secs = tr["steps"], tr["cpu_seconds"]
+        # measured again, on the same 2048 sequences train() ends with
+        tok, seq = accuracy(model, *batch(a.eval_n, torch.Generator().manual_seed(a.seed + 3000)))
     else:
         model, steps, tok, seq, secs = train(a.seed, a.max_steps, a.lr, a.batch, log,
                                              a.cpu_minutes * 60)
     log(f"trained {steps} steps in {secs:.0f} s of CPU (1 thread): held-out token accuracy "
         f"{tok:.4f}, sequence accuracy {seq:.4f}")
-    shares = head_report(model, log)
+    shares = head_report(model, log, 64 if a.rewrite and a.eval_n < 2048 else 256)
     tokens, kpm = example_inputs()
     model.eval()
     with torch.no_grad():
@@ -365,7 +369,11 @@ def main():
               if k != "pos_enc.pe"}
         safetensors_np.write(os.path.join(tmp, "weights.safetensors"), sd)
         with open(os.path.join(tmp, "config.json"), "w") as f:
-            json.dump(config(a.seed, steps, tok, seq, secs, shares, a.lr, a.batch), f, indent=1)
+            cfg = config(a.seed, steps, tok, seq, secs, shares, a.lr, a.batch,
+                         a.eval_n if a.rewrite else 2048)
+            if a.rewrite and "note" in tr:
+                cfg["training"]["note"] = tr["note"]
+            json.dump(cfg, f, indent=1)
             f.write("\n")
         np.save(os.path.join(tmp, "inputs", "tokens.npy"), tokens.numpy())
         np.save(os.path.join(tmp, "inputs", "key_padding_mask.npy"), kpm.numpy())

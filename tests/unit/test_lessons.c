@@ -245,8 +245,9 @@ static void test_wav2vec2_lesson_facts(void **state)
     }
 }
 
-/* Lesson 01 at the walkthrough's sizes: the article-size plain MHA with
- * seeded random weights and a seeded [1, 32, 512] example input. */
+/* Lesson 01 at the walkthrough's sizes: the trained model (embedding,
+ * pos_enc, nn.MultiheadAttention d_model 512 / 8 heads, out) reversing
+ * its example sequence of 28 letters and 4 padding tokens. */
 static void test_lesson01_facts(void **state)
 {
     (void)state;
@@ -258,28 +259,29 @@ static void test_lesson01_facts(void **state)
     assert_int_equal(ls_lesson_load(path, &L, &err), LS_OK);
     ls_lesson_run run;
     assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
-    assert_string_equal(ls_model_weights_note(run.m), "random weights, seed 1");
-    /* the example input is --random-inputs' generator with the config's seed */
-    const ls_tensor *x = ls_tmap_get(run.in, "mha.x");
-    assert_non_null(x);
-    assert_int_equal(x->ndim, 3);
-    assert_true(x->shape[0] == 1 && x->shape[1] == 32 && x->shape[2] == 512);
-    ls_rng rng = {1};
-    for (int64_t i = 0; i < ls_tensor_numel(x); i++)
-        assert_true(ls_tensor_get_flat(x, i) == (double)ls_rng_normal(&rng));
-    /* torch's init: xavier in_proj, zero biases */
-    const ls_tensor *w = ls_tmap_get(ls_model_weights(run.m), "in_proj_weight");
-    const ls_tensor *b = ls_tmap_get(ls_model_weights(run.m), "in_proj_bias");
-    assert_non_null(w);
-    assert_non_null(b);
-    double bound = sqrt(6.0 / (4.0 * 512)), mx = 0;
-    for (int64_t i = 0; i < ls_tensor_numel(w); i++)
-        mx = fmax(mx, fabs(ls_tensor_get_flat(w, i)));
-    assert_true(mx <= bound && mx > 0.9 * bound);
-    for (int64_t i = 0; i < ls_tensor_numel(b); i++)
-        assert_true(ls_tensor_get_flat(b, i) == 0);
+    assert_non_null(strstr(run.model_dir, "mha_trained"));
+    /* the example input: the config's letters, then the pad id 0, and
+     * the last 4 keys padded */
+    static const char word[] = "attentionisallyouneedreverse";
+    const ls_tensor *ids = ls_tmap_get(run.in, "tokens");
+    const ls_tensor *kpm = ls_tmap_get(run.in, "key_padding_mask");
+    assert_non_null(ids);
+    assert_non_null(kpm);
+    assert_true(ids->ndim == 2 && ids->shape[0] == 1 && ids->shape[1] == 32);
+    for (int64_t j = 0; j < 32; j++) {
+        assert_int_equal((int64_t)ls_tensor_get(ids, (int64_t[]){0, j}), j < 28 ? word[j] - 'a' + 1 : 0);
+        assert_int_equal(ls_tensor_get(kpm, (int64_t[]){0, j}) != 0, j >= 28);
+    }
+    if (!ls_exec_done(run.ex))
+        assert_int_equal(ls_exec_run(run.ex, &err), LS_OK);
+    /* trained: the example comes out reversed */
+    const ls_tensor *pred = ls_exec_out(run.ex, ls_graph_find(run.g, "predicted"));
+    assert_non_null(pred);
+    for (int64_t j = 0; j < 28; j++)
+        assert_int_equal((int64_t)ls_tensor_get(pred, (int64_t[]){0, j}), word[27 - j] - 'a' + 1);
     char ans[256];
     bool seen_split = false, seen_mask = false, seen_join = false;
+    int seen_argmax = 0;
     for (int i = 0; i < L->n_steps; i++) {
         const ls_lesson_step *s = &L->steps[i];
         if (!s->q.kind)
@@ -297,16 +299,22 @@ static void test_lesson01_facts(void **state)
             assert_string_equal(ans, "[1, 32, 512]");    /* and back */
             seen_join = true;
         }
+        if (s->q.kind == LS_Q_ARGMAX) {
+            /* the heads asked about read the mirror key: query i, key 27 - i */
+            assert_int_equal(atoi(ans), 27 - (int)s->q.index[2]);
+            seen_argmax++;
+        }
     }
-    assert_true(seen_split && seen_mask && seen_join);
-    /* the walkthrough's order: split, scores, mask, softmax, V, join, out */
-    static const char *const order[] = {"mha.q", "mha.scores", "mha.mask", "mha.attn", "mha.v",
-                                        "mha.context", "mha.out_proj"};
+    assert_true(seen_split && seen_mask && seen_join && seen_argmax >= 2);
+    /* the walkthrough's order: tokens, split, scores, mask, softmax, V, join, out */
+    static const char *const order[] = {"tokens", "pos_enc", "mha.q", "mha.scores", "mha.mask",
+                                        "mha.attn", "mha.v", "mha.context", "mha.out_proj", "out",
+                                        "predicted"};
     int k = 0;
-    for (int i = 0; i < L->n_steps && k < 7; i++)
+    for (int i = 0; i < L->n_steps && k < 11; i++)
         if (!strcmp(L->steps[i].point, order[k]))
             k++;
-    assert_int_equal(k, 7);
+    assert_int_equal(k, 11);
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
 }
