@@ -51,7 +51,6 @@ typedef struct mha_cfg {
     int64_t ex_tokens[4096];
 } mha_cfg;
 
-
 /* "example_inputs": {"batch", "length", "seed", "causal", "key_lengths"},
  * every field optional (2, 6, 7, true, none). */
 static int parse_example(const cJSON *c, const char *f, mha_cfg *cfg, ls_error *err)
