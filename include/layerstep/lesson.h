@@ -11,7 +11,7 @@
  * Answers are never stored in the file: a shape question is answered by
  * the live tensor's shape, a masked-positions question by the live mask,
  * a choice by a live quantity, a rise/fall question by the value before
- * and after the edit.  So a lesson stays right when the model changes.
+ * and after the edit, a which-column question by the row's live maximum.  So a lesson stays right when the model changes.
  * Narration can quote live facts too: "{shape:POINT}" becomes "[2, 8, 6, 64]"
  * and "{dim:POINT:K}" one dimension (ls_lesson_expand).
  *
@@ -50,6 +50,8 @@ typedef enum ls_lesson_qkind {
     LS_Q_TEXT,       /* type what a CTC id tensor says: the transcript of
                       * ctc_greedy_search, or the unit at one cell of topk_index */
     LS_Q_COUNT,      /* how many cells of row `index` of `of` equal `equal` */
+    LS_Q_ARGMAX,     /* which column of row `index` of `of` is largest ("which key
+                      * does query 3 attend to most?"): a column number */
 } ls_lesson_qkind;
 
 #define LS_LESSON_MAX_CHOICES 6
@@ -59,7 +61,7 @@ typedef struct ls_lesson_question {
     ls_ltext prompt;
     ls_ltext why;            /* the reason, shown with a wrong answer */
     char *of;                /* the point the answer is read from */
-    int n_index;             /* index prefix (masked: the row; direction: a cell) */
+    int n_index;             /* index prefix (masked, argmax: the row; direction: a cell) */
     int64_t index[4];
     /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index */
     int dim;

@@ -244,6 +244,10 @@ static int answers(const ls_lesson *L, int lang)
          * look for; the quiz hides the tensor that tells it (see quiz.c) */
         if (q->kind == LS_Q_COUNT || (q->kind == LS_Q_TEXT && q->n_index))
             told[0] = '\0';
+        /* a column number stands on screen anyway (the axis labels): the
+         * reveal's words are what must wait */
+        else if (q->kind == LS_Q_ARGMAX)
+            snprintf(told, sizeof told, lang == LS_LANG_ZH ? "第 %s 列" : "column %s", ans);
         char sa[256], sp[1024], st[256];
         printf("step %d\t%s\t%s\t%s\n", i + 1, ls_printable(ans, sa, sizeof sa),
                ls_printable(prompt, sp, sizeof sp), ls_printable(told, st, sizeof st));

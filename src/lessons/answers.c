@@ -199,6 +199,37 @@ static int64_t count_row(const ls_tensor *t, const ls_lesson_question *q)
     return c;
 }
 
+/* The row at q->index of t (all dims but the last): its largest value and
+ * the first column holding it (-1 for an empty row or one of NaN only). */
+static int64_t row_argmax(const ls_tensor *t, const ls_lesson_question *q, double *max)
+{
+    int64_t idx[LS_MAX_DIMS] = {0}, best = -1;
+    memcpy(idx, q->index, sizeof q->index);
+    int last = t->ndim - 1;
+    *max = NAN;
+    for (int64_t j = 0; last >= 0 && j < t->shape[last]; j++) {
+        idx[last] = j;
+        double v = ls_tensor_get(t, idx);
+        if (!isnan(v) && (best < 0 || v > *max)) {
+            *max = v;
+            best = j;
+        }
+    }
+    return best;
+}
+
+/* The value in column j of that row (NaN when j is outside it). */
+static double row_at(const ls_tensor *t, const ls_lesson_question *q, int64_t j)
+{
+    int64_t idx[LS_MAX_DIMS] = {0};
+    memcpy(idx, q->index, sizeof q->index);
+    int last = t->ndim - 1;
+    if (last < 0 || j < 0 || j >= t->shape[last])
+        return NAN;
+    idx[last] = j;
+    return ls_tensor_get(t, idx);
+}
+
 int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
                      const ls_model *m, const double *before, char *ans, size_t n, ls_error *err)
 {
@@ -231,6 +262,14 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
     case LS_Q_MASKED:
         masked_cols(t, q, ans, n);
         return LS_OK;
+    case LS_Q_ARGMAX: {
+        double mx;
+        int64_t j = row_argmax(t, q, &mx);
+        if (j < 0)
+            return ls_error_set(err, LS_ERR_RANGE, "this row of '%s' has no number (all NaN)", q->of);
+        snprintf(ans, n, "%lld", (long long)j);
+        return LS_OK;
+    }
     case LS_Q_CHOICE: {
         double v = q->dim >= 0 ? (double)t->shape[q->dim] : ls_tensor_get(t, q->index);
         for (int i = 0; i < q->n_choices; i++)
@@ -413,6 +452,15 @@ int ls_lesson_fact(const ls_lesson_question *q, const ls_graph *g, const ls_exec
                  ls_ltext_get(&q->choices[i], lang));
         break;
     }
+    case LS_Q_ARGMAX: {
+        const ls_tensor *t = live(g, ex, q->of, NULL);
+        double v = row_at(t, q, atoll(ans));
+        if (zh)
+            snprintf(fact, n, "%s 这一行最大的是第 %s 列 (%.4g)", q->of, ans, v);
+        else
+            snprintf(fact, n, "this row of %s is largest at column %s (%.4g)", q->of, ans, v);
+        break;
+    }
     case LS_Q_DIRECTION: {
         double after = ls_tensor_get(live(g, ex, q->of, NULL), q->index);
         if (zh)
@@ -448,6 +496,14 @@ bool ls_lesson_check(const ls_lesson_question *q, const ls_graph *g, const ls_ex
         bool none = !strcmp(ans, "none");
         ok = none ? (!strncasecmp(typed, "none", 4) || !strcmp(typed, "-") || !strcmp(typed, "无"))
                   : same_numbers(typed, ans);
+        break;
+    }
+    case LS_Q_ARGMAX: {
+        /* one column number; a column tied with the largest is right too */
+        long long v[2];
+        const ls_tensor *t = live(g, ex, q->of, NULL);
+        double mx;
+        ok = t && numbers(typed, v, 2) == 1 && row_argmax(t, q, &mx) >= 0 && row_at(t, q, v[0]) == mx;
         break;
     }
     case LS_Q_CHOICE:

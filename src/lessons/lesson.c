@@ -141,14 +141,14 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
     if (!cJSON_IsObject(qj))
         return perr(c, "\"question\" must be an object");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(qj, "kind");
-    static const char *const kinds[] = {"", "shape", "choice", "masked", "direction", "text", "count"};
+    static const char *const kinds[] = {"", "shape", "choice", "masked", "direction", "text", "count", "argmax"};
     if (!cJSON_IsString(k))
-        return perr(c, "question: missing \"kind\" (shape, choice, masked, direction, text or count)");
-    for (int i = 1; i < 7; i++)
+        return perr(c, "question: missing \"kind\" (shape, choice, masked, direction, text, count or argmax)");
+    for (int i = 1; i < 8; i++)
         if (!strcmp(k->valuestring, kinds[i]))
             q->kind = (ls_lesson_qkind)i;
     if (!q->kind)
-        return perr(c, "question: unknown kind '%s' (shape, choice, masked, direction, text or count)",
+        return perr(c, "question: unknown kind '%s' (shape, choice, masked, direction, text, count or argmax)",
                     k->valuestring);
     int rc;
     if ((rc = get_text(c, qj, "prompt", true, &q->prompt)) || (rc = get_text(c, qj, "why", true, &q->why)) ||
@@ -157,7 +157,8 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
     if (!q->of && !(q->of = dup_str(point)))
         return ls_error_set(c->err, LS_ERR_NOMEM, "out of memory");
     q->dim = -1;
-    bool need_index = q->kind == LS_Q_MASKED || q->kind == LS_Q_DIRECTION || q->kind == LS_Q_COUNT;
+    bool need_index = q->kind == LS_Q_MASKED || q->kind == LS_Q_DIRECTION || q->kind == LS_Q_COUNT ||
+                      q->kind == LS_Q_ARGMAX;
     if ((rc = get_index(c, qj, "index", need_index, &q->n_index, q->index)))
         return rc;
     if (q->kind == LS_Q_COUNT) {

@@ -338,10 +338,10 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
         if (node >= 0 && (s->q.kind == LS_Q_TEXT || s->q.kind == LS_Q_COUNT) &&
             ls_graph_node(g, node)->out.ndim < 1)
             return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: '%s' is a scalar", L->path, i + 1, s->q.of);
-        if (node >= 0 && (s->q.n_index || s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_DIRECTION ||
-                          s->q.kind == LS_Q_COUNT)) {
+        bool row_q = s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_ARGMAX || s->q.kind == LS_Q_COUNT;
+        if (node >= 0 && (s->q.n_index || row_q || s->q.kind == LS_Q_DIRECTION)) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
-            int need = s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_COUNT ? t->ndim - 1 : t->ndim;
+            int need = row_q ? t->ndim - 1 : t->ndim;
             if (s->q.n_index != need)
                 return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: index of '%s' has %d numbers, expected %d",
                                     L->path, i + 1, s->q.of, s->q.n_index, need);

@@ -14,6 +14,9 @@
  *     shows them elsewhere: the transcript on the title line and in the
  *     narration for ctc_greedy_search, the frames' best-unit labels for
  *     topk_index.
+ *   an argmax question ("which key does query 3 attend to most?") - the
+ *     values of every float tensor with exactly the shape of the one asked
+ *     about (scores, masked scores and weights rank the keys alike).
  * A direction question hides nothing: its answer does not exist before
  * the edit that answering makes.  A count question hides nothing either:
  * it asks to count cells that are shown (the blanks of a path), and the
@@ -92,6 +95,11 @@ void tui_quiz_arm(ls_tui *a)
                 a->les.secret.value = (int64_t)v;
         }
     }
+    if (q->kind == LS_Q_ARGMAX) {
+        a->les.secret.by_row = true;
+        a->les.secret.row_ndim = nd->out.ndim;
+        memcpy(a->les.secret.row_shape, nd->out.shape, (size_t)nd->out.ndim * sizeof nd->out.shape[0]);
+    }
     if (q->kind == LS_Q_MASKED) {
         a->les.secret.by_mask = true;
         /* the views the mask repeats ([B,1,1,T] behind [B,H,T,T]) show it too */
@@ -155,12 +163,28 @@ bool tui_quiz_mask_hidden(ls_tui *a, int mask_node)
            named_secret(a, ls_graph_node(tui_ccur(a)->g, mask_node)->name);
 }
 
+static bool row_secret(const ls_tui *a, const ls_tensor *t)
+{
+    return a->les.secret.by_row && t->dtype == LS_F32 && t->ndim == a->les.secret.row_ndim &&
+           !memcmp(t->shape, a->les.secret.row_shape, (size_t)t->ndim * sizeof t->shape[0]);
+}
+
+bool tui_quiz_hides_ranking_only(ls_tui *a, int node)
+{
+    if (!tui_quiz_open(a) || node < 0)
+        return false;
+    const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
+    return row_secret(a, &nd->out) && !named_secret(a, nd->name) && !tui_quiz_hides_shape(a, &nd->out);
+}
+
 bool tui_quiz_hides_values(ls_tui *a, int node)
 {
     if (!tui_quiz_open(a) || node < 0)
         return false;
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
     if (named_secret(a, nd->name) || tui_quiz_hides_shape(a, &nd->out))
+        return true;
+    if (row_secret(a, &nd->out))
         return true;
     if (!a->les.secret.by_mask || nd->out.dtype == LS_BOOL)
         return false;

@@ -173,6 +173,12 @@ struct ls_tui {
             int64_t value;       /* a choice's answer as a whole number >= 2, else 0:
                                   * a shape with that dim gives it away */
             int64_t dims[LS_MAX_DIMS];
+            /* an argmax question: every float tensor of exactly this shape
+             * (the scores, masked scores, weights and their aliases rank
+             * the keys alike) keeps its values hidden */
+            bool by_row;
+            int row_ndim;
+            int64_t row_shape[LS_MAX_DIMS];
         } secret;
         char progress_err[LS_ERROR_MSG_MAX];  /* the last failure to read or save progress */
         bool classroom, cover;   /* cover: classroom narration hides the panes */
@@ -235,6 +241,9 @@ bool tui_quiz_open(const ls_tui *a);
 bool tui_quiz_hides_shape(const ls_tui *a, const ls_tensor *t);
 /* The node's values (grid, heat, stats, attention panels) must not be shown. */
 bool tui_quiz_hides_values(ls_tui *a, int node);
+/* Its values are hidden by an argmax question alone: where the mask hides
+ * keys may still show (a masked key is never the answer). */
+bool tui_quiz_hides_ranking_only(ls_tui *a, int node);
 /* "[1, 8, 32, 64]", or "[?, ?, ?, ?]" while the quiz hides that shape. */
 const char *tui_shape_text(const ls_tui *a, const ls_tensor *t, char *buf, size_t n);
 /* Whether the run shown is a whole model's (the main run, or a lesson's

@@ -140,7 +140,14 @@ bool tui_slice_masked(ls_tui *a, int node, const tui_slice *s, int r, int c)
     const ls_node *nd = ls_graph_node(tui_ccur(a)->g, node);
     int m = tui_mask_node(a, node);
     /* an open lesson question asks which cells the mask hides */
-    if (tui_quiz_mask_hidden(a, m) || tui_quiz_hides_values(a, node))
+    if (tui_quiz_mask_hidden(a, m))
+        return false;
+    /* "which key does query 3 attend to most?": the numbers are hidden,
+     * the mask is not (a masked key is never the answer), read from the
+     * mask alone, not from the hidden values */
+    if (tui_quiz_hides_ranking_only(a, node))
+        return m >= 0 && mask_cell(tui_out(tui_ccur(a), m), s->t, idx);
+    if (tui_quiz_hides_values(a, node))
         return false;
     if (is_mask_tensor(nd, s->t))
         return v != 0;

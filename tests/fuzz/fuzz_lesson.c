@@ -1,7 +1,9 @@
 /* libFuzzer target: bytes as a lesson file (ls_lesson_parse, no temp
- * file).  A lesson that parses is then checked on one of two live runs:
- * lesson 01's nn.MultiheadAttention (data/mha_lesson, its example input)
- * when its first model is mha_lesson, else lesson 02's toy Transformer
+ * file).  A lesson that parses is then checked on one of three live runs:
+ * lesson 01's trained model (data/mha_trained) when its first model is
+ * mha_trained, the random-weight nn.MultiheadAttention of the same size
+ * (data/mha_lesson, lesson 01's model before it was trained, its example
+ * input) when it is mha_lesson, else lesson 02's toy Transformer
  * (data/toy_transformer_trained, its inputs), up to its first "run"
  * switch (the parser still reads every step): every point is looked up
  * (ls_lesson_check_points), every text expanded into a roomy and a tiny
@@ -26,13 +28,15 @@
 #define NAME "fuzz/03_lesson.json"
 
 /* The runs parsed lessons are checked on: the models and inputs of
- * lessons/02 and lessons/01 (cheap ones; the speech lessons' models take
- * seconds to load). */
-static const char *const run_lessons[2] = {
+ * lessons/02, lesson 01's untrained model and lessons/01 (cheap ones; the
+ * speech lessons' models take seconds to load). */
+static const char *const run_lessons[3] = {
     "{\"title\": {\"en\": \"t\", \"zh\": \"t\"},"
     " \"model\": [\"toy_transformer_trained\", \"toy_transformer\"], \"input\": {\"dir\": \"inputs\"},"
     " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}",
     "{\"title\": {\"en\": \"t\", \"zh\": \"t\"}, \"model\": \"mha_lesson\","
+    " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}",
+    "{\"title\": {\"en\": \"t\", \"zh\": \"t\"}, \"model\": \"mha_trained\","
     " \"steps\": [{\"point\": \"x\", \"text\": {\"en\": \"t\", \"zh\": \"t\"}}]}"};
 
 static void expand(const ls_ltext *t, const ls_graph *g)
@@ -90,9 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the harness's one piece of state: the two runs, each opened when a
      * lesson first needs it and kept (solve restores every edit it makes) */
-    static ls_lesson *R[2];
-    static ls_lesson_run runs[2];
-    int k = L->n_models > 0 && !strcmp(L->models[0], "mha_lesson");
+    static ls_lesson *R[3];
+    static ls_lesson_run runs[3];
+    int k = L->n_models == 0 ? 0 : !strcmp(L->models[0], "mha_lesson") ? 1
+                                 : !strcmp(L->models[0], "mha_trained") ? 2 : 0;
     if (!R[k] && (ls_lesson_parse(run_lessons[k], strlen(run_lessons[k]), "run.json", &R[k], &err) ||
                   ls_lesson_run_open(R[k], LS_FUZZ_MODELS, &(ls_exec_opts){.threads = 1}, &runs[k],
                                      &err))) {

@@ -1,5 +1,5 @@
 /* libFuzzer target: random key sequences through the TUI in lesson mode,
- * on the real lessons 01 (nn.MultiheadAttention, data/mha_lesson) and 02
+ * on the real lessons 01 (the trained nn.MultiheadAttention, data/mha_trained) and 02
  * (the toy Transformer), opened the way `layerstep lesson N` opens them.
  *
  * Byte 0 picks the lesson (bit 0), the language (bit 1), classroom mode

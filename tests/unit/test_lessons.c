@@ -33,6 +33,7 @@ static void wrong_of(const ls_lesson_question *q, const char *right, char *buf, 
     case LS_Q_DIRECTION: snprintf(buf, n, "%s", right[0] == 'r' ? "falls" : "rises"); break;
     case LS_Q_TEXT: snprintf(buf, n, "%s x", right); break;
     case LS_Q_COUNT: snprintf(buf, n, "%lld", atoll(right) + 1); break;
+    case LS_Q_ARGMAX: snprintf(buf, n, "%d", atoi(right) ? 0 : 1); break;
     default: buf[0] = '\0';
     }
 }
@@ -249,8 +250,9 @@ static void test_wav2vec2_lesson_facts(void **state)
     }
 }
 
-/* Lesson 01 at the walkthrough's sizes: the article-size plain MHA with
- * seeded random weights and a seeded [1, 32, 512] example input. */
+/* Lesson 01 at the walkthrough's sizes: the trained model (embedding,
+ * pos_enc, nn.MultiheadAttention d_model 512 / 8 heads, out) reversing
+ * its example sequence of 28 letters and 4 padding tokens. */
 static void test_lesson01_facts(void **state)
 {
     (void)state;
@@ -262,28 +264,29 @@ static void test_lesson01_facts(void **state)
     assert_int_equal(ls_lesson_load(path, &L, &err), LS_OK);
     ls_lesson_run run;
     assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
-    assert_string_equal(ls_model_weights_note(run.m), "random weights, seed 1");
-    /* the example input is --random-inputs' generator with the config's seed */
-    const ls_tensor *x = ls_tmap_get(run.in, "mha.x");
-    assert_non_null(x);
-    assert_int_equal(x->ndim, 3);
-    assert_true(x->shape[0] == 1 && x->shape[1] == 32 && x->shape[2] == 512);
-    ls_rng rng = {1};
-    for (int64_t i = 0; i < ls_tensor_numel(x); i++)
-        assert_true(ls_tensor_get_flat(x, i) == (double)ls_rng_normal(&rng));
-    /* torch's init: xavier in_proj, zero biases */
-    const ls_tensor *w = ls_tmap_get(ls_model_weights(run.m), "in_proj_weight");
-    const ls_tensor *b = ls_tmap_get(ls_model_weights(run.m), "in_proj_bias");
-    assert_non_null(w);
-    assert_non_null(b);
-    double bound = sqrt(6.0 / (4.0 * 512)), mx = 0;
-    for (int64_t i = 0; i < ls_tensor_numel(w); i++)
-        mx = fmax(mx, fabs(ls_tensor_get_flat(w, i)));
-    assert_true(mx <= bound && mx > 0.9 * bound);
-    for (int64_t i = 0; i < ls_tensor_numel(b); i++)
-        assert_true(ls_tensor_get_flat(b, i) == 0);
+    assert_non_null(strstr(run.model_dir, "mha_trained"));
+    /* the example input: the config's letters, then the pad id 0, and
+     * the last 4 keys padded */
+    static const char word[] = "attentionisallyouneedreverse";
+    const ls_tensor *ids = ls_tmap_get(run.in, "tokens");
+    const ls_tensor *kpm = ls_tmap_get(run.in, "key_padding_mask");
+    assert_non_null(ids);
+    assert_non_null(kpm);
+    assert_true(ids->ndim == 2 && ids->shape[0] == 1 && ids->shape[1] == 32);
+    for (int64_t j = 0; j < 32; j++) {
+        assert_int_equal((int64_t)ls_tensor_get(ids, (int64_t[]){0, j}), j < 28 ? word[j] - 'a' + 1 : 0);
+        assert_int_equal(ls_tensor_get(kpm, (int64_t[]){0, j}) != 0, j >= 28);
+    }
+    if (!ls_exec_done(run.ex))
+        assert_int_equal(ls_exec_run(run.ex, &err), LS_OK);
+    /* trained: the example comes out reversed */
+    const ls_tensor *pred = ls_exec_out(run.ex, ls_graph_find(run.g, "predicted"));
+    assert_non_null(pred);
+    for (int64_t j = 0; j < 28; j++)
+        assert_int_equal((int64_t)ls_tensor_get(pred, (int64_t[]){0, j}), word[27 - j] - 'a' + 1);
     char ans[256];
     bool seen_split = false, seen_mask = false, seen_join = false;
+    int seen_argmax = 0;
     for (int i = 0; i < L->n_steps; i++) {
         const ls_lesson_step *s = &L->steps[i];
         if (!s->q.kind)
@@ -301,16 +304,22 @@ static void test_lesson01_facts(void **state)
             assert_string_equal(ans, "[1, 32, 512]");    /* and back */
             seen_join = true;
         }
+        if (s->q.kind == LS_Q_ARGMAX) {
+            /* the heads asked about read the mirror key: query i, key 27 - i */
+            assert_int_equal(atoi(ans), 27 - (int)s->q.index[2]);
+            seen_argmax++;
+        }
     }
-    assert_true(seen_split && seen_mask && seen_join);
-    /* the walkthrough's order: split, scores, mask, softmax, V, join, out */
-    static const char *const order[] = {"mha.q", "mha.scores", "mha.mask", "mha.attn", "mha.v",
-                                        "mha.context", "mha.out_proj"};
+    assert_true(seen_split && seen_mask && seen_join && seen_argmax >= 2);
+    /* the walkthrough's order: tokens, split, scores, mask, softmax, V, join, out */
+    static const char *const order[] = {"tokens", "pos_enc", "mha.q", "mha.scores", "mha.mask",
+                                        "mha.attn", "mha.v", "mha.context", "mha.out_proj", "out",
+                                        "predicted"};
     int k = 0;
-    for (int i = 0; i < L->n_steps && k < 7; i++)
+    for (int i = 0; i < L->n_steps && k < 11; i++)
         if (!strcmp(L->steps[i].point, order[k]))
             k++;
-    assert_int_equal(k, 7);
+    assert_int_equal(k, 11);
     ls_lesson_run_close(&run);
     ls_lesson_free(L);
 }
@@ -480,6 +489,73 @@ static void assert_same_values(const ls_tensor *a, const ls_tensor *b, double to
         if (fabs(ls_tensor_get_flat(a, i) - ls_tensor_get_flat(b, i)) > tol)
             fail_msg("element %lld: %g vs %g", (long long)i, ls_tensor_get_flat(a, i),
                      ls_tensor_get_flat(b, i));
+}
+
+/* "Which key does query 2 attend to most?" is read from the live weights:
+ * a score edited to tower over the row moves the answer to its key, and
+ * the old answer is then refused; a typed key tied with the maximum
+ * counts too. */
+static void test_argmax_question_is_live(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"title\":" T2 ",\"model\":\"mha_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"kpm.attn\",\"text\":" T2 ",\"question\":{\"kind\":\"argmax\",\"index\":[0,1,2],"
+        "\"prompt\":" T2 ",\"why\":{\"en\":\"because\",\"zh\":\"x\"}}}]}";
+    ls_lesson *L;
+    ls_error err = {0};
+    if (ls_lesson_parse(text, sizeof text - 1, "mem/09_argmax.json", &L, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(L->steps[0].q.kind, LS_Q_ARGMAX);
+    char data[700];
+    fixtures_dir(data, sizeof data);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    if (ls_lesson_check_all(L, &run, &err))
+        fail_msg("%s", err.msg);
+    char ans[64], why[512];
+    assert_int_equal(ls_lesson_solve(L, 0, &run, ans, sizeof ans, &err), LS_OK);
+    const ls_lesson_question *q = &L->steps[0].q;
+    /* the answer is the row's largest weight, counted here by hand */
+    const ls_tensor *attn = ls_exec_out(run.ex, ls_graph_find(run.g, "kpm.attn"));
+    int64_t best = 0;
+    for (int64_t j = 1; j < attn->shape[3]; j++)
+        if (ls_tensor_get(attn, (int64_t[]){0, 1, 2, j}) > ls_tensor_get(attn, (int64_t[]){0, 1, 2, best}))
+            best = j;
+    assert_int_equal(atoll(ans), best);
+    assert_true(ls_lesson_check(q, run.g, run.ex, run.m, NULL, ans, LS_LANG_EN, why, sizeof why));
+    char other[16];
+    int64_t k = best == 0 ? 1 : 0;
+    snprintf(other, sizeof other, "%lld", (long long)k);
+    assert_false(ls_lesson_check(q, run.g, run.ex, run.m, NULL, other, LS_LANG_EN, why, sizeof why));
+    assert_non_null(strstr(why, "column"));
+    assert_non_null(strstr(why, "because"));
+    assert_false(ls_lesson_check(q, run.g, run.ex, run.m, NULL, "none", LS_LANG_EN, why, sizeof why));
+    /* edit: key k's score in that row towers over the rest */
+    int sn = ls_graph_find(run.g, "kpm.scores");
+    ls_tensor *sc = ls_exec_edit(run.ex, sn, &err);
+    assert_non_null(sc);
+    ls_tensor_set(sc, (int64_t[]){0, 1, 2, k}, 1e4);
+    assert_int_equal(ls_exec_rerun(run.ex, sn, &err), LS_OK);
+    assert_int_equal(ls_lesson_answer(q, run.g, run.ex, run.m, NULL, ans, sizeof ans, &err), LS_OK);
+    assert_int_equal(atoll(ans), k);
+    assert_true(ls_lesson_check(q, run.g, run.ex, run.m, NULL, other, LS_LANG_EN, why, sizeof why));
+    snprintf(other, sizeof other, "%lld", (long long)best);
+    assert_false(ls_lesson_check(q, run.g, run.ex, run.m, NULL, other, LS_LANG_EN, why, sizeof why));
+    ls_exec_unpin(run.ex, sn);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+    /* the index names a row: all dims but the last */
+    static const char bad[] =
+        "{\"title\":" T2 ",\"model\":\"mha_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+        "{\"point\":\"kpm.attn\",\"text\":" T2 ",\"question\":{\"kind\":\"argmax\",\"index\":[0,1,2,3],"
+        "\"prompt\":" T2 ",\"why\":" T2 "}}]}";
+    assert_int_equal(ls_lesson_parse(bad, sizeof bad - 1, "mem/09_argmax.json", &L, &err), LS_OK);
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    assert_int_not_equal(ls_lesson_check_all(L, &run, &err), LS_OK);
+    assert_non_null(strstr(err.msg, "expected 3"));
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
 }
 
 static void test_run_switch_stretches(void **state)
@@ -906,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_compute_ahead_in_lessons),
         cmocka_unit_test(test_question_past_the_step),
         cmocka_unit_test(test_run_switch_stretches),
+        cmocka_unit_test(test_argmax_question_is_live),
         cmocka_unit_test(test_run_switch_errors),
         cmocka_unit_test(test_run_switch_tui),
         cmocka_unit_test(test_parse_and_hostile_edit),

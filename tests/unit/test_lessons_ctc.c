@@ -162,7 +162,7 @@ static void test_ctc_lesson_errors(void **state)
          "at most 1048576"},
         {"{\"point\":\"topk_index\"," T "," Q("count", ",\"index\":[0]") "}", "missing \"equal\""},
         {"{\"point\":\"topk_index\"," T "," Q("count", "") "}", "missing \"index\""},
-        {"{\"point\":\"topk_index\"," T "," Q("spell", "") "}", "(shape, choice, masked, direction, text or count)"},
+        {"{\"point\":\"topk_index\"," T "," Q("spell", "") "}", "(shape, choice, masked, direction, text, count or argmax)"},
     };
     ls_error err = {0};
     ls_lesson *L;

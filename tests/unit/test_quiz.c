@@ -128,11 +128,11 @@ typedef struct fx {
     ls_textcanvas tc;
 } fx;
 
-static void fx_open(fx *f)
+static void fx_open_text(fx *f, const char *text, size_t n)
 {
     memset(f, 0, sizeof *f);
     ls_error err = {0};
-    if (ls_lesson_parse(lesson_text, sizeof lesson_text - 1, "mem/09_quiz.json", &f->L, &err))
+    if (ls_lesson_parse(text, n, "mem/09_quiz.json", &f->L, &err))
         fail_msg("%s", err.msg);
     const char *d = getenv("LS_TEST_DATA");
     char data[700];
@@ -144,6 +144,8 @@ static void fx_open(fx *f)
     assert_int_equal(ls_textcanvas_init(&f->tc, 80, 24), LS_OK);
     ls_tui_set_size(f->app, 80, 24);
 }
+
+static void fx_open(fx *f) { fx_open_text(f, lesson_text, sizeof lesson_text - 1); }
 
 static void fx_close(fx *f)
 {
@@ -311,6 +313,50 @@ static void test_masked_question_hides_the_mask(void **state)
     fx_close(&f);
 }
 
+/* "Which key does query 2 attend to most?" on mha_small's padded item:
+ * while it is open every tensor that ranks the keys (scores, masked
+ * scores, weights, the tuple alias) reads "?", q and the mask do not, and
+ * the masked keys are still drawn; the live answer opens them. */
+static const char argmax_text[] =
+    "{\"title\":" T2 ",\"model\":\"mha_small\",\"input\":{\"dir\":\"inputs\"},\"steps\":["
+    "{\"point\":\"kpm.attn\",\"show\":\"attention\",\"text\":" T2 ","
+    "\"question\":{\"kind\":\"argmax\",\"index\":[1,0,2],\"prompt\":" TXT("which key?") ",\"why\":" T2 "}},"
+    "{\"point\":\"kpm\",\"text\":" T2 "}]}";
+
+static void test_argmax_question_hides_the_ranking(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open_text(&f, argmax_text, sizeof argmax_text - 1);
+    ls_tui_state s = st(&f);
+    assert_true(s.prompt && s.attention);
+    ls_tui *a = f.app;
+    const ls_graph *g = f.run.g;
+    static const char *const hidden[] = {"kpm.scores", "kpm.scores_masked", "kpm.attn", "kpm.1"};
+    for (int i = 0; i < 4; i++)
+        if (!tui_quiz_hides_values(a, ls_graph_find(g, hidden[i])))
+            fail_msg("%s shown while asked", hidden[i]);
+    assert_false(tui_quiz_hides_values(a, ls_graph_find(g, "kpm.q")));
+    assert_false(tui_quiz_hides_values(a, ls_graph_find(g, "kpm.mask")));
+    char *scr = screen(&f);
+    assert_non_null(strstr(scr, "scores ?"));
+    assert_non_null(strstr(scr, "attn ?"));
+    /* item 1 has 4 keys of 7: its masked keys still show */
+    assert_string_not_equal(strstr(scr, "XX"), strstr(scr, "XX masked"));
+    char ans[16];
+    ls_error err = {0};
+    assert_int_equal(ls_lesson_answer(&f.L->steps[0].q, g, f.run.ex, f.run.m, NULL, ans, sizeof ans, &err), LS_OK);
+    assert_true(atoi(ans) < 4);  /* a masked key is never the answer */
+    feed(&f, ans);
+    ls_tui_feed(f.app, LS_KEY_ENTER);
+    assert_int_equal(st(&f).answer, 1);
+    assert_false(tui_quiz_hides_values(a, ls_graph_find(g, "kpm.attn")));
+    scr = screen(&f);
+    assert_null(strstr(scr, "attn ?"));
+    fx_close(&f);
+}
+
+
 /* The ':' line takes UTF-8: ":dump 中文.npy" writes that file (it used to
  * drop the bytes and write ".npy"). */
 static void test_command_line_utf8(void **state)
@@ -450,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_shape_question),
         cmocka_unit_test(test_choice_by_letter_and_value),
         cmocka_unit_test(test_masked_question_hides_the_mask),
+        cmocka_unit_test(test_argmax_question_hides_the_ranking),
         cmocka_unit_test(test_command_line_utf8),
         cmocka_unit_test(test_hostile_edits),
         cmocka_unit_test(test_ctc_questions_hide),
