@@ -87,7 +87,9 @@ class WenetReference:
         self.model.eval()
 
     def __call__(self, wav):
-        x = tcc.fbank(tcc.load_wav(wav))[None]
+        # read as layerstep reads it (channels mixed, other rates resampled)
+        from w2v_ctc_ref import read_wav
+        x = tcc.fbank(torch.from_numpy(read_wav(wav))[None])[None]
         lens = torch.tensor([x.shape[1]], dtype=torch.int32)
         with torch.no_grad():
             res = self.model.decode(["ctc_greedy_search"], x, lens)

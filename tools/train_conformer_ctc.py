@@ -388,26 +388,39 @@ def main():
             f"{state['seconds'] / 60:.1f} min, step {state['step']}, "
             f"lr {opt.param_groups[0]['lr']:.2e}")
 
-    # WeNet's average_model: the mean of the last N epochs' weights
-    # (num_batches_tracked kept from the last one)
-    last = [os.path.join(a.exp, f"epoch_{e}.pt")
-            for e in range(max(1, state["epoch"] - a.average + 1), state["epoch"] + 1)]
-    avg = None
-    for p in last:
-        sd = torch.load(p)
-        if avg is None:
-            avg = {k: v.clone().double() if v.is_floating_point() else v.clone()
-                   for k, v in sd.items()}
-        else:
-            for k, v in sd.items():
-                if v.is_floating_point():
-                    avg[k] += v.double()
-    avg = {k: (v / len(last)).float() if v.is_floating_point() else v for k, v in avg.items()}
-    model.load_state_dict(avg)
-    dcer = cer(greedy_texts(model, dev_feats), dev_refs)
-    log(f"average of {len(last)} epochs: dev CER {100 * dcer:.2f} %")
+    # WeNet's average_model: the mean of the last N epochs' weights.  WeNet
+    # picks N by validation loss; here the last epoch alone and the means of
+    # its last 2..--average epochs are decoded on dev and the lowest CER wins
+    # (an early epoch of a short run can pull the mean down).
+    def averaged(epochs):
+        avg = None
+        for e in epochs:
+            sd = torch.load(os.path.join(a.exp, f"epoch_{e}.pt"))
+            if avg is None:
+                avg = {k: v.clone().double() if v.is_floating_point() else v.clone()
+                       for k, v in sd.items()}
+            else:
+                for k, v in sd.items():
+                    if v.is_floating_point():
+                        avg[k] += v.double()
+        return {k: (v / len(epochs)).float() if v.is_floating_point() else v
+                for k, v in avg.items()}
+
+    last_epoch = state["epoch"]
+    best = None
+    for n_avg in range(1, max(1, min(a.average, last_epoch)) + 1):
+        epochs = list(range(last_epoch - n_avg + 1, last_epoch + 1))
+        model.load_state_dict(averaged(epochs))
+        c = cer(greedy_texts(model, dev_feats), dev_refs)
+        log(f"epochs {epochs}: dev CER {100 * c:.2f} %")
+        if best is None or c < best[0]:
+            best = (c, epochs)
+    dcer, epochs = best
+    model.load_state_dict(averaged(epochs))
+    log(f"final.pt = mean of epochs {epochs}: dev CER {100 * dcer:.2f} %")
     save_checkpoint(model, os.path.join(a.exp, "final.pt"),
-                    {"epoch": state["epoch"], "dev_cer": dcer, "wenet_commit": commit,
+                    {"epoch": state["epoch"], "averaged": epochs, "dev_cer": dcer,
+                     "wenet_commit": commit,
                      "seed": a.seed, "minutes": state["seconds"] / 60,
                      "history": state["history"]})
     log(f"wrote {a.exp}/final.pt ({state['seconds'] / 60:.1f} min of training)")
