@@ -58,8 +58,11 @@ typedef struct ls_lesson_question {
     char *of;                /* the point the answer is read from */
     int n_index;             /* index prefix (masked: the row; direction: a cell) */
     int64_t index[4];
-    /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index */
+    /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index,
+     * or (argmax) the column of the largest value in row `index` (all dims but
+     * the last): "which key does this query attend to most?" */
     int dim;
+    bool argmax;
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
     double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */

@@ -134,6 +134,25 @@ static void masked_cols(const ls_tensor *t, const ls_lesson_question *q, char *b
         snprintf(buf, n, "none");
 }
 
+/* The column of the largest value in the row at q->index (the first on a
+ * tie; NaN never wins). */
+static int64_t row_argmax(const ls_tensor *t, const ls_lesson_question *q)
+{
+    int64_t idx[LS_MAX_DIMS] = {0}, best = 0;
+    memcpy(idx, q->index, sizeof q->index);
+    int last = t->ndim - 1;
+    double bv = -INFINITY;
+    for (int64_t j = 0; j < t->shape[last]; j++) {
+        idx[last] = j;
+        double v = ls_tensor_get(t, idx);
+        if (v > bv) {
+            bv = v;
+            best = j;
+        }
+    }
+    return best;
+}
+
 int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_exec *ex,
                      const double *before, char *ans, size_t n, ls_error *err)
 {
@@ -148,7 +167,9 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
         masked_cols(t, q, ans, n);
         return LS_OK;
     case LS_Q_CHOICE: {
-        double v = q->dim >= 0 ? (double)t->shape[q->dim] : ls_tensor_get(t, q->index);
+        double v = q->dim >= 0 ? (double)t->shape[q->dim]
+                   : q->argmax  ? (double)row_argmax(t, q)
+                                : ls_tensor_get(t, q->index);
         for (int i = 0; i < q->n_choices; i++)
             if ((isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
                 fabs(q->values[i] - v) <= 1e-6 * (1 + fabs(v))) {

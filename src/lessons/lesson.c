@@ -162,6 +162,12 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
         return rc;
     if (q->kind == LS_Q_CHOICE) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(qj, "dim");
+        const cJSON *am = cJSON_GetObjectItemCaseSensitive(qj, "argmax");
+        if (am && !cJSON_IsBool(am))
+            return perr(c, "question: \"argmax\" must be true or false");
+        q->argmax = cJSON_IsTrue(am);
+        if (q->argmax && (d || !q->n_index))
+            return perr(c, "choice question: \"argmax\" needs \"index\" (the row) and no \"dim\"");
         if (d) {
             if (!cJSON_IsNumber(d) || d->valueint < 0 || d->valueint > 3)
                 return perr(c, "question: \"dim\" must be 0..3");

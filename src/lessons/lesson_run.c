@@ -325,7 +325,7 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
         int node = s->q.kind ? ls_graph_find(g, s->q.of) : -1;
         if (node >= 0 && (s->q.n_index || s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_DIRECTION)) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
-            int need = s->q.kind == LS_Q_MASKED ? t->ndim - 1 : t->ndim;
+            int need = s->q.kind == LS_Q_MASKED || s->q.argmax ? t->ndim - 1 : t->ndim;
             if (s->q.n_index != need)
                 return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: index of '%s' has %d numbers, expected %d",
                                     L->path, i + 1, s->q.of, s->q.n_index, need);
