@@ -289,6 +289,79 @@ static void test_wav2vec2_lesson_facts(void **state)
     }
 }
 
+/* Over head h of a [1, H, T, T] tensor: the std of its values, and how
+ * many rows have their largest value in the column most rows pick. */
+static void head_stats(const ls_tensor *t, int h, double *std, int *same_col)
+{
+    int64_t T = t->shape[2], idx[4] = {0, h, 0, 0};
+    double s = 0, s2 = 0;
+    int *count = calloc((size_t)T, sizeof *count);
+    assert_non_null(count);
+    for (idx[2] = 0; idx[2] < T; idx[2]++) {
+        int64_t best = 0;
+        double bv = -INFINITY;
+        for (idx[3] = 0; idx[3] < T; idx[3]++) {
+            double v = ls_tensor_get(t, idx);
+            s += v;
+            s2 += v * v;
+            if (v > bv) {
+                bv = v;
+                best = idx[3];
+            }
+        }
+        count[best]++;
+    }
+    double n = (double)(T * T);
+    *std = sqrt(s2 / n - (s / n) * (s / n));
+    *same_col = 0;
+    for (int64_t j = 0; j < T; j++)
+        *same_col = count[j] > *same_col ? count[j] : *same_col;
+    free(count);
+}
+
+/* Lesson 04's narration of the trained Conformer states what no question
+ * asks on the whole head: in layer 2 head 2 the content term has the larger
+ * spread and most rows of matrix_bd peak in one column; in layer 3 head 2
+ * most query rows send their largest weight to one key column. */
+static void test_conformer_trained_facts(void **state)
+{
+    (void)state;
+    char path[600], data[600];
+    snprintf(path, sizeof path, "%s/lessons/04_conformer.json", root());
+    snprintf(data, sizeof data, "%s/data", root());
+    if (needs_absent_model(path))
+        return;
+    ls_error err = {0};
+    ls_lesson *L;
+    assert_int_equal(ls_lesson_load(path, &L, &err), LS_OK);
+    ls_lesson_run run;
+    assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
+    int step = -1;
+    for (int i = 0; i < L->n_steps && step < 0; i++)
+        if (!strcmp(L->steps[i].point, "encoders.2.self_attn.matrix_ac"))
+            step = i;
+    assert_true(step > 0);
+    assert_int_equal(ls_lesson_run_switch(L, step, &run, &err), LS_OK);
+    assert_non_null(strstr(run.model_dir, "conformer_ctc"));
+    assert_int_equal(ls_exec_run(run.ex, &err), LS_OK);
+    const char *names[3] = {"encoders.2.self_attn.matrix_ac", "encoders.2.self_attn.matrix_bd",
+                            "encoders.3.self_attn.attn"};
+    double sd[3];
+    int same[3];
+    for (int k = 0; k < 3; k++) {
+        const ls_tensor *t = ls_exec_out(run.ex, ls_graph_find(run.g, names[k]));
+        assert_non_null(t);
+        head_stats(t, 2, &sd[k], &same[k]);
+        print_message("%s head 2: std %.3g, %d of %lld rows peak in one column\n", names[k], sd[k],
+                      same[k], (long long)t->shape[2]);
+        if (k > 0)
+            assert_true(2 * same[k] > t->shape[2]);
+    }
+    assert_true(sd[0] > sd[1]);
+    ls_lesson_run_close(&run);
+    ls_lesson_free(L);
+}
+
 /* Lesson 01 at the walkthrough's sizes: the article-size plain MHA with
  * seeded random weights and a seeded [1, 32, 512] example input. */
 static void test_lesson01_facts(void **state)
@@ -1010,6 +1083,7 @@ int main(void)
         cmocka_unit_test(test_lesson01_facts),
         cmocka_unit_test(test_lesson02_facts),
         cmocka_unit_test(test_wav2vec2_lesson_facts),
+        cmocka_unit_test(test_conformer_trained_facts),
         cmocka_unit_test(test_errors_name_file_and_step),
         cmocka_unit_test(test_step_focuses_its_cell),
         cmocka_unit_test(test_compute_ahead_in_lessons),
