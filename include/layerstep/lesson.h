@@ -66,6 +66,10 @@ typedef struct ls_lesson_question {
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
     double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */
+    /* "value": [lo, hi]: the choice matches lo <= v <= hi (values[] = lo),
+     * for a peak that a retrained model may move by a frame or two */
+    double upto[LS_LESSON_MAX_CHOICES];
+    bool is_range[LS_LESSON_MAX_CHOICES];
 } ls_lesson_question;
 
 typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;

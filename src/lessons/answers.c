@@ -171,7 +171,8 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
                    : q->argmax  ? (double)row_argmax(t, q)
                                 : ls_tensor_get(t, q->index);
         for (int i = 0; i < q->n_choices; i++)
-            if ((isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
+            if (q->is_range[i] ? v >= q->values[i] && v <= q->upto[i] :
+                (isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
                 fabs(q->values[i] - v) <= 1e-6 * (1 + fabs(v))) {
                 snprintf(ans, n, "%c", 'a' + i);
                 return LS_OK;
@@ -247,7 +248,10 @@ int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int l
         tl--;
     for (int i = 0; i < q->n_choices; i++) {
         char vt[64];
-        value_text(q->values[i], vt, sizeof vt);
+        if (q->is_range[i])
+            snprintf(vt, sizeof vt, "%.10g-%.10g", q->values[i], q->upto[i]);
+        else
+            value_text(q->values[i], vt, sizeof vt);
         const char *texts[3] = {vt, ls_ltext_get(&q->choices[i], lang),
                                 ls_ltext_get(&q->choices[i], LS_LANG_EN)};
         for (int k = 0; k < 3; k++) {

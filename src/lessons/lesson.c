@@ -187,12 +187,18 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
              * what a softmax of all -inf gives */
             char *end = NULL;
             double sv = cJSON_IsString(v) ? strtod(v->valuestring, &end) : 0.0;
-            if (cJSON_IsString(v) && end && !*end && end != v->valuestring && !isfinite(sv))
+            if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) &&
+                cJSON_IsNumber(cJSON_GetArrayItem(v, 1)) &&
+                cJSON_GetArrayItem(v, 0)->valuedouble <= cJSON_GetArrayItem(v, 1)->valuedouble) {
+                q->values[q->n_choices] = cJSON_GetArrayItem(v, 0)->valuedouble;
+                q->upto[q->n_choices] = cJSON_GetArrayItem(v, 1)->valuedouble;
+                q->is_range[q->n_choices] = true;
+            } else if (cJSON_IsString(v) && end && !*end && end != v->valuestring && !isfinite(sv))
                 q->values[q->n_choices] = sv;
             else if (cJSON_IsNumber(v))
                 q->values[q->n_choices] = v->valuedouble;
             else
-                return perr(c, "choice %c: missing \"value\" (a number, or \"nan\", \"inf\", \"-inf\")",
+                return perr(c, "choice %c: missing \"value\" (a number, [low, high], or \"nan\", \"inf\", \"-inf\")",
                             'a' + q->n_choices);
             /* counted before the check: ls_lesson_free frees a half-read text
              * (a leak fuzz_lesson found) */

@@ -757,7 +757,8 @@ static void test_run_switch_errors(void **state)
 }
 
 /* A choice with "argmax": the column of a row's largest value, read live
- * (checked against the row scanned here), and its parse errors. */
+ * (checked against the row scanned here; the right choice is a range
+ * [best, best + 2]), and its parse errors. */
 static void test_choice_argmax(void **state)
 {
     (void)state;
@@ -801,8 +802,8 @@ static void test_choice_argmax(void **state)
     ls_lesson_free(L);
     snprintf(text, sizeof text,
              "%s\"question\":{\"kind\":\"choice\",\"argmax\":true,\"index\":[0,1,3],\"prompt\":" T2
-             ",\"why\":" T2 ",\"choices\":[{\"value\":%lld,\"text\":" T2 "},{\"value\":%lld,\"text\":" T2 "}]}}]}",
-             pre, (long long)best + 1, (long long)best);
+             ",\"why\":" T2 ",\"choices\":[{\"value\":%lld,\"text\":" T2 "},{\"value\":[%lld,%lld],\"text\":" T2 "}]}}]}",
+             pre, (long long)best + 1, (long long)best, (long long)best + 2);
     assert_int_equal(ls_lesson_parse(text, strlen(text), "mem/am.json", &L, &err), LS_OK);
     assert_int_equal(ls_lesson_run_open(L, data, &(ls_exec_opts){.threads = 1}, &run, &err), LS_OK);
     assert_int_equal(ls_lesson_check_all(L, &run, &err), LS_OK);
