@@ -63,12 +63,19 @@ typedef struct ls_lesson_question {
     char *of;                /* the point the answer is read from */
     int n_index;             /* index prefix (masked, argmax: the row; direction: a cell) */
     int64_t index[4];
-    /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index */
+    /* choice: the quantity is dim `dim` of `of` (dim >= 0), or the value at index,
+     * or (argmax) the column of the largest value in row `index` (all dims but
+     * the last): "which key does this query attend to most?" */
     int dim;
+    bool argmax;
     int n_choices;
     ls_ltext choices[LS_LESSON_MAX_CHOICES];
     double values[LS_LESSON_MAX_CHOICES];  /* NaN matches NaN ("nan" in the file) */
     double equal;            /* count: the value counted */
+    /* "value": [lo, hi]: the choice matches lo <= v <= hi (values[] = lo),
+     * for a peak that a retrained model may move by a frame or two */
+    double upto[LS_LESSON_MAX_CHOICES];
+    bool is_range[LS_LESSON_MAX_CHOICES];
 } ls_lesson_question;
 
 typedef enum ls_lesson_akind { LS_ACT_NONE = 0, LS_ACT_EDIT, LS_ACT_HEAD } ls_lesson_akind;

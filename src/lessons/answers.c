@@ -218,6 +218,14 @@ static int64_t row_argmax(const ls_tensor *t, const ls_lesson_question *q, doubl
     return best;
 }
 
+/* row_argmax's column, 0 for a row of NaN only (a choice needs a value). */
+static int64_t row_peak(const ls_tensor *t, const ls_lesson_question *q)
+{
+    double mx;
+    int64_t j = row_argmax(t, q, &mx);
+    return j < 0 ? 0 : j;
+}
+
 /* The value in column j of that row (NaN when j is outside it). */
 static double row_at(const ls_tensor *t, const ls_lesson_question *q, int64_t j)
 {
@@ -271,9 +279,12 @@ int ls_lesson_answer(const ls_lesson_question *q, const ls_graph *g, const ls_ex
         return LS_OK;
     }
     case LS_Q_CHOICE: {
-        double v = q->dim >= 0 ? (double)t->shape[q->dim] : ls_tensor_get(t, q->index);
+        double v = q->dim >= 0 ? (double)t->shape[q->dim]
+                   : q->argmax  ? (double)row_peak(t, q)
+                                : ls_tensor_get(t, q->index);
         for (int i = 0; i < q->n_choices; i++)
-            if ((isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
+            if (q->is_range[i] ? v >= q->values[i] && v <= q->upto[i] :
+                (isnan(v) && isnan(q->values[i])) || q->values[i] == v ||
                 fabs(q->values[i] - v) <= 1e-6 * (1 + fabs(v))) {
                 snprintf(ans, n, "%c", 'a' + i);
                 return LS_OK;
@@ -385,7 +396,10 @@ int ls_lesson_choice_typed(const ls_lesson_question *q, const char *typed, int l
         tl--;
     for (int i = 0; i < q->n_choices; i++) {
         char vt[64];
-        value_text(q->values[i], vt, sizeof vt);
+        if (q->is_range[i])
+            snprintf(vt, sizeof vt, "%.10g-%.10g", q->values[i], q->upto[i]);
+        else
+            value_text(q->values[i], vt, sizeof vt);
         const char *texts[3] = {vt, ls_ltext_get(&q->choices[i], lang),
                                 ls_ltext_get(&q->choices[i], LS_LANG_EN)};
         for (int k = 0; k < 3; k++) {

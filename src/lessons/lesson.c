@@ -169,6 +169,12 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
     }
     if (q->kind == LS_Q_CHOICE) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(qj, "dim");
+        const cJSON *am = cJSON_GetObjectItemCaseSensitive(qj, "argmax");
+        if (am && !cJSON_IsBool(am))
+            return perr(c, "question: \"argmax\" must be true or false");
+        q->argmax = cJSON_IsTrue(am);
+        if (q->argmax && (d || !q->n_index))
+            return perr(c, "choice question: \"argmax\" needs \"index\" (the row) and no \"dim\"");
         if (d) {
             if (!cJSON_IsNumber(d) || d->valueint < 0 || d->valueint > 3)
                 return perr(c, "question: \"dim\" must be 0..3");
@@ -188,12 +194,18 @@ static int parse_question(const pctx *c, const cJSON *qj, const char *point, ls_
              * what a softmax of all -inf gives */
             char *end = NULL;
             double sv = cJSON_IsString(v) ? strtod(v->valuestring, &end) : 0.0;
-            if (cJSON_IsString(v) && end && !*end && end != v->valuestring && !isfinite(sv))
+            if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) &&
+                cJSON_IsNumber(cJSON_GetArrayItem(v, 1)) &&
+                cJSON_GetArrayItem(v, 0)->valuedouble <= cJSON_GetArrayItem(v, 1)->valuedouble) {
+                q->values[q->n_choices] = cJSON_GetArrayItem(v, 0)->valuedouble;
+                q->upto[q->n_choices] = cJSON_GetArrayItem(v, 1)->valuedouble;
+                q->is_range[q->n_choices] = true;
+            } else if (cJSON_IsString(v) && end && !*end && end != v->valuestring && !isfinite(sv))
                 q->values[q->n_choices] = sv;
             else if (cJSON_IsNumber(v))
                 q->values[q->n_choices] = v->valuedouble;
             else
-                return perr(c, "choice %c: missing \"value\" (a number, or \"nan\", \"inf\", \"-inf\")",
+                return perr(c, "choice %c: missing \"value\" (a number, [low, high], or \"nan\", \"inf\", \"-inf\")",
                             'a' + q->n_choices);
             /* counted before the check: ls_lesson_free frees a half-read text
              * (a leak fuzz_lesson found) */

@@ -338,7 +338,8 @@ static int check_steps(const ls_lesson *L, int from, int to, const ls_graph *g, 
         if (node >= 0 && (s->q.kind == LS_Q_TEXT || s->q.kind == LS_Q_COUNT) &&
             ls_graph_node(g, node)->out.ndim < 1)
             return ls_error_set(err, LS_ERR_SHAPE, "%s: step %d: '%s' is a scalar", L->path, i + 1, s->q.of);
-        bool row_q = s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_ARGMAX || s->q.kind == LS_Q_COUNT;
+        bool row_q = s->q.kind == LS_Q_MASKED || s->q.kind == LS_Q_ARGMAX || s->q.kind == LS_Q_COUNT ||
+                     s->q.argmax;
         if (node >= 0 && (s->q.n_index || row_q || s->q.kind == LS_Q_DIRECTION)) {
             const ls_tensor *t = &ls_graph_node(g, node)->out;
             int need = row_q ? t->ndim - 1 : t->ndim;

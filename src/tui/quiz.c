@@ -84,7 +84,21 @@ void tui_quiz_arm(ls_tui *a)
         a->les.secret.ndim = nd->out.ndim;
         sorted_dims(&nd->out, a->les.secret.dims);
     }
-    if (q->kind == LS_Q_CHOICE) {
+    if (q->kind == LS_Q_CHOICE && q->argmax) {
+        /* a row's largest column shows in what the tensor was made from
+         * cell by cell (attn <- scores_masked <- scores): hide those too */
+        for (int i = node, guard = 0; guard < 6; guard++) {
+            const ls_node *d = ls_graph_node(g, i);
+            if (d->n_in < 1)
+                break;
+            const ls_node *src = ls_graph_node(g, d->in[0]);
+            if (src->op == LS_OP_CONST || src->out.ndim != nd->out.ndim ||
+                memcmp(src->out.shape, nd->out.shape, (size_t)nd->out.ndim * sizeof *nd->out.shape))
+                break;
+            i = d->in[0];
+            secret_add(a, src->name);
+        }
+    } else if (q->kind == LS_Q_CHOICE) {
         /* "how many frames come out?" is also a dim of every tensor
          * with that many frames: the answer's value, read live */
         char ans[16];

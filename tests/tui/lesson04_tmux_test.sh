@@ -11,6 +11,11 @@ BIN=$1
 . "$(dirname "$0")/lib.sh" lesson04
 export XDG_STATE_HOME=$TMP/state
 LESSON="$(dirname "$0")/../../lessons/04_conformer.json"
+# the lesson ends on the trained Conformer-CTC, committed apart from the code
+if [ ! -f "$(dirname "$0")/../../data/conformer_ctc/config.json" ]; then
+    echo "SKIP: data/conformer_ctc is absent"; exit 77; fi
+# the step that switches to it (the last step with "run")
+TRAINED=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"]; print([i+1 for i,x in enumerate(s) if "conformer_ctc" in json.dumps(x.get("run", {}))][0])' "$LESSON")
 
 start() {
     $T kill-session -t main 2>/dev/null
@@ -58,6 +63,9 @@ expect "第 04 课  第 $((SWITCH + 1))/$STEPS 步" "progress resumes inside the
 expect "[单独运行模块：encoders.0.self_attn，随机输入，种子 1]" "the resumed step opens the module run again" 30
 for ((s = SWITCH + 1; s <= STEPS; s++)); do
     if ! wait_for "第 $s/$STEPS 步" 30; then fail "did not reach step $s"; break; fi
+    if [ "$s" -eq "$TRAINED" ]; then
+        expect "[运行：conformer_ctc]" "step $s opens the trained Conformer (zh title)" 60
+    fi
     ans=$(awk -F'\t' -v s="step $s" '$1 == s {print $2}' "$TMP/answers")
     if [ -n "$ans" ]; then
         wait_for "作答>" 10 || fail "step $s: the question does not open the answer line"

@@ -37,8 +37,19 @@ check_1_10() {
         fail "lesson 01: padded keys not in view at 80x24"; fi
     expect "30" "the column numbers reach the padded keys"
 }
+# a lesson on a trained speech model (committed apart from the code) is
+# skipped while its directory is absent; all skipped: the test skips (77)
+walked=0
 for nl in "$@"; do
+    miss=""
+    for m in conformer_ctc wav2vec2_ctc; do
+        if grep -q "\"$m\"" "$LESSONS"/0"${nl%:*}"_*.json && [ ! -f "$LESSONS/../data/$m/config.json" ]; then
+            miss="$miss data/$m"; fi
+    done
+    if [ -n "$miss" ]; then echo "SKIP lesson ${nl%:*} ${nl#*:}:$miss absent"; continue; fi
+    walked=$((walked + 1))
     quiz_walk "${nl%:*}" "${nl#*:}"
 done
+[ "$walked" -gt 0 ] || exit 77
 [ "$FAILS" -eq 0 ] && echo "all quiz checks passed" || echo "$FAILS failures"
 [ "$FAILS" -eq 0 ]
