@@ -82,8 +82,10 @@ class WenetReference:
         import yaml
         with open(os.path.join(exp, "train.yaml"), encoding="utf-8") as f:
             cfg = yaml.safe_load(f)
-        args = argparse.Namespace(checkpoint=os.path.join(exp, "final.pt"))
-        self.model, _ = init_model(args, cfg)
+        # WeNet's load_checkpoint passes torch.load(mmap=True), which needs
+        # torch >= 2.1; Debian's 1.13 loads the same state_dict without it
+        self.model, _ = init_model(argparse.Namespace(), cfg)
+        self.model.load_state_dict(torch.load(os.path.join(exp, "final.pt"), map_location="cpu"))
         self.model.eval()
 
     def __call__(self, wav):
