@@ -104,9 +104,11 @@ def evaluate(name, exe, model_dir, ref, utts, check, atol):
     paths = [p for _, p, _ in utts]
     refs = [t.strip().lower() for _, _, t in utts]
     ls = layerstep_transcribe(exe, model_dir, paths)
-    ls_h = [ls.get(p, "") for p in paths]
+    # spaces as layerstep prints them: one between words (two ▁ in a row
+    # are one gap)
+    ls_h = [" ".join(ls.get(p, "").split()) for p in paths]
     ref_out = [ref(p) for p in paths]
-    ref_h = [t for _, t in ref_out]
+    ref_h = [" ".join(t.split()) for _, t in ref_out]
     same = sum(a == b for a, b in zip(ls_h, ref_h))
     worst = 0.0
     for p, (lp, _) in list(zip(paths, ref_out))[:check]:

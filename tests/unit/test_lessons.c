@@ -355,9 +355,10 @@ static void test_conformer_trained_facts(void **state)
         sd[k] = head_stats(t[k], 2, peak[k]);
     }
     int64_t T = t[1]->shape[2];
-    int diag = 0, late = 0;
+    int diag = 0, late = 0, early = 0;
     for (int64_t i = 0; i < T; i++) {
         diag += llabs(peak[1][i] - i) <= 1;
+        early += peak[1][i] <= 15;
         late += peak[2][i] >= 35;
     }
     print_message("layer 2 head 2: std ac %.3g, bd %.3g; bd rows peaking on the diagonal %d of %lld, "
@@ -365,7 +366,10 @@ static void test_conformer_trained_facts(void **state)
                   sd[0], sd[1], diag, (long long)T, (long long)peak[1][20], late, (long long)peak[2][25]);
     assert_true(sd[0] > sd[1]);
     assert_true(6 * diag < T);
-    assert_true(peak[1][20] <= 15);
+    /* the narration: many rows peak in the same columns near the start; the
+     * question's reason: row 20's peak does not follow the diagonal */
+    assert_true(4 * early >= T);
+    assert_true(llabs(peak[1][20] - 20) > 4);
     assert_true(2 * late > T);
     assert_true(peak[2][25] >= 35);
     ls_lesson_run_close(&run);
