@@ -34,15 +34,11 @@ sys.path.insert(0, TOOLS)
 import train_conformer_ctc as tcc  # noqa: E402
 
 
-def edit_distance(a, b):
-    return tcc.edit_distance(a, b)
-
-
 def rates(hyps, refs):
     """(CER, WER) over the whole split: edit distance / reference length."""
-    ce = sum(edit_distance(h, r) for h, r in zip(hyps, refs))
+    ce = sum(tcc.edit_distance(h, r) for h, r in zip(hyps, refs))
     cn = sum(len(r) for r in refs)
-    we = sum(edit_distance(h.split(), r.split()) for h, r in zip(hyps, refs))
+    we = sum(tcc.edit_distance(h.split(), r.split()) for h, r in zip(hyps, refs))
     wn = sum(len(r.split()) for r in refs)
     return ce / max(1, cn), we / max(1, wn)
 

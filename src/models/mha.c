@@ -451,27 +451,10 @@ static int build_wrapped(ls_graph *g, const mha_cfg *cfg, const ls_tmap *in, ls_
     return LS_OK;
 }
 
-static int mha_build(const ls_model *m, const ls_tmap *in, const ls_build_opts *o, ls_graph **out,
-                     ls_error *err)
+/* The bare module: every configured case whose inputs are given. */
+static int build_cases(ls_graph *g, const mha_cfg *cfg, const ls_tmap *in, ls_error *err)
 {
-    (void)o;
-    const mha_cfg *cfg = ls_model_cfg(m);
     const int64_t E = cfg->embed_dim;
-    ls_graph *g = ls_graph_new(cfg->wrapped ? cfg->root_class : "MultiheadAttention",
-                               ls_model_weights(m));
-    if (!g)
-        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
-    if (cfg->wrapped) {
-        int rc = build_wrapped(g, cfg, in, err);
-        if (!rc && !ls_graph_ok(g))
-            rc = ls_error_set(err, ls_graph_error(g)->code, "%s", ls_graph_error(g)->msg);
-        if (rc) {
-            ls_graph_free(g);
-            return rc;
-        }
-        *out = g;
-        return LS_OK;
-    }
     /* the weights live at the root: every case shares them */
     int w_in = ls_graph_weight(g, "in_proj_weight", 2, (int64_t[]){3 * E, E});
     int b_in = cfg->bias ? ls_graph_weight(g, "in_proj_bias", 1, (int64_t[]){3 * E}) : -1;
@@ -487,6 +470,19 @@ static int mha_build(const ls_model *m, const ls_tmap *in, const ls_build_opts *
         rc = ls_error_set(err, LS_ERR_MISSING,
                           "no inputs for any case: give <case>.x or <case>.query/key/value "
                           "(cases: %s%s)", cfg->cases[0], cfg->n_cases > 1 ? ", ..." : "");
+    return rc;
+}
+
+static int mha_build(const ls_model *m, const ls_tmap *in, const ls_build_opts *o, ls_graph **out,
+                     ls_error *err)
+{
+    (void)o;
+    const mha_cfg *cfg = ls_model_cfg(m);
+    ls_graph *g = ls_graph_new(cfg->wrapped ? cfg->root_class : "MultiheadAttention",
+                               ls_model_weights(m));
+    if (!g)
+        return ls_error_set(err, LS_ERR_NOMEM, "out of memory");
+    int rc = cfg->wrapped ? build_wrapped(g, cfg, in, err) : build_cases(g, cfg, in, err);
     if (!rc && !ls_graph_ok(g))
         rc = ls_error_set(err, ls_graph_error(g)->code, "%s", ls_graph_error(g)->msg);
     if (rc) {
